@@ -1,0 +1,191 @@
+"""The schema, as SQLAlchemy Core tables. Alembic migrations create it; every tenant-owned
+table carries `organization_id` (a test checks)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC, answers aware UTC, on every backend alike."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)  # type: ignore[no-any-return]
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
+
+
+def _id(prefix_len: int = 40) -> String:
+    return String(prefix_len)
+
+
+organizations = Table(
+    "organizations",
+    metadata,
+    Column("id", _id(), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("sandbox", Boolean, nullable=False),
+    Column("clock_now", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", _id(), primary_key=True),
+    Column("organization_id", _id(), ForeignKey("organizations.id"), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(20), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("organization_id", _id(), ForeignKey("organizations.id"), primary_key=True),
+    Column("plan", String(20), nullable=False),
+    Column("anchor", Date, nullable=False),
+    Column("allowance", Integer, nullable=False),
+    Column("allowance_from", Integer, nullable=False),
+    Column("next_plan", String(20), nullable=True),
+    Column("next_allowance", Integer, nullable=True),
+    Column("next_allowance_from", Integer, nullable=True),
+    Column("ends_at", UTCDateTime, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+groups = Table(
+    "groups",
+    metadata,
+    Column("id", _id(), primary_key=True),
+    Column("organization_id", _id(), ForeignKey("organizations.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("expires_after_months", Integer, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "organization_id", "id"),
+)
+
+credentials = Table(
+    "credentials",
+    metadata,
+    Column("id", _id(), primary_key=True),
+    Column("organization_id", _id(), ForeignKey("organizations.id"), nullable=False),
+    Column("group_id", _id(), ForeignKey("groups.id"), nullable=False),
+    Column("recipient_name", String(200), nullable=False),
+    Column("recipient_email", String(320), nullable=False),
+    Column("recipient_key", String(320), nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("issued_on", Date, nullable=False),
+    Column("expires_on", Date, nullable=True),
+    Column("seat_year", Integer, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("deleted_at", UTCDateTime, nullable=True),
+    Index(None, "organization_id", "id"),
+    Index(None, "organization_id", "recipient_key", "seat_year"),
+    Index(None, "organization_id", "group_id", "id"),
+)
+
+# A seat row is opened by exactly one ledger charge and released when its last live
+# credential leaves it (R5, R7). The partial unique index is what makes a seat impossible to
+# take twice at once, whatever the application code does.
+seats = Table(
+    "seats",
+    metadata,
+    Column("id", _id(), primary_key=True),
+    Column("organization_id", _id(), ForeignKey("organizations.id"), nullable=False),
+    Column("billing_year", Integer, nullable=False),
+    Column("recipient_key", String(320), nullable=False),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("released_at", UTCDateTime, nullable=True),
+    Index(
+        "uq_seats_open",
+        "organization_id",
+        "billing_year",
+        "recipient_key",
+        unique=True,
+        sqlite_where=text("released_at IS NULL"),
+        postgresql_where=text("released_at IS NULL"),
+    ),
+)
+
+# Append-only: rows are inserted, never updated or deleted (R14).
+ledger_entries = Table(
+    "ledger_entries",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("organization_id", _id(), ForeignKey("organizations.id"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("billing_year", Integer, nullable=False),
+    Column("delta", Integer, nullable=False),
+    Column("reason", String(20), nullable=False),
+    Column("recipient_key", String(320), nullable=False),
+    Column("credential_id", _id(), nullable=False),
+    Column("seat_id", _id(), ForeignKey("seats.id"), nullable=False, unique=True),
+    Index(None, "organization_id", "billing_year", "id"),
+)
+
+# The running count of credits used per billing year, kept in the same transaction as the
+# ledger rows and audited against them.
+credit_usage = Table(
+    "credit_usage",
+    metadata,
+    Column("organization_id", _id(), ForeignKey("organizations.id"), primary_key=True),
+    Column("billing_year", Integer, primary_key=True),
+    Column("used", Integer, nullable=False),
+)
+
+# Stored first answers for Idempotency-Key retries (R13). The operator's scope is
+# organization_id = "_operator".
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("organization_id", _id(), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)

@@ -1,0 +1,73 @@
+"""The SQL unit of work: one connection, one transaction, rolled back unless committed."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, Engine
+
+from credo.adapters.db.repositories import (
+    SqlApiKeys,
+    SqlCredentials,
+    SqlGroups,
+    SqlIdempotencyKeys,
+    SqlLedger,
+    SqlOrganizations,
+    SqlSeats,
+    SqlSubscriptions,
+    SqlUsage,
+)
+
+
+class SqlUnitOfWork:
+    organizations: SqlOrganizations
+    api_keys: SqlApiKeys
+    subscriptions: SqlSubscriptions
+    groups: SqlGroups
+    credentials: SqlCredentials
+    seats: SqlSeats
+    ledger: SqlLedger
+    usage: SqlUsage
+    idempotency: SqlIdempotencyKeys
+
+    def __init__(self, engine: Engine, *, write: bool = True) -> None:
+        self._engine = engine
+        self._write = write
+        self._conn: Connection | None = None
+        self._committed = False
+
+    def __enter__(self) -> SqlUnitOfWork:
+        conn = self._engine.connect().execution_options(credo_write=self._write)
+        conn.begin()
+        self._conn = conn
+        sqlite = self._engine.dialect.name == "sqlite"
+        self.organizations = SqlOrganizations(conn, sqlite=sqlite)
+        self.api_keys = SqlApiKeys(conn)
+        self.subscriptions = SqlSubscriptions(conn)
+        self.groups = SqlGroups(conn)
+        self.credentials = SqlCredentials(conn)
+        self.seats = SqlSeats(conn)
+        self.ledger = SqlLedger(conn)
+        self.usage = SqlUsage(conn)
+        self.idempotency = SqlIdempotencyKeys(conn)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._conn is not None
+        try:
+            if not self._committed:
+                self._conn.rollback()
+        finally:
+            self._conn.close()
+            self._conn = None
+
+    def commit(self) -> None:
+        assert self._conn is not None
+        self._conn.commit()
+        self._committed = True
+
+
+class SqlUnitOfWorkFactory:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def __call__(self, *, write: bool = True) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, write=write)

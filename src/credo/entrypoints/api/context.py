@@ -1,0 +1,126 @@
+"""Request context: the app, who is calling, and how a mutation runs (Idempotency-Key)."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request, Response
+
+from credo.bootstrap import App
+from credo.domain.errors import InvalidInput, NotFound
+from credo.entrypoints.api.problems import unauthorized
+from credo.services.organizations import authenticate
+from credo.services.ports import UnitOfWork
+from credo.services.runner import OPERATOR_SCOPE, fingerprint
+
+ID_PATTERN = re.compile(r"^[a-z]{2,6}_[0-9a-z]{26}$")
+# What an action hands back: an HTTP status and a JSON-ready body (None: no content).
+Outcome = tuple[int, dict[str, Any] | None]
+
+
+def get_app(request: Request) -> App:
+    app: App = request.app.state.credo
+    return app
+
+
+def _bearer(authorization: str | None) -> str:
+    if not authorization:
+        raise unauthorized()
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or len(token) > 200:
+        raise unauthorized()
+    return token
+
+
+def current_org(
+    app: Annotated[App, Depends(get_app)],
+    authorization: Annotated[str | None, Header()] = None,
+) -> str:
+    token = _bearer(authorization)
+    return app.runner.read(lambda uow: authenticate(uow, token))
+
+
+def operator(
+    app: Annotated[App, Depends(get_app)],
+    authorization: Annotated[str | None, Header()] = None,
+) -> str:
+    expected = app.settings.admin_token
+    if not expected:
+        raise NotFound("no such resource")
+    token = _bearer(authorization)
+    if not hmac.compare_digest(token.encode(), expected.encode()):
+        raise unauthorized()
+    return OPERATOR_SCOPE
+
+
+def object_id(value: str) -> str:
+    """A path id that cannot name anything answers 404 without touching the database."""
+    if not ID_PATTERN.match(value):
+        raise NotFound(f"no such object {value[:64]!r}")
+    return value
+
+
+@dataclass
+class Mutation:
+    app: App
+    scope: str | None
+    key: str | None
+    fp: str
+
+    def run(self, action: Callable[[UnitOfWork], Outcome]) -> Response:
+        def rendered(uow: UnitOfWork) -> tuple[int, str]:
+            status, body = action(uow)
+            return status, "" if body is None else json.dumps(body, separators=(",", ":"))
+
+        if self.key is not None and self.scope is not None:
+            status, text = self.app.runner.once(self.scope, self.key, self.fp, rendered)
+        else:
+            status, text = self.app.runner.write(rendered)
+        if not text:
+            return Response(status_code=status)
+        return Response(text, status_code=status, media_type="application/json")
+
+
+async def _mutation(
+    request: Request,
+    scope: str | None,
+    idempotency_key: str | None,
+) -> Mutation:
+    app = get_app(request)
+    body = await request.body()
+    if idempotency_key is not None and not 1 <= len(idempotency_key) <= 255:
+        raise InvalidInput(
+            "Idempotency-Key must have 1 to 255 characters",
+            [{"field": "Idempotency-Key", "message": "must have 1 to 255 characters"}],
+        )
+    fp = fingerprint(request.method, request.url.path, body)
+    return Mutation(app, scope, idempotency_key, fp)
+
+
+async def org_mutation(
+    request: Request,
+    org_id: Annotated[str, Depends(current_org)],
+    idempotency_key: Annotated[str | None, Header()] = None,
+) -> Mutation:
+    return await _mutation(request, org_id, idempotency_key)
+
+
+async def operator_mutation(
+    request: Request,
+    scope: Annotated[str, Depends(operator)],
+    idempotency_key: Annotated[str | None, Header()] = None,
+) -> Mutation:
+    return await _mutation(request, scope, idempotency_key)
+
+
+AppDep = Annotated[App, Depends(get_app)]
+OrgId = Annotated[str, Depends(current_org)]
+Operator = Annotated[str, Depends(operator)]
+OrgMutation = Annotated[Mutation, Depends(org_mutation)]
+OperatorMutation = Annotated[Mutation, Depends(operator_mutation)]

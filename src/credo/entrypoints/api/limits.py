@@ -1,0 +1,107 @@
+"""The gate every request body passes before parsing: a size cap, enforced while reading,
+and JSON as the only media type (a body sent without a Content-Type is read as JSON, as
+`curl -d` users expect)."""
+
+from __future__ import annotations
+
+import json
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+class BodyGate:
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        ctype = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        if ctype and ctype != b"application/json" and not ctype.endswith(b"+json"):
+            await _problem(
+                send,
+                415,
+                "unsupported_media_type",
+                "Unsupported media type",
+                "request bodies must be JSON (Content-Type: application/json)",
+            )
+            return
+        if not ctype and scope.get("method") in ("POST", "PUT", "PATCH", "DELETE"):
+            scope = dict(scope)
+            scope["headers"] = [*scope.get("headers", []), (b"content-type", b"application/json")]
+        declared = headers.get(b"content-length")
+        if declared is not None:
+            try:
+                too_big = int(declared) > self.max_bytes
+            except ValueError:
+                too_big = False
+            if too_big:
+                await self._refuse(send)
+                return
+        # Read the body here, counting, so a missing or false Content-Length cannot slip by.
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                await self.app(scope, _replay([message]), send)
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._refuse(send)
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        await self.app(scope, _replay([{"type": "http.request", "body": body}], receive), send)
+
+    async def _refuse(self, send: Send) -> None:
+        await _problem(
+            send,
+            413,
+            "payload_too_large",
+            "Payload too large",
+            f"request bodies are limited to {self.max_bytes} bytes",
+        )
+
+
+async def _problem(send: Send, status: int, code: str, title: str, detail: str) -> None:
+    body = json.dumps(
+        {
+            "type": f"/problems/{code}",
+            "title": title,
+            "status": status,
+            "detail": detail,
+            "code": code,
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def _replay(messages: list[Message], then: Receive | None = None) -> Receive:
+    pending = list(messages)
+
+    async def receive() -> Message:
+        if pending:
+            return pending.pop(0)
+        if then is not None:
+            return await then()
+        return {"type": "http.disconnect"}
+
+    return receive

@@ -1,0 +1,106 @@
+"""Response shapes (api.md): records to JSON-ready dicts."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from credo.domain.billing import BillingYear, Subscription, billing_year
+from credo.services.credits import Balance
+from credo.services.issuing import Preview
+from credo.services.records import Credential, Group, LedgerEntry, Organization
+
+
+def rfc3339(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def day(d: date | None) -> str | None:
+    return d.isoformat() if d else None
+
+
+def organization(org: Organization) -> dict[str, Any]:
+    return {"id": org.id, "name": org.name, "sandbox": org.sandbox}
+
+
+def subscription(sub: Subscription, now: datetime) -> dict[str, Any]:
+    year = sub.year_at(now)
+    pending = None
+    start = sub.next_allowance_from
+    if sub.next_allowance is not None and start is not None and start > year.index:
+        pending = {
+            "plan": sub.next_plan,
+            "allowance": sub.next_allowance,
+            "starts_at": rfc3339(billing_year(sub.anchor, start).starts_at),
+        }
+    return {
+        "plan": sub.plan_in(year.index),
+        "allowance": sub.allowance_in(year.index),
+        "anchor": sub.anchor.isoformat(),
+        "status": sub.status_at(now).value,
+        "ends_at": rfc3339(sub.ends_at) if sub.ends_at else None,
+        "pending_change": pending,
+    }
+
+
+def group(g: Group) -> dict[str, Any]:
+    return {
+        "id": g.id,
+        "name": g.name,
+        "description": g.description,
+        "expires_after_months": g.expires_after_months,
+        "created_at": rfc3339(g.created_at),
+    }
+
+
+def credential(c: Credential) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "group_id": c.group_id,
+        "recipient": {"name": c.recipient_name, "email": c.recipient_email},
+        "status": c.status.value,
+        "issued_on": c.issued_on.isoformat(),
+        "expires_on": day(c.expires_on),
+        "seat_year": c.seat_year,
+        "created_at": rfc3339(c.created_at),
+        "updated_at": rfc3339(c.updated_at),
+    }
+
+
+def preview(p: Preview, *, with_count: bool = False) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "credits_required": p.credits_required,
+        "credits_remaining": p.credits_remaining,
+        "sufficient": p.sufficient,
+    }
+    if with_count:
+        body["count"] = p.count
+    return body
+
+
+def year(y: BillingYear) -> dict[str, Any]:
+    return {"index": y.index, "starts_at": rfc3339(y.starts_at), "ends_at": rfc3339(y.ends_at)}
+
+
+def balance(b: Balance) -> dict[str, Any]:
+    return {
+        "billing_year": year(b.year),
+        "allowance": b.allowance,
+        "used": b.used,
+        "remaining": b.remaining,
+        "seats_held": b.seats_held,
+        "subscription_active": b.active,
+    }
+
+
+def ledger_entry(e: LedgerEntry) -> dict[str, Any]:
+    return {
+        "id": str(e.id),
+        "at": rfc3339(e.at),
+        "billing_year": e.billing_year,
+        "delta": e.delta,
+        "reason": e.reason,
+        "recipient": e.recipient_key,
+        "credential_id": e.credential_id,
+        "seat_id": e.seat_id,
+    }

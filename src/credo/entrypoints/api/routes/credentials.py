@@ -1,0 +1,180 @@
+"""Credentials: issue one or a bulk, publish drafts, edit, delete, read (credits.md R1..R12)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Response
+from pydantic import StringConstraints
+
+from credo.domain.credentials import Status
+from credo.entrypoints.api import render
+from credo.entrypoints.api.context import AppDep, OrgId, OrgMutation, Outcome, object_id
+from credo.entrypoints.api.pages import Cursor, Limit, page
+from credo.entrypoints.api.schemas import (
+    BulkIn,
+    CredentialIn,
+    CredentialPatch,
+    PublishIn,
+)
+from credo.services import issuing
+from credo.services.issuing import Changes, Issued, NewCredential, Preview
+from credo.services.ports import UnitOfWork
+
+router = APIRouter(prefix="/v1/credentials", tags=["credentials"])
+
+
+def _one(result: Issued | Preview, created: bool = False) -> Outcome:
+    if isinstance(result, Preview):
+        return 200, render.preview(result)
+    return (201 if created else 200), {
+        "credential": render.credential(result.credentials[0]),
+        "credits_charged": result.credits_charged,
+    }
+
+
+def _group_id(value: str) -> str:
+    """An unknown group is a 404 whatever its spelling."""
+    return object_id(value)
+
+
+@router.post("", status_code=201)
+def create_credential(body: CredentialIn, m: OrgMutation, app: AppDep) -> Response:
+    org_id = m.scope
+    assert org_id is not None
+    group_id = _group_id(body.group_id)
+    item = NewCredential(
+        recipient_name=body.recipient.name,
+        recipient_email=body.recipient.email,
+        issued_on=body.issued_on,
+        expires_on=body.expires_on,
+        expires_given="expires_on" in body.model_fields_set,
+    )
+
+    def action(uow: UnitOfWork) -> Outcome:
+        result = issuing.issue(
+            uow, app.clock, org_id, group_id, [item], publish=body.publish, dry_run=body.dry_run
+        )
+        return _one(result, created=True)
+
+    return m.run(action)
+
+
+@router.post("/bulk", status_code=201)
+def bulk_create(body: BulkIn, m: OrgMutation, app: AppDep) -> Response:
+    org_id = m.scope
+    assert org_id is not None
+    group_id = _group_id(body.group_id)
+    items = [
+        NewCredential(
+            recipient_name=c.recipient.name,
+            recipient_email=c.recipient.email,
+            issued_on=c.issued_on,
+            expires_on=c.expires_on,
+            expires_given="expires_on" in c.model_fields_set,
+        )
+        for c in body.credentials
+    ]
+
+    def action(uow: UnitOfWork) -> Outcome:
+        result = issuing.issue(
+            uow,
+            app.clock,
+            org_id,
+            group_id,
+            items,
+            publish=body.publish,
+            dry_run=body.dry_run,
+            field_prefix="credentials.",
+        )
+        if isinstance(result, Preview):
+            return 200, render.preview(result, with_count=True)
+        return 201, {
+            "credentials": [render.credential(c) for c in result.credentials],
+            "credits_charged": result.credits_charged,
+        }
+
+    return m.run(action)
+
+
+@router.get("/{cred_id}")
+def get_credential(cred_id: str, org_id: OrgId, app: AppDep) -> dict[str, Any]:
+    object_id(cred_id)
+    cred = app.runner.read(lambda uow: issuing.get(uow, org_id, cred_id))
+    return {"credential": render.credential(cred)}
+
+
+@router.get("")
+def list_credentials(
+    org_id: OrgId,
+    app: AppDep,
+    group_id: Annotated[str | None, Query(max_length=64)] = None,
+    recipient_email: Annotated[
+        str | None, Query(), StringConstraints(max_length=400, pattern=r"^[^\x00]*$")
+    ] = None,
+    status: Annotated[Literal["draft", "published"] | None, Query()] = None,
+    cursor: Annotated[Cursor, Query()] = None,
+    limit: Annotated[Limit, Query()] = 100,
+) -> dict[str, Any]:
+    if group_id is not None:
+        object_id(group_id)
+    rows = app.runner.read(
+        lambda uow: issuing.list_credentials(
+            uow,
+            org_id,
+            group_id=group_id,
+            recipient_email=recipient_email,
+            status=Status(status) if status else None,
+            after=cursor,
+            limit=limit + 1,
+        )
+    )
+    return page("credentials", [render.credential(c) for c in rows], limit)
+
+
+@router.patch("/{cred_id}")
+def patch_credential(cred_id: str, body: CredentialPatch, m: OrgMutation, app: AppDep) -> Response:
+    org_id = m.scope
+    assert org_id is not None
+    object_id(cred_id)
+    given = body.model_fields_set
+    changes = Changes(
+        recipient_name=body.recipient.name if body.recipient else None,
+        recipient_email=body.recipient.email if body.recipient else None,
+        issued_on=body.issued_on,
+        expires_on=body.expires_on,
+        expires_given="expires_on" in given,
+    )
+
+    def action(uow: UnitOfWork) -> Outcome:
+        return _one(issuing.edit(uow, app.clock, org_id, cred_id, changes, dry_run=body.dry_run))
+
+    return m.run(action)
+
+
+@router.post("/{cred_id}/publish")
+def publish_credential(
+    cred_id: str, m: OrgMutation, app: AppDep, body: PublishIn | None = None
+) -> Response:
+    org_id = m.scope
+    assert org_id is not None
+    object_id(cred_id)
+    dry_run = body.dry_run if body else False
+
+    def action(uow: UnitOfWork) -> Outcome:
+        return _one(issuing.publish(uow, app.clock, org_id, cred_id, dry_run=dry_run))
+
+    return m.run(action)
+
+
+@router.delete("/{cred_id}", status_code=204)
+def delete_credential(cred_id: str, m: OrgMutation, app: AppDep) -> Response:
+    org_id = m.scope
+    assert org_id is not None
+    object_id(cred_id)
+
+    def action(uow: UnitOfWork) -> Outcome:
+        issuing.delete(uow, app.clock, org_id, cred_id)
+        return 204, None
+
+    return m.run(action)

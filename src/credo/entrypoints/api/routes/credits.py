@@ -1,0 +1,69 @@
+"""Credits and the ledger; sandbox test clocks."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+from pydantic import Field
+
+from credo.entrypoints.api import render
+from credo.entrypoints.api.context import AppDep, OrgId, OrgMutation, Outcome
+from credo.entrypoints.api.pages import Limit
+from credo.entrypoints.api.schemas import ClockIn
+from credo.services import clocks, credits
+from credo.services.ports import UnitOfWork
+
+router = APIRouter(prefix="/v1", tags=["credits"])
+
+LedgerCursor = Annotated[str | None, Field(pattern=r"^[0-9]{1,18}$")]
+
+
+@router.get("/credits")
+def get_credits(org_id: OrgId, app: AppDep) -> dict[str, Any]:
+    return render.balance(app.runner.read(lambda uow: credits.balance(uow, app.clock, org_id)))
+
+
+@router.get("/credits/ledger")
+def get_ledger(
+    org_id: OrgId,
+    app: AppDep,
+    billing_year: Annotated[int | None, Query(ge=0, le=1000)] = None,
+    cursor: Annotated[LedgerCursor, Query()] = None,
+    limit: Annotated[Limit, Query()] = 100,
+) -> dict[str, Any]:
+    year, entries = app.runner.read(
+        lambda uow: credits.ledger(
+            uow,
+            app.clock,
+            org_id,
+            year=billing_year,
+            after=int(cursor) if cursor else None,
+            limit=limit + 1,
+        )
+    )
+    more = len(entries) > limit
+    entries = entries[:limit]
+    return {
+        "billing_year": render.year(year),
+        "entries": [render.ledger_entry(e) for e in entries],
+        "next_cursor": str(entries[-1].id) if more and entries else None,
+    }
+
+
+@router.get("/test-clock")
+def get_test_clock(org_id: OrgId, app: AppDep) -> dict[str, Any]:
+    now = app.runner.read(lambda uow: clocks.get_test_clock(uow, org_id))
+    return {"now": render.rfc3339(now)}
+
+
+@router.post("/test-clock")
+def advance_test_clock(body: ClockIn, m: OrgMutation) -> Response:
+    org_id = m.scope
+    assert org_id is not None
+
+    def action(uow: UnitOfWork) -> Outcome:
+        now = clocks.advance_test_clock(uow, org_id, body.now)
+        return 200, {"now": render.rfc3339(now)}
+
+    return m.run(action)

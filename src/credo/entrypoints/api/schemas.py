@@ -1,0 +1,137 @@
+"""Request bodies. Wrong types and unknown fields are refused, never coerced: strings stay
+strings, booleans booleans, and dates come only as ISO strings."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+)
+
+from credo.domain.billing import MAX_CUSTOM_ALLOWANCE
+
+MAX_BULK = 10_000
+EARLIEST = date(1900, 1, 1)
+LATEST = date(2999, 12, 31)
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+def _text_only(value: object) -> object:
+    if not isinstance(value, str):
+        raise ValueError("must be a string (YYYY-MM-DD or RFC 3339)")
+    return value
+
+
+def _sane_date(value: date) -> date:
+    if not EARLIEST <= value <= LATEST:
+        raise ValueError(f"must be between {EARLIEST} and {LATEST}")
+    return value
+
+
+def _sane_time(value: datetime) -> datetime:
+    _sane_date(value.date())
+    return value
+
+
+Name = Annotated[
+    StrictStr,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    AfterValidator(_no_nul),
+]
+Text = Annotated[StrictStr, StringConstraints(max_length=5000), AfterValidator(_no_nul)]
+Email = Annotated[StrictStr, StringConstraints(max_length=400), AfterValidator(_no_nul)]
+Day = Annotated[date, BeforeValidator(_text_only), AfterValidator(_sane_date)]
+Moment = Annotated[AwareDatetime, BeforeValidator(_text_only), AfterValidator(_sane_time)]
+Months = Annotated[StrictInt, Field(ge=1, le=1200)]
+Plan = Literal["launch-250", "connect", "growth", "enterprise"]
+Credits = Annotated[StrictInt, Field(ge=1, le=MAX_CUSTOM_ALLOWANCE)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OrganizationIn(Body):
+    name: Name
+    plan: Plan
+    credits: Credits | None = None
+    sandbox: StrictBool = False
+    anchor: Day | None = None
+
+
+class SubscriptionIn(Body):
+    plan: Plan
+    credits: Credits | None = None
+
+
+class CancelIn(Body):
+    when: Literal["now", "year_end"] = "year_end"
+
+
+class GroupIn(Body):
+    name: Name
+    description: Text | None = None
+    expires_after_months: Months | None = None
+
+
+class RecipientIn(Body):
+    name: Name
+    email: Email
+
+
+class RecipientPatch(Body):
+    name: Name | None = None
+    email: Email | None = None
+
+
+class CredentialIn(Body):
+    group_id: Annotated[StrictStr, StringConstraints(max_length=64)]
+    recipient: RecipientIn
+    issued_on: Day | None = None
+    expires_on: Day | None = None
+    publish: StrictBool = True
+    dry_run: StrictBool = False
+
+
+class BulkItem(Body):
+    recipient: RecipientIn
+    issued_on: Day | None = None
+    expires_on: Day | None = None
+
+
+class BulkIn(Body):
+    group_id: Annotated[StrictStr, StringConstraints(max_length=64)]
+    credentials: Annotated[list[BulkItem], Field(min_length=1, max_length=MAX_BULK)]
+    publish: StrictBool = True
+    dry_run: StrictBool = False
+
+
+class CredentialPatch(Body):
+    recipient: RecipientPatch | None = None
+    issued_on: Day | None = None
+    expires_on: Day | None = None
+    dry_run: StrictBool = False
+
+
+class PublishIn(Body):
+    dry_run: StrictBool = False
+
+
+class ClockIn(Body):
+    now: Moment

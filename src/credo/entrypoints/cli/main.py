@@ -1,0 +1,308 @@
+"""The `credo` command: a thin Typer layer over the same services as the API."""
+
+from __future__ import annotations
+
+import functools
+import secrets
+import sys
+from collections.abc import Callable
+from datetime import date
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.exc import OperationalError
+
+from credo.bootstrap import App, bootstrap
+from credo.domain.errors import DomainError
+from credo.services import audit as audit_service
+from credo.services import credits as credit_service
+from credo.services import groups, issuing, organizations
+from credo.services.issuing import Issued, NewCredential, Preview
+from credo.services.ports import UnitOfWork
+from credo.settings import Settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+org_app = typer.Typer(no_args_is_help=True, help="Organizations.")
+app.add_typer(db_app, name="db")
+app.add_typer(org_app, name="org")
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Exit codes by error family, so scripts can branch without parsing text.
+EXIT_CODES = {400: 2, 401: 2, 404: 4, 409: 5, 402: 6, 413: 2, 422: 2}
+
+
+def friendly(fn: F) -> F:
+    """Errors are one clear line and a non-zero exit, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except DomainError as exc:
+            fields = exc.fields.get("errors")
+            where = "; ".join(f"{e['field']}: {e['message']}" for e in fields) if fields else ""
+            err.print(f"[red]error:[/] {exc.detail}" + (f" ({where})" if where else ""))
+            raise typer.Exit(EXIT_CODES.get(exc.status, 1)) from None
+        except OperationalError as exc:
+            err.print(f"[red]error:[/] database unavailable: {str(exc.orig).strip()[:200]}")
+            raise typer.Exit(3) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _app(migrate: bool = True) -> App:
+    return bootstrap(Settings(), migrate=migrate)
+
+
+@db_app.command("upgrade")
+@friendly
+def db_upgrade() -> None:
+    """Apply pending migrations."""
+    credo = _app(migrate=True)
+    out.print(f"database at head: {credo.engine.url.render_as_string(hide_password=True)}")
+    credo.close()
+
+
+@org_app.command("create")
+@friendly
+def org_create(
+    name: str,
+    plan: Annotated[str, typer.Option(help="launch-250, connect, growth or enterprise")] = (
+        "launch-250"
+    ),
+    credits: Annotated[int | None, typer.Option(help="allowance for custom plans")] = None,
+    sandbox: Annotated[bool, typer.Option(help="give it a test clock")] = False,
+    anchor: Annotated[str | None, typer.Option(help="YYYY-MM-DD, default today")] = None,
+) -> None:
+    """Create an organization and print its API key (shown once)."""
+    credo = _app()
+    anchor_day = _date(anchor, "anchor") if anchor else None
+    new = credo.runner.write(
+        lambda uow: organizations.create_organization(
+            uow,
+            credo.clock,
+            name=name,
+            plan=plan,
+            credits=credits,
+            sandbox=sandbox,
+            anchor=anchor_day,
+        )
+    )
+    out.print(f"organization: {new.organization.id}  ({new.organization.name})")
+    out.print(f"plan:         {new.subscription.plan}, {new.subscription.allowance} credits/year")
+    out.print(f"api key:      {new.api_key}")
+    out.print("[dim]The key is shown once; only its hash is stored.[/]")
+    credo.close()
+
+
+@app.command()
+@friendly
+def credits(org: Annotated[str, typer.Option(help="organization id")]) -> None:
+    """Show this billing year's credits."""
+    credo = _app()
+    b = credo.runner.read(lambda uow: credit_service.balance(uow, credo.clock, org))
+    table = Table(title=f"Credits, billing year {b.year.index}")
+    for col in ("from", "to", "allowance", "used", "remaining", "seats held"):
+        table.add_column(col)
+    table.add_row(
+        b.year.starts_at.date().isoformat(),
+        b.year.ends_at.date().isoformat(),
+        str(b.allowance),
+        str(b.used),
+        str(b.remaining),
+        str(b.seats_held),
+    )
+    out.print(table)
+    credo.close()
+
+
+@app.command()
+@friendly
+def issue(
+    org: Annotated[str, typer.Option(help="organization id")],
+    group: Annotated[str, typer.Option(help="group id")],
+    name: Annotated[str, typer.Option(help="recipient's name")],
+    email: Annotated[str, typer.Option(help="recipient's e-mail")],
+    issued_on: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+    expires_on: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+    draft: Annotated[bool, typer.Option(help="create a draft, not published")] = False,
+    dry_run: Annotated[bool, typer.Option(help="only say what it would cost")] = False,
+) -> None:
+    """Issue one credential."""
+    credo = _app()
+    item = NewCredential(
+        recipient_name=name,
+        recipient_email=email,
+        issued_on=_date(issued_on, "issued_on") if issued_on else None,
+        expires_on=_date(expires_on, "expires_on") if expires_on else None,
+        expires_given=expires_on is not None,
+    )
+
+    def action(uow: UnitOfWork) -> Issued | Preview:
+        return issuing.issue(
+            uow, credo.clock, org, group, [item], publish=not draft, dry_run=dry_run
+        )
+
+    result = credo.runner.read(action) if dry_run else credo.runner.write(action)
+    if isinstance(result, Preview):
+        verdict = "enough" if result.sufficient else "NOT enough"
+        out.print(
+            f"would charge {result.credits_required} credit(s); "
+            f"{result.credits_remaining} remain ({verdict})"
+        )
+    else:
+        c = result.credentials[0]
+        out.print(
+            f"{c.status.value} {c.id} to {c.recipient_email}; charged {result.credits_charged}"
+        )
+    credo.close()
+
+
+@app.command()
+@friendly
+def audit(
+    org: Annotated[str | None, typer.Option(help="one organization; default all")] = None,
+) -> None:
+    """Recompute seats and balances from the ledger and credentials; exit 1 on any mismatch."""
+    credo = _app()
+    org_ids = [org] if org else credo.runner.read(lambda uow: uow.organizations.all_ids())
+    bad = 0
+    for org_id in org_ids:
+        report = credo.runner.read(
+            lambda uow, o=org_id: audit_service.audit_organization(uow, credo.clock, o)  # type: ignore[misc]
+        )
+        status = "[green]ok[/]" if report.ok else f"[red]{len(report.problems)} problem(s)[/]"
+        used = ", ".join(f"year {y}: {n}" for y, n in report.years.items()) or "no charges"
+        out.print(f"{org_id}: {status}  ({used}; {report.seats_open} open seats)")
+        for problem in report.problems:
+            out.print(f"  - {problem}")
+        bad += not report.ok
+    credo.close()
+    if bad:
+        raise typer.Exit(1)
+
+
+@app.command()
+@friendly
+def serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+) -> None:
+    """Apply pending migrations, then serve the API."""
+    _app(migrate=True).close()
+    _run_server(host, port, workers)
+
+
+def _run_server(host: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        "credo.entrypoints.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )
+
+
+DEMO_NAME = "Credo Demo Academy"
+
+
+@app.command()
+@friendly
+def demo(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    serve_it: Annotated[bool, typer.Option("--serve/--no-serve")] = True,
+) -> None:
+    """Create (or reuse) a sandbox demo organization with a group, print how to use it, serve."""
+    import os
+
+    settings = Settings()
+    if settings.environment != "development":
+        err.print("[red]error:[/] the demo runs only in development")
+        raise typer.Exit(2)
+    credo = bootstrap(settings, migrate=True)
+
+    def setup(uow: UnitOfWork) -> tuple[str, str, str]:
+        org_id = uow.organizations.id_by_name(DEMO_NAME)
+        if org_id is None:
+            new = organizations.create_organization(
+                uow,
+                credo.clock,
+                name=DEMO_NAME,
+                plan="launch-250",
+                credits=None,
+                sandbox=True,
+                anchor=credo.clock.now().date(),
+            )
+            org_id = new.organization.id
+            key = new.api_key
+        else:
+            key = organizations.issue_api_key(uow, org_id, credo.clock.now())
+        found = uow.groups.page(org_id, None, 1)
+        group = (
+            found[0]
+            if found
+            else groups.create_group(
+                uow,
+                credo.clock,
+                org_id,
+                name="Data Literacy Fundamentals",
+                description="Completed the 20-hour Data Literacy Fundamentals course.",
+                expires_after_months=24,
+            )
+        )
+        return org_id, key, group.id
+
+    org_id, key, group_id = credo.runner.write(setup)
+    credo.close()
+    base = f"http://{host}:{port}"
+    admin = settings.admin_token or os.environ.setdefault(
+        "CREDO_ADMIN_TOKEN", "demo-" + secrets.token_urlsafe(24)
+    )
+    body = (
+        '{"group_id": "' + group_id + '", "recipient": {"name": "Ada Lovelace", '
+        '"email": "ada@example.org"}}'
+    )
+    out.rule("Credo demo")
+    out.print(f"URL:           {base}   (API docs: {base}/docs)")
+    out.print(f"organization:  {org_id}  ({DEMO_NAME}, sandbox, launch-250)")
+    out.print(f"API key:       {key}")
+    out.print(f"group:         {group_id}")
+    out.print(f"operator token: {admin}")
+    out.print(f"database:      {settings.database_url}")
+    out.print("\nIssue a credential:")
+    out.print(
+        f"  curl -s -X POST {base}/v1/credentials -H 'Authorization: Bearer {key}' "
+        f"-H 'Content-Type: application/json' -d '{body}'",
+        soft_wrap=True,
+    )
+    out.print(f"\nSee the credits:\n  curl -s {base}/v1/credits -H 'Authorization: Bearer {key}'")
+    out.rule()
+    sys.stdout.flush()
+    if serve_it:
+        _run_server(host, port, 1)
+
+
+def _date(value: str, field: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        from credo.domain.errors import InvalidInput
+
+        raise InvalidInput(
+            f"{field} must be a date YYYY-MM-DD", [{"field": field, "message": "not a date"}]
+        ) from None
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,2 @@
+"""Use cases. Each runs inside one unit of work opened by `services.runner`, which commits
+once; services never commit."""

@@ -1,0 +1,235 @@
+"""Issuing use cases: create (one or a bulk), publish, edit, delete, read (R1..R9, R11, R12)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+
+from credo.clock import Clock
+from credo.domain.credentials import (
+    SeatReason,
+    Status,
+    check_dates,
+    edit_need,
+    publish_need,
+    resolve_dates,
+)
+from credo.domain.errors import InvalidInput, NotFound
+from credo.domain.seats import Quote, SeatEvent
+from credo.ids import new_id
+from credo.services import charging
+from credo.services.addresses import MalformedEmail, recipient_key, require_key
+from credo.services.clocks import load_org, org_now
+from credo.services.groups import get_group
+from credo.services.ports import UnitOfWork
+from credo.services.records import Credential, CredentialFilter
+
+
+@dataclass(frozen=True, slots=True)
+class NewCredential:
+    recipient_name: str
+    recipient_email: str
+    issued_on: date | None = None
+    expires_on: date | None = None
+    expires_given: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """A PATCH: None means "not given"; `expires_given` tells an explicit null apart."""
+
+    recipient_name: str | None = None
+    recipient_email: str | None = None
+    issued_on: date | None = None
+    expires_on: date | None = None
+    expires_given: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Issued:
+    credentials: list[Credential]
+    credits_charged: int
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """A dry run's answer: what the real call would charge now (R12)."""
+
+    credits_required: int
+    credits_remaining: int
+    sufficient: bool
+    count: int
+
+    @classmethod
+    def of(cls, q: Quote[str], count: int) -> Preview:
+        return cls(q.credits_required, q.credits_remaining, q.sufficient, count)
+
+
+def issue(
+    uow: UnitOfWork,
+    clock: Clock,
+    org_id: str,
+    group_id: str,
+    items: Sequence[NewCredential],
+    *,
+    publish: bool,
+    dry_run: bool,
+    field_prefix: str = "",
+) -> Issued | Preview:
+    """Create credentials from one group, as drafts or published, in one transaction.
+    A bulk is all or nothing: one bad row or too few credits and nothing is created."""
+    uow.organizations.lock(org_id)
+    org = load_org(uow, org_id)
+    group = get_group(uow, org_id, group_id)
+    now = org_now(org, clock)
+    today = now.date()
+    creds: list[Credential] = []
+    errors: list[dict[str, str]] = []
+    p = charging.period(uow, org_id, now) if publish else None
+    for i, item in enumerate(items):
+        prefix = f"{field_prefix}{i}." if field_prefix else ""
+        try:
+            email, key = recipient_key(item.recipient_email)
+        except MalformedEmail as exc:
+            errors.append({"field": f"{prefix}recipient.email", "message": str(exc)})
+            continue
+        try:
+            issued_on, expires_on = resolve_dates(
+                item.issued_on,
+                item.expires_on,
+                today=today,
+                expires_after_months=group.expires_after_months,
+                expires_given=item.expires_given,
+            )
+        except InvalidInput as exc:
+            errors.extend(
+                {"field": prefix + e["field"], "message": e["message"]} for e in exc.errors
+            )
+            continue
+        creds.append(
+            Credential(
+                id=new_id("cred"),
+                organization_id=org_id,
+                group_id=group.id,
+                recipient_name=item.recipient_name,
+                recipient_email=email,
+                recipient_key=key.value,
+                status=Status.PUBLISHED if publish else Status.DRAFT,
+                issued_on=issued_on,
+                expires_on=expires_on,
+                seat_year=p.year.index if p else None,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    if errors:
+        raise InvalidInput(f"{len(errors)} field(s) are invalid", errors)
+    events = [SeatEvent(c.id, c.recipient_key, SeatReason.PUBLISH) for c in creds]
+    if dry_run:
+        if p is None:
+            return Preview(0, 0, True, len(creds))
+        return Preview.of(charging.price(uow, org_id, p, events), len(creds))
+    charged = charging.charge(uow, org_id, p, events) if p else 0
+    uow.credentials.add_many(creds)
+    return Issued(creds, charged)
+
+
+def _load(uow: UnitOfWork, org_id: str, cred_id: str) -> Credential:
+    cred = uow.credentials.get(org_id, cred_id)
+    if cred is None:
+        raise NotFound(f"no credential {cred_id}")
+    return cred
+
+
+def publish(
+    uow: UnitOfWork, clock: Clock, org_id: str, cred_id: str, *, dry_run: bool
+) -> Issued | Preview:
+    """R3.1: publish a draft, taking a seat unless the recipient holds one this year."""
+    uow.organizations.lock(org_id)
+    now = org_now(load_org(uow, org_id), clock)
+    cred = _load(uow, org_id, cred_id)
+    reason = publish_need(cred.state)
+    p = charging.period(uow, org_id, now)
+    events = [SeatEvent(cred.id, cred.recipient_key, reason)]
+    if dry_run:
+        return Preview.of(charging.price(uow, org_id, p, events), 1)
+    charged = charging.charge(uow, org_id, p, events)
+    published = replace(cred, status=Status.PUBLISHED, seat_year=p.year.index, updated_at=now)
+    uow.credentials.update(published)
+    return Issued([published], charged)
+
+
+def edit(
+    uow: UnitOfWork, clock: Clock, org_id: str, cred_id: str, changes: Changes, *, dry_run: bool
+) -> Issued | Preview:
+    """R3.2, R3.3: edits of a published credential may renew it or re-address it, each of
+    which needs the (new) recipient to hold a seat this year."""
+    uow.organizations.lock(org_id)
+    now = org_now(load_org(uow, org_id), clock)
+    cred = _load(uow, org_id, cred_id)
+    email, key = cred.recipient_email, cred.recipient_key
+    if changes.recipient_email is not None:
+        given, parsed = require_key(changes.recipient_email, "recipient.email")
+        email, key = given, parsed.value
+    issued_on = changes.issued_on or cred.issued_on
+    expires_on = changes.expires_on if changes.expires_given else cred.expires_on
+    check_dates(issued_on, expires_on)
+    dates_changed = (issued_on, expires_on) != (cred.issued_on, cred.expires_on)
+    p = charging.period(uow, org_id, now)
+    reason = edit_need(
+        cred.state, new_key=key, dates_changed=dates_changed, current_year=p.year.index
+    )
+    events = [SeatEvent(cred.id, key, reason)] if reason else []
+    if dry_run:
+        return Preview.of(charging.price(uow, org_id, p, events), 1)
+    charged = 0
+    seat_year = cred.seat_year
+    if reason is not None:
+        charged = charging.charge(uow, org_id, p, events)
+        if cred.seat_year is not None:
+            charging.leave_seat(uow, org_id, cred.id, cred.recipient_key, cred.seat_year, now)
+        seat_year = p.year.index
+    updated = replace(
+        cred,
+        recipient_name=changes.recipient_name or cred.recipient_name,
+        recipient_email=email,
+        recipient_key=key,
+        issued_on=issued_on,
+        expires_on=expires_on,
+        seat_year=seat_year,
+        updated_at=now,
+    )
+    uow.credentials.update(updated)
+    return Issued([updated], charged)
+
+
+def delete(uow: UnitOfWork, clock: Clock, org_id: str, cred_id: str) -> None:
+    """R6, R7: no refund; the seat is released if this was its last live credential."""
+    uow.organizations.lock(org_id)
+    now = org_now(load_org(uow, org_id), clock)
+    cred = _load(uow, org_id, cred_id)
+    if cred.status is Status.PUBLISHED and cred.seat_year is not None:
+        charging.leave_seat(uow, org_id, cred.id, cred.recipient_key, cred.seat_year, now)
+    uow.credentials.delete(org_id, cred.id, now)
+
+
+def get(uow: UnitOfWork, org_id: str, cred_id: str) -> Credential:
+    return _load(uow, org_id, cred_id)
+
+
+def list_credentials(
+    uow: UnitOfWork,
+    org_id: str,
+    *,
+    group_id: str | None,
+    recipient_email: str | None,
+    status: Status | None,
+    after: str | None,
+    limit: int,
+) -> list[Credential]:
+    key = None
+    if recipient_email is not None:
+        key = require_key(recipient_email, "recipient_email")[1].value
+    flt = CredentialFilter(group_id=group_id, recipient_key=key, status=status)
+    return uow.credentials.page(org_id, flt, after, limit)

@@ -1,0 +1,106 @@
+"""Operator use cases: organizations, API keys and subscriptions (R10, R15)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+
+from credo.clock import Clock
+from credo.domain import billing
+from credo.domain.billing import Subscription
+from credo.domain.errors import NotFound, Unauthorized
+from credo.ids import new_id
+from credo.services.clocks import load_org, org_now
+from credo.services.ports import UnitOfWork
+from credo.services.records import Organization
+
+API_KEY_PREFIX = "credo_sk_"
+
+
+def hash_api_key(token: str) -> str:
+    # API keys carry 256 random bits, so a fast hash is enough: there is nothing to brute-force.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class NewOrganization:
+    organization: Organization
+    subscription: Subscription
+    api_key: str
+
+
+def create_organization(
+    uow: UnitOfWork,
+    clock: Clock,
+    *,
+    name: str,
+    plan: str,
+    credits: int | None,
+    sandbox: bool,
+    anchor: date | None,
+) -> NewOrganization:
+    now = clock.now()
+    anchor_day = anchor or now.date()
+    sub = billing.new_subscription(plan, credits, anchor_day)
+    org = Organization(
+        id=new_id("org"),
+        name=name,
+        sandbox=sandbox,
+        clock_now=datetime.combine(anchor_day, time(0), tzinfo=UTC) if sandbox else None,
+        created_at=now,
+    )
+    uow.organizations.add(org)
+    uow.subscriptions.save(org.id, sub, now)
+    token = issue_api_key(uow, org.id, now)
+    return NewOrganization(org, sub, token)
+
+
+def issue_api_key(uow: UnitOfWork, org_id: str, now: datetime) -> str:
+    """A new random key for the organization. Only its hash is stored: show it once."""
+    token = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    uow.api_keys.add(new_id("key"), org_id, hash_api_key(token), token[:13], now)
+    return token
+
+
+def authenticate(uow: UnitOfWork, token: str) -> str:
+    org_id = uow.api_keys.organization_for(hash_api_key(token))
+    if org_id is None:
+        raise Unauthorized("the API key is missing, malformed or revoked")
+    return org_id
+
+
+def _subscription(uow: UnitOfWork, org_id: str) -> Subscription:
+    load_org(uow, org_id)
+    sub = uow.subscriptions.get(org_id)
+    if sub is None:  # pragma: no cover - every organization is created with one
+        raise NotFound("the organization has no subscription")
+    return sub
+
+
+def change_subscription(
+    uow: UnitOfWork, clock: Clock, org_id: str, *, plan: str, credits: int | None
+) -> tuple[Subscription, datetime]:
+    uow.organizations.lock(org_id)
+    sub = _subscription(uow, org_id)
+    now = org_now(load_org(uow, org_id), clock)
+    changed = billing.change_plan(sub, plan, credits, now)
+    uow.subscriptions.save(org_id, changed, clock.now())
+    return changed, now
+
+
+def cancel_subscription(
+    uow: UnitOfWork, clock: Clock, org_id: str, *, when: str
+) -> tuple[Subscription, datetime]:
+    uow.organizations.lock(org_id)
+    sub = _subscription(uow, org_id)
+    now = org_now(load_org(uow, org_id), clock)
+    changed = billing.cancel(sub, when, now)
+    uow.subscriptions.save(org_id, changed, clock.now())
+    return changed, now
+
+
+def get_subscription(uow: UnitOfWork, clock: Clock, org_id: str) -> tuple[Subscription, datetime]:
+    sub = _subscription(uow, org_id)
+    return sub, org_now(load_org(uow, org_id), clock)

@@ -1,0 +1,85 @@
+"""Plain records the services and the storage adapters exchange."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from credo.domain.credentials import CredentialState, Status
+
+
+@dataclass(frozen=True, slots=True)
+class Organization:
+    id: str
+    name: str
+    sandbox: bool
+    clock_now: datetime | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    id: str
+    organization_id: str
+    name: str
+    description: str | None
+    expires_after_months: int | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    id: str
+    organization_id: str
+    group_id: str
+    recipient_name: str
+    recipient_email: str
+    recipient_key: str
+    status: Status
+    issued_on: date
+    expires_on: date | None
+    seat_year: int | None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def state(self) -> CredentialState:
+        return CredentialState(
+            self.status, self.recipient_key, self.issued_on, self.expires_on, self.seat_year
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Seat:
+    id: str
+    organization_id: str
+    billing_year: int
+    recipient_key: str
+    opened_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    id: int | None
+    organization_id: str
+    at: datetime
+    billing_year: int
+    delta: int
+    reason: str
+    recipient_key: str
+    credential_id: str
+    seat_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReply:
+    fingerprint: str
+    status_code: int
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialFilter:
+    group_id: str | None = None
+    recipient_key: str | None = None
+    status: Status | None = None

@@ -1,0 +1,78 @@
+"""Runs a use case in one unit of work and commits once; replays Idempotency-Key retries."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import TypeVar
+
+from credo.clock import Clock
+from credo.domain.errors import IdempotencyKeyReused
+from credo.services.ports import DuplicateRequest, UnitOfWork, UnitOfWorkFactory
+from credo.services.records import StoredReply
+
+T = TypeVar("T")
+OPERATOR_SCOPE = "_operator"
+
+
+def fingerprint(method: str, path: str, body: bytes) -> str:
+    h = hashlib.sha256()
+    for part in (method.encode(), path.encode(), body):
+        h.update(len(part).to_bytes(8, "big"))
+        h.update(part)
+    return h.hexdigest()
+
+
+class Runner:
+    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow_factory
+        self._clock = clock
+
+    def read(self, action: Callable[[UnitOfWork], T]) -> T:
+        with self._uow(write=False) as uow:
+            return action(uow)
+
+    def write(self, action: Callable[[UnitOfWork], T]) -> T:
+        with self._uow() as uow:
+            result = action(uow)
+            uow.commit()
+            return result
+
+    def once(
+        self,
+        scope: str,
+        key: str,
+        fp: str,
+        action: Callable[[UnitOfWork], tuple[int, str]],
+    ) -> tuple[int, str]:
+        """R13: the first answer for (scope, key) is stored in the same transaction as the
+        change it describes; a retry gets that answer back and changes nothing. Errors are
+        not stored: they changed nothing, so a retry may try again."""
+        for _ in range(3):
+            try:
+                with self._uow() as uow:
+                    stored = uow.idempotency.get(scope, key)
+                    if stored is not None:
+                        return _replay(stored, fp)
+                    status, body = action(uow)
+                    uow.idempotency.add(
+                        scope, key, StoredReply(fp, status, body), self._clock.now()
+                    )
+                    uow.commit()
+                    return status, body
+            except DuplicateRequest:
+                # A concurrent twin committed first; our transaction rolled back. Replay it.
+                continue
+        with self._uow(write=False) as uow:
+            stored = uow.idempotency.get(scope, key)
+        if stored is None:  # pragma: no cover - the twin's row cannot vanish
+            raise RuntimeError("idempotency record missing after a duplicate")
+        return _replay(stored, fp)
+
+
+def _replay(stored: StoredReply, fp: str) -> tuple[int, str]:
+    if stored.fingerprint != fp:
+        raise IdempotencyKeyReused(
+            "this Idempotency-Key was used with a different request; use a new key"
+        )
+    return stored.status_code, stored.body
