@@ -1,10 +1,118 @@
-"""Runs every benchmark and prints absolute figures and ratios to in-run baselines."""
+"""`make bench`: the issuing benchmarks on SQLite and PostgreSQL, with in-run baselines.
+
+Bulk: one POST /v1/credentials/bulk of 10,000 credentials to 9,000 distinct recipients
+through a served process (1 worker), against the baseline of the same rows put in by the
+database driver alone. Concurrency: 200 single publishes from 16 clients against a
+2-worker server, against 200 single-row insert transactions from 16 threads.
+"""
 
 from __future__ import annotations
 
+import argparse
+import os
+import statistics
+import tempfile
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from bench import baseline
+from bench.server import peak_rss_mb, served
+from bench.singles_baseline import single_inserts
+from bench.workloads import bulk_publish_seconds, concurrent_singles, new_org
+
+N, DISTINCT, RUNS = 10_000, 9_000, 3
+SINGLES, CLIENTS = 200, 16
+
+
+def pg_url() -> str | None:
+    from tests.databases import create_postgres_database, postgres_url
+
+    url = postgres_url("bench")
+    return None if create_postgres_database(url) else url
+
+
+def run(name: str, url: str, console: Console) -> dict[str, float]:
+    out: dict[str, float] = {}
+    with served(url, workers=1) as (base, pid):
+        bulk = []
+        for _ in range(RUNS):
+            bulk.append(bulk_publish_seconds(base, new_org(base), N, DISTINCT))
+        out["rss"] = peak_rss_mb(pid)
+        base_org = new_org(base)
+        plain = [
+            baseline.plain_insert_seconds(url, base_org.id, base_org.group_id, N, DISTINCT)
+            for _ in range(RUNS)
+        ]
+    out["bulk_s"] = statistics.median(bulk)
+    out["plain_s"] = statistics.median(plain)
+    with served(url, workers=2) as (base, _):
+        c = concurrent_singles(base, new_org(base), SINGLES, CLIENTS)
+    out["singles_per_s"] = c.per_second
+    out["p50_ms"] = c.p50 * 1000
+    out["p99_ms"] = c.percentile(0.99) * 1000
+    out["single_base_per_s"] = single_inserts(url, SINGLES, CLIENTS)
+    console.log(f"{name} done")
+    return out
+
 
 def main() -> None:
-    print("no benchmarks yet")
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--only", choices=["sqlite", "postgres"])
+    args = parser.parse_args()
+    console = Console()
+    results: dict[str, dict[str, float]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.only in (None, "sqlite"):
+            results["SQLite"] = run("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}", console)
+        if args.only in (None, "postgres"):
+            url = pg_url()
+            if url is None:
+                console.print("[yellow]PostgreSQL unreachable: skipped[/]")
+            else:
+                results["PostgreSQL"] = run("PostgreSQL", url, console)
+
+    table = Table(
+        title=f"Bulk publish: {N:,} credentials, {DISTINCT:,} recipients (median of {RUNS})"
+    )
+    for col in (
+        "database",
+        "API bulk",
+        "credentials/s",
+        "plain insert",
+        "ratio",
+        "server peak RSS",
+    ):
+        table.add_column(col, justify="right")
+    for name, r in results.items():
+        table.add_row(
+            name,
+            f"{r['bulk_s'] * 1000:.0f} ms",
+            f"{N / r['bulk_s']:,.0f}",
+            f"{r['plain_s'] * 1000:.0f} ms",
+            f"{r['plain_s'] / r['bulk_s']:.2f}x",
+            f"{r['rss']:.0f} MB",
+        )
+    console.print(table)
+    console.print(
+        "ratio = plain-insert time / API time (1.00x = the database's own speed; target >= 0.33x)"
+    )
+
+    table = Table(title=f"Concurrent single publishes: {SINGLES} from {CLIENTS} clients")
+    for col in ("database", "publishes/s", "p50", "p99", "plain insert tx/s", "ratio"):
+        table.add_column(col, justify="right")
+    for name, r in results.items():
+        table.add_row(
+            name,
+            f"{r['singles_per_s']:,.0f}",
+            f"{r['p50_ms']:.1f} ms",
+            f"{r['p99_ms']:.1f} ms",
+            f"{r['single_base_per_s']:,.0f}",
+            f"{r['singles_per_s'] / r['single_base_per_s']:.2f}x",
+        )
+    console.print(table)
+    os.environ.pop("CREDO_DATABASE_URL", None)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from credo.domain import seats as seat_rules
 from credo.domain.billing import BillingYear
 from credo.domain.errors import NotFound
 from credo.domain.seats import Account, Quote, SeatEvent
-from credo.ids import new_id
+from credo.ids import new_ids
 from credo.services.ports import UnitOfWork
 from credo.services.records import LedgerEntry, Seat
 
@@ -54,7 +54,11 @@ def charge(uow: UnitOfWork, org_id: str, p: Period, events: Sequence[SeatEvent[s
     q = price(uow, org_id, p, events)
     seat_rules.require(q)
     year = p.year.index
-    new_seats = [Seat(new_id("seat"), org_id, year, e.recipient_key, p.now) for e in q.charged]
+    seat_ids = new_ids("seat", len(q.charged))
+    new_seats = [
+        Seat(seat_id, org_id, year, e.recipient_key, p.now)
+        for seat_id, e in zip(seat_ids, q.charged, strict=True)
+    ]
     uow.seats.open_many(new_seats)
     uow.ledger.add_many(
         [

@@ -17,7 +17,7 @@ from credo.domain.credentials import (
 )
 from credo.domain.errors import InvalidInput, NotFound
 from credo.domain.seats import Quote, SeatEvent
-from credo.ids import new_id
+from credo.ids import new_ids
 from credo.services import charging
 from credo.services.addresses import MalformedEmail, recipient_key, require_key
 from credo.services.clocks import load_org, org_now
@@ -87,6 +87,7 @@ def issue(
     creds: list[Credential] = []
     errors: list[dict[str, str]] = []
     p = charging.period(uow, org_id, now) if publish else None
+    ids = new_ids("cred", len(items))
     for i, item in enumerate(items):
         prefix = f"{field_prefix}{i}." if field_prefix else ""
         try:
@@ -109,7 +110,7 @@ def issue(
             continue
         creds.append(
             Credential(
-                id=new_id("cred"),
+                id=ids[i],
                 organization_id=org_id,
                 group_id=group.id,
                 recipient_name=item.recipient_name,

@@ -3,11 +3,11 @@ chunk of rows, never one per row."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy import Connection, Table, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from credo.adapters.db import tables as t
@@ -24,13 +24,69 @@ from credo.services.records import (
     StoredReply,
 )
 
-# Below SQLite's and PostgreSQL's limits on bound parameters per statement.
-_IN_CHUNK = 5000
+# Up to this many keys are looked up with IN (...); more, by reading the year's open seats.
+_IN_LIST_MAX = 200
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+def _memo(proc: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
+    """A bind processor remembering its answers: the rows of one bulk share their dates and
+    times, so each distinct value is converted once."""
+    if proc is None:
+        return None
+    seen: dict[Any, Any] = {}
+
+    def convert(value: Any) -> Any:
+        try:
+            return seen[value]
+        except KeyError:
+            seen[value] = out = proc(value)
+            return out
+        except TypeError:  # unhashable
+            return proc(value)
+
+    return convert
+
+
+def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert many rows with one driver-level executemany.
+
+    SQLAlchemy's executemany spends most of a bulk publish's time building and converting
+    parameters row by row; here each column's bind processor is looked up once and the
+    driver gets plain tuples: COPY on PostgreSQL, executemany on SQLite. Same stored
+    values either way, inside the caller's transaction."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    dialect = conn.dialect
+    marker = "?" if dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "
+        f"VALUES ({', '.join([marker] * len(columns))})"
+    )
+    procs = [_memo(table.c[name].type.bind_processor(dialect)) for name in columns]
+    if all(p is None for p in procs):
+        params = [tuple(row[name] for name in columns) for row in rows]
+    else:
+        pairs = list(zip(columns, procs, strict=True))
+        params = [
+            tuple(row[name] if proc is None else proc(row[name]) for name, proc in pairs)
+            for row in rows
+        ]
+    if dialect.name == "postgresql":
+        raw: Any = conn.connection.driver_connection
+        with (
+            raw.cursor() as cur,
+            cur.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy,
+        ):
+            for row in params:
+                copy.write_row(row)
+        return
+    conn.exec_driver_sql(sql, params)
 
 
 class SqlOrganizations:
@@ -217,7 +273,7 @@ class SqlCredentials:
 
     def add_many(self, creds: Sequence[Credential]) -> None:
         if creds:
-            self._c.execute(insert(t.credentials), [_credential_values(c) for c in creds])
+            insert_rows(self._c, t.credentials, [_credential_values(c) for c in creds])
 
     def get(self, org_id: str, cred_id: str) -> Credential | None:
         row = self._c.execute(
@@ -298,8 +354,17 @@ class SqlSeats:
 
     def open_keys(self, org_id: str, year: int, keys: Iterable[str]) -> set[str]:
         c = t.seats.c
+        wanted = set(keys)
+        if len(wanted) > _IN_LIST_MAX:
+            # For a bulk, one scan of the year's open seats beats thousands of bound values.
+            every = self._c.scalars(
+                select(c.recipient_key).where(
+                    c.organization_id == org_id, c.billing_year == year, c.released_at.is_(None)
+                )
+            )
+            return wanted.intersection(every)
         found: set[str] = set()
-        for chunk in _chunks(sorted(set(keys)), _IN_CHUNK):
+        for chunk in _chunks(sorted(wanted), _IN_LIST_MAX):
             found.update(
                 self._c.scalars(
                     select(c.recipient_key).where(
@@ -314,8 +379,9 @@ class SqlSeats:
 
     def open_many(self, seats: Sequence[Seat]) -> None:
         if seats:
-            self._c.execute(
-                insert(t.seats),
+            insert_rows(
+                self._c,
+                t.seats,
                 [
                     {
                         "id": s.id,
@@ -372,8 +438,9 @@ class SqlLedger:
 
     def add_many(self, entries: Sequence[LedgerEntry]) -> None:
         if entries:
-            self._c.execute(
-                insert(t.ledger_entries),
+            insert_rows(
+                self._c,
+                t.ledger_entries,
                 [
                     {
                         "organization_id": e.organization_id,

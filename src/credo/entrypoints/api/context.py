@@ -14,11 +14,12 @@ from fastapi import Depends, Header, Request, Response
 from credo.bootstrap import App
 from credo.domain.errors import InvalidInput, NotFound
 from credo.entrypoints.api.problems import unauthorized
+from credo.ids import ID_PATTERN
 from credo.services.organizations import authenticate
 from credo.services.ports import UnitOfWork
 from credo.services.runner import OPERATOR_SCOPE, fingerprint
 
-ID_PATTERN = re.compile(r"^[a-z]{2,6}_[0-9a-z]{26}$")
+ID_RE = re.compile(ID_PATTERN)
 # What an action hands back: an HTTP status and a JSON-ready body (None: no content).
 Outcome = tuple[int, dict[str, Any] | None]
 
@@ -61,7 +62,7 @@ def operator(
 
 def object_id(value: str) -> str:
     """A path id that cannot name anything answers 404 without touching the database."""
-    if not ID_PATTERN.match(value):
+    if not ID_RE.match(value):
         raise NotFound(f"no such object {value[:64]!r}")
     return value
 

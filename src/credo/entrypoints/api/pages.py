@@ -6,7 +6,9 @@ from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints
 
-Cursor = Annotated[str | None, StringConstraints(pattern=r"^[a-z]{2,6}_[0-9a-z]{26}$")]
+from credo.ids import ID_PATTERN
+
+Cursor = Annotated[str | None, StringConstraints(pattern=ID_PATTERN)]
 Limit = Annotated[int, Field(ge=1, le=1000)]
 
 

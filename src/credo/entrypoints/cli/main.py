@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 import secrets
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Annotated, Any, TypeVar
 
@@ -56,17 +57,22 @@ def friendly(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _app(migrate: bool = True) -> App:
-    return bootstrap(Settings(), migrate=migrate)
+@contextmanager
+def opened(migrate: bool = True) -> Iterator[App]:
+    """The app for one command; its connections are closed however the command ends."""
+    credo = bootstrap(Settings(), migrate=migrate)
+    try:
+        yield credo
+    finally:
+        credo.close()
 
 
 @db_app.command("upgrade")
 @friendly
 def db_upgrade() -> None:
     """Apply pending migrations."""
-    credo = _app(migrate=True)
-    out.print(f"database at head: {credo.engine.url.render_as_string(hide_password=True)}")
-    credo.close()
+    with opened(migrate=True) as credo:
+        out.print(f"database at head: {credo.engine.url.render_as_string(hide_password=True)}")
 
 
 @org_app.command("create")
@@ -81,45 +87,45 @@ def org_create(
     anchor: Annotated[str | None, typer.Option(help="YYYY-MM-DD, default today")] = None,
 ) -> None:
     """Create an organization and print its API key (shown once)."""
-    credo = _app()
-    anchor_day = _date(anchor, "anchor") if anchor else None
-    new = credo.runner.write(
-        lambda uow: organizations.create_organization(
-            uow,
-            credo.clock,
-            name=name,
-            plan=plan,
-            credits=credits,
-            sandbox=sandbox,
-            anchor=anchor_day,
+    with opened() as credo:
+        anchor_day = _date(anchor, "anchor") if anchor else None
+        new = credo.runner.write(
+            lambda uow: organizations.create_organization(
+                uow,
+                credo.clock,
+                name=name,
+                plan=plan,
+                credits=credits,
+                sandbox=sandbox,
+                anchor=anchor_day,
+            )
         )
-    )
-    out.print(f"organization: {new.organization.id}  ({new.organization.name})")
-    out.print(f"plan:         {new.subscription.plan}, {new.subscription.allowance} credits/year")
-    out.print(f"api key:      {new.api_key}")
-    out.print("[dim]The key is shown once; only its hash is stored.[/]")
-    credo.close()
+        out.print(f"organization: {new.organization.id}  ({new.organization.name})")
+        out.print(
+            f"plan:         {new.subscription.plan}, {new.subscription.allowance} credits/year"
+        )
+        out.print(f"api key:      {new.api_key}")
+        out.print("[dim]The key is shown once; only its hash is stored.[/]")
 
 
 @app.command()
 @friendly
 def credits(org: Annotated[str, typer.Option(help="organization id")]) -> None:
     """Show this billing year's credits."""
-    credo = _app()
-    b = credo.runner.read(lambda uow: credit_service.balance(uow, credo.clock, org))
-    table = Table(title=f"Credits, billing year {b.year.index}")
-    for col in ("from", "to", "allowance", "used", "remaining", "seats held"):
-        table.add_column(col)
-    table.add_row(
-        b.year.starts_at.date().isoformat(),
-        b.year.ends_at.date().isoformat(),
-        str(b.allowance),
-        str(b.used),
-        str(b.remaining),
-        str(b.seats_held),
-    )
-    out.print(table)
-    credo.close()
+    with opened() as credo:
+        b = credo.runner.read(lambda uow: credit_service.balance(uow, credo.clock, org))
+        table = Table(title=f"Credits, billing year {b.year.index}")
+        for col in ("from", "to", "allowance", "used", "remaining", "seats held"):
+            table.add_column(col)
+        table.add_row(
+            b.year.starts_at.date().isoformat(),
+            b.year.ends_at.date().isoformat(),
+            str(b.allowance),
+            str(b.used),
+            str(b.remaining),
+            str(b.seats_held),
+        )
+        out.print(table)
 
 
 @app.command()
@@ -135,33 +141,32 @@ def issue(
     dry_run: Annotated[bool, typer.Option(help="only say what it would cost")] = False,
 ) -> None:
     """Issue one credential."""
-    credo = _app()
-    item = NewCredential(
-        recipient_name=name,
-        recipient_email=email,
-        issued_on=_date(issued_on, "issued_on") if issued_on else None,
-        expires_on=_date(expires_on, "expires_on") if expires_on else None,
-        expires_given=expires_on is not None,
-    )
-
-    def action(uow: UnitOfWork) -> Issued | Preview:
-        return issuing.issue(
-            uow, credo.clock, org, group, [item], publish=not draft, dry_run=dry_run
+    with opened() as credo:
+        item = NewCredential(
+            recipient_name=name,
+            recipient_email=email,
+            issued_on=_date(issued_on, "issued_on") if issued_on else None,
+            expires_on=_date(expires_on, "expires_on") if expires_on else None,
+            expires_given=expires_on is not None,
         )
 
-    result = credo.runner.read(action) if dry_run else credo.runner.write(action)
-    if isinstance(result, Preview):
-        verdict = "enough" if result.sufficient else "NOT enough"
-        out.print(
-            f"would charge {result.credits_required} credit(s); "
-            f"{result.credits_remaining} remain ({verdict})"
-        )
-    else:
-        c = result.credentials[0]
-        out.print(
-            f"{c.status.value} {c.id} to {c.recipient_email}; charged {result.credits_charged}"
-        )
-    credo.close()
+        def action(uow: UnitOfWork) -> Issued | Preview:
+            return issuing.issue(
+                uow, credo.clock, org, group, [item], publish=not draft, dry_run=dry_run
+            )
+
+        result = credo.runner.read(action) if dry_run else credo.runner.write(action)
+        if isinstance(result, Preview):
+            verdict = "enough" if result.sufficient else "NOT enough"
+            out.print(
+                f"would charge {result.credits_required} credit(s); "
+                f"{result.credits_remaining} remain ({verdict})"
+            )
+        else:
+            c = result.credentials[0]
+            out.print(
+                f"{c.status.value} {c.id} to {c.recipient_email}; charged {result.credits_charged}"
+            )
 
 
 @app.command()
@@ -170,20 +175,19 @@ def audit(
     org: Annotated[str | None, typer.Option(help="one organization; default all")] = None,
 ) -> None:
     """Recompute seats and balances from the ledger and credentials; exit 1 on any mismatch."""
-    credo = _app()
-    org_ids = [org] if org else credo.runner.read(lambda uow: uow.organizations.all_ids())
-    bad = 0
-    for org_id in org_ids:
-        report = credo.runner.read(
-            lambda uow, o=org_id: audit_service.audit_organization(uow, credo.clock, o)  # type: ignore[misc]
-        )
-        status = "[green]ok[/]" if report.ok else f"[red]{len(report.problems)} problem(s)[/]"
-        used = ", ".join(f"year {y}: {n}" for y, n in report.years.items()) or "no charges"
-        out.print(f"{org_id}: {status}  ({used}; {report.seats_open} open seats)")
-        for problem in report.problems:
-            out.print(f"  - {problem}")
-        bad += not report.ok
-    credo.close()
+    with opened() as credo:
+        org_ids = [org] if org else credo.runner.read(lambda uow: uow.organizations.all_ids())
+        bad = 0
+        for org_id in org_ids:
+            report = credo.runner.read(
+                lambda uow, o=org_id: audit_service.audit_organization(uow, credo.clock, o)  # type: ignore[misc]
+            )
+            status = "[green]ok[/]" if report.ok else f"[red]{len(report.problems)} problem(s)[/]"
+            used = ", ".join(f"year {y}: {n}" for y, n in report.years.items()) or "no charges"
+            out.print(f"{org_id}: {status}  ({used}; {report.seats_open} open seats)")
+            for problem in report.problems:
+                out.print(f"  - {problem}")
+            bad += not report.ok
     if bad:
         raise typer.Exit(1)
 
@@ -196,7 +200,8 @@ def serve(
     workers: Annotated[int, typer.Option(help="worker processes")] = 1,
 ) -> None:
     """Apply pending migrations, then serve the API."""
-    _app(migrate=True).close()
+    with opened(migrate=True):
+        pass
     _run_server(host, port, workers)
 
 

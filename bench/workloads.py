@@ -1,0 +1,113 @@
+"""The two API workloads: one bulk publish, and many concurrent single publishes."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from bench.server import ADMIN_TOKEN
+
+
+@dataclass
+class Org:
+    id: str
+    key: str
+    group_id: str
+
+
+def new_org(base: str, credits: int = 1_000_000) -> Org:
+    r = httpx.post(
+        f"{base}/v1/admin/organizations",
+        json={"name": f"Bench {uuid.uuid4().hex[:8]}", "plan": "enterprise", "credits": credits},
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+        timeout=30,
+    )
+    r.raise_for_status()
+    body = r.json()
+    key = body["api_key"]
+    g = httpx.post(
+        f"{base}/v1/groups",
+        json={"name": "Benchmark course", "expires_after_months": 24},
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=30,
+    )
+    g.raise_for_status()
+    return Org(body["organization"]["id"], key, g.json()["group"]["id"])
+
+
+def bulk_body(group_id: str, n: int, distinct: int, tag: str) -> bytes:
+    items = [
+        {"recipient": {"name": f"Recipient {i}", "email": f"{tag}{i % distinct}@example.org"}}
+        for i in range(n)
+    ]
+    return json.dumps({"group_id": group_id, "credentials": items}).encode()
+
+
+def bulk_publish_seconds(base: str, org: Org, n: int, distinct: int) -> float:
+    body = bulk_body(org.group_id, n, distinct, uuid.uuid4().hex[:6])
+    headers = {"Authorization": f"Bearer {org.key}", "Content-Type": "application/json"}
+    with httpx.Client(timeout=300) as client:
+        start = time.perf_counter()
+        r = client.post(f"{base}/v1/credentials/bulk", content=body, headers=headers)
+        elapsed = time.perf_counter() - start
+    if r.status_code != 201 or r.json()["credits_charged"] != distinct:
+        raise RuntimeError(f"bulk failed: {r.status_code} {r.text[:300]}")
+    return elapsed
+
+
+@dataclass
+class Concurrent:
+    seconds: float
+    latencies: list[float]
+
+    @property
+    def per_second(self) -> float:
+        return len(self.latencies) / self.seconds
+
+    def percentile(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    @property
+    def p50(self) -> float:
+        return statistics.median(self.latencies)
+
+
+def concurrent_singles(base: str, org: Org, count: int, clients: int) -> Concurrent:
+    tag = uuid.uuid4().hex[:6]
+    headers = {"Authorization": f"Bearer {org.key}"}
+    pool: list[httpx.Client] = []
+    local = threading.local()
+
+    def one(i: int) -> float:
+        body: dict[str, Any] = {
+            "group_id": org.group_id,
+            "recipient": {"name": f"Single {i}", "email": f"{tag}{i}@example.org"},
+        }
+        if not hasattr(local, "client"):
+            local.client = httpx.Client(timeout=60, headers=headers)
+            pool.append(local.client)
+        start = time.perf_counter()
+        r = local.client.post(f"{base}/v1/credentials", json=body)
+        took = time.perf_counter() - start
+        if r.status_code != 201:
+            raise RuntimeError(f"publish failed: {r.status_code} {r.text[:300]}")
+        return took
+
+    try:
+        with ThreadPoolExecutor(max_workers=clients) as ex:
+            start = time.perf_counter()
+            latencies = list(ex.map(one, range(count)))
+            elapsed = time.perf_counter() - start
+    finally:
+        for c in pool:
+            c.close()
+    return Concurrent(elapsed, latencies)

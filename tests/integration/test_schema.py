@@ -1,0 +1,64 @@
+"""The schema: tenant columns, migrations up and down, the seat constraint."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import Engine, insert, inspect
+from sqlalchemy.exc import IntegrityError
+
+from credo.adapters.db import tables as t
+from credo.adapters.db.engine import make_engine
+from credo.adapters.db.migrate import downgrade, upgrade
+
+# Tables that belong to no organization.
+GLOBAL_TABLES = {"organizations", "alembic_version"}
+
+
+def test_every_tenant_table_carries_organization_id(engine: Engine) -> None:
+    names = set(inspect(engine).get_table_names())
+    assert {"credentials", "seats", "ledger_entries", "groups"} <= names
+    missing = [
+        name
+        for name in sorted(names - GLOBAL_TABLES)
+        if "organization_id" not in {c["name"] for c in inspect(engine).get_columns(name)}
+    ]
+    assert missing == []
+
+
+def test_migrations_match_the_tables_and_go_down_and_up(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    eng = make_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    upgrade(eng)
+    assert set(inspect(eng).get_table_names()) == set(t.metadata.tables) | {"alembic_version"}
+    downgrade(eng, "base")
+    assert set(inspect(eng).get_table_names()) == {"alembic_version"}
+    upgrade(eng)
+    assert "credentials" in inspect(eng).get_table_names()
+    eng.dispose()
+
+
+def test_a_seat_cannot_be_open_twice(engine: Engine) -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    org_id = f"org_{'f' * 32}"
+    with engine.begin() as conn:
+        conn.execute(
+            insert(t.organizations).values(id=org_id, name="x", sandbox=False, created_at=now)
+        )
+    seat = {
+        "organization_id": org_id,
+        "billing_year": 0,
+        "recipient_key": "ann@x.org",
+        "opened_at": now,
+    }
+    try:
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(insert(t.seats), [{"id": "seat_a", **seat}, {"id": "seat_b", **seat}])
+        # Once released, the same recipient may take a new seat that year (R7).
+        with engine.begin() as conn:
+            conn.execute(insert(t.seats).values(id="seat_c", released_at=now, **seat))
+            conn.execute(insert(t.seats).values(id="seat_d", **seat))
+    finally:
+        with engine.begin() as conn:
+            conn.execute(t.seats.delete().where(t.seats.c.organization_id == org_id))
+            conn.execute(t.organizations.delete().where(t.organizations.c.id == org_id))
