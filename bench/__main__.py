@@ -9,16 +9,18 @@ database driver alone. Concurrency: 200 single publishes from 16 clients against
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from tests.e2e.server import running_server
 
 from bench import baseline
-from bench.server import peak_rss_mb, served
+from bench.server import peak_rss_mb
 from bench.singles_baseline import single_inserts
 from bench.workloads import bulk_publish_seconds, concurrent_singles, new_org
 
@@ -33,9 +35,15 @@ def pg_url() -> str | None:
     return None if create_postgres_database(url) else url
 
 
-def run(name: str, url: str, console: Console) -> dict[str, float]:
+@contextmanager
+def served(url: str, workdir: Path, workers: int) -> Iterator[tuple[str, int]]:
+    with running_server(url, workdir, workers=workers) as server:
+        yield server.base_url, server.pid
+
+
+def run(name: str, url: str, console: Console, workdir: Path) -> dict[str, float]:
     out: dict[str, float] = {}
-    with served(url, workers=1) as (base, pid):
+    with served(url, workdir / "bulk", workers=1) as (base, pid):
         bulk = []
         for _ in range(RUNS):
             bulk.append(bulk_publish_seconds(base, new_org(base), N, DISTINCT))
@@ -47,7 +55,7 @@ def run(name: str, url: str, console: Console) -> dict[str, float]:
         ]
     out["bulk_s"] = statistics.median(bulk)
     out["plain_s"] = statistics.median(plain)
-    with served(url, workers=2) as (base, _):
+    with served(url, workdir / "singles", workers=2) as (base, _):
         c = concurrent_singles(base, new_org(base), SINGLES, CLIENTS)
     out["singles_per_s"] = c.per_second
     out["p50_ms"] = c.p50 * 1000
@@ -65,13 +73,15 @@ def main() -> None:
     results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         if args.only in (None, "sqlite"):
-            results["SQLite"] = run("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}", console)
+            results["SQLite"] = run(
+                "SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}", console, Path(tmp)
+            )
         if args.only in (None, "postgres"):
             url = pg_url()
             if url is None:
                 console.print("[yellow]PostgreSQL unreachable: skipped[/]")
             else:
-                results["PostgreSQL"] = run("PostgreSQL", url, console)
+                results["PostgreSQL"] = run("PostgreSQL", url, console, Path(tmp))
 
     table = Table(
         title=f"Bulk publish: {N:,} credentials, {DISTINCT:,} recipients (median of {RUNS})"
@@ -112,7 +122,6 @@ def main() -> None:
             f"{r['singles_per_s'] / r['single_base_per_s']:.2f}x",
         )
     console.print(table)
-    os.environ.pop("CREDO_DATABASE_URL", None)
 
 
 if __name__ == "__main__":

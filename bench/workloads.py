@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-
-from bench.server import ADMIN_TOKEN
+from tests.e2e.server import ADMIN_TOKEN
 
 
 @dataclass

@@ -38,6 +38,9 @@ class Account:
 
     @property
     def remaining(self) -> int:
+        """What may still be spent: nothing at all without an active subscription (R15)."""
+        if not self.active:
+            return 0
         return max(0, self.allowance - self.used)
 
 

@@ -86,7 +86,7 @@ def issue(
     today = now.date()
     creds: list[Credential] = []
     errors: list[dict[str, str]] = []
-    p = charging.period(uow, org_id, now) if publish else None
+    p = charging.period(uow, org_id, now)
     ids = new_ids("cred", len(items))
     for i, item in enumerate(items):
         prefix = f"{field_prefix}{i}." if field_prefix else ""
@@ -119,19 +119,20 @@ def issue(
                 status=Status.PUBLISHED if publish else Status.DRAFT,
                 issued_on=issued_on,
                 expires_on=expires_on,
-                seat_year=p.year.index if p else None,
+                seat_year=p.year.index if publish else None,
                 created_at=now,
                 updated_at=now,
             )
         )
     if errors:
         raise InvalidInput(f"{len(errors)} field(s) are invalid", errors)
-    events = [SeatEvent(c.id, c.recipient_key, SeatReason.PUBLISH) for c in creds]
+    # R9: drafts are free and take no seat.
+    events = [SeatEvent(c.id, c.recipient_key, SeatReason.PUBLISH) for c in creds if publish]
     if dry_run:
-        if p is None:
-            return Preview(0, 0, True, len(creds))
+        if not events:
+            return Preview(0, p.account.remaining, True, len(creds))
         return Preview.of(charging.price(uow, org_id, p, events), len(creds))
-    charged = charging.charge(uow, org_id, p, events) if p else 0
+    charged = charging.charge(uow, org_id, p, events) if events else 0
     uow.credentials.add_many(creds)
     return Issued(creds, charged)
 
@@ -183,6 +184,8 @@ def edit(
     )
     events = [SeatEvent(cred.id, key, reason)] if reason else []
     if dry_run:
+        if not events:  # R3, R9: no seat needed, so nothing (not even R15) can refuse it
+            return Preview(0, p.account.remaining, True, 1)
         return Preview.of(charging.price(uow, org_id, p, events), 1)
     charged = 0
     seat_year = cred.seat_year

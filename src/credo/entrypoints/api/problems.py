@@ -67,7 +67,13 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            {"field": field_name(tuple(e.get("loc", ()))), "message": _validation_message(e)}
+            {
+                # A body that is not JSON at all: its loc is a character offset, not a field.
+                "field": "body"
+                if e.get("type") == "json_invalid"
+                else field_name(tuple(e.get("loc", ()))),
+                "message": _validation_message(e),
+            }
             for e in exc.errors()
         ]
         return problem(422, "invalid_input", f"{len(errors)} field(s) are invalid", errors=errors)

@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from credo.domain.billing import MAX_CUSTOM_ALLOWANCE
+from credo.services.addresses import MalformedEmail, recipient_key
 
 MAX_BULK = 10_000
 EARLIEST = date(1900, 1, 1)
@@ -29,6 +30,16 @@ LATEST = date(2999, 12, 31)
 def _no_nul(value: str) -> str:
     if "\x00" in value:
         raise ValueError("must not contain NUL characters")
+    return value
+
+
+def _address(value: str) -> str:
+    """A malformed address is reported with the body's other bad fields; the services
+    check it again (their callers are not only this API)."""
+    try:
+        recipient_key(value)
+    except MalformedEmail as exc:
+        raise ValueError(str(exc)) from None
     return value
 
 
@@ -55,7 +66,12 @@ Name = Annotated[
     AfterValidator(_no_nul),
 ]
 Text = Annotated[StrictStr, StringConstraints(max_length=5000), AfterValidator(_no_nul)]
-Email = Annotated[StrictStr, StringConstraints(max_length=400), AfterValidator(_no_nul)]
+Email = Annotated[
+    StrictStr,
+    StringConstraints(max_length=400),
+    AfterValidator(_no_nul),
+    AfterValidator(_address),
+]
 Day = Annotated[date, BeforeValidator(_text_only), AfterValidator(_sane_date)]
 Moment = Annotated[AwareDatetime, BeforeValidator(_text_only), AfterValidator(_sane_time)]
 Months = Annotated[StrictInt, Field(ge=1, le=1200)]

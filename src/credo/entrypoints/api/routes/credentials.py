@@ -17,6 +17,7 @@ from credo.entrypoints.api.schemas import (
     CredentialPatch,
     PublishIn,
 )
+from credo.ids import ID_PATTERN
 from credo.services import issuing
 from credo.services.issuing import Changes, Issued, NewCredential, Preview
 from credo.services.ports import UnitOfWork
@@ -108,7 +109,7 @@ def get_credential(cred_id: str, org_id: OrgId, app: AppDep) -> dict[str, Any]:
 def list_credentials(
     org_id: OrgId,
     app: AppDep,
-    group_id: Annotated[str | None, Query(max_length=64)] = None,
+    group_id: Annotated[str | None, Query(max_length=64, pattern=ID_PATTERN)] = None,
     recipient_email: Annotated[
         str | None, Query(), StringConstraints(max_length=400, pattern=r"^[^\x00]*$")
     ] = None,
@@ -116,8 +117,6 @@ def list_credentials(
     cursor: Annotated[Cursor, Query()] = None,
     limit: Annotated[Limit, Query()] = 100,
 ) -> dict[str, Any]:
-    if group_id is not None:
-        object_id(group_id)
     rows = app.runner.read(
         lambda uow: issuing.list_credentials(
             uow,
