@@ -23,6 +23,14 @@ def load_org(uow: UnitOfWork, org_id: str) -> Organization:
     return org
 
 
+def lock_org(uow: UnitOfWork, org_id: str) -> Organization:
+    """Load the organization holding its lock (see Organizations.lock)."""
+    org = uow.organizations.lock(org_id)
+    if org is None:
+        raise NotFound("no such organization")
+    return org
+
+
 def get_test_clock(uow: UnitOfWork, org_id: str) -> datetime:
     org = load_org(uow, org_id)
     if not org.sandbox or org.clock_now is None:
@@ -32,7 +40,7 @@ def get_test_clock(uow: UnitOfWork, org_id: str) -> datetime:
 
 def advance_test_clock(uow: UnitOfWork, org_id: str, now: datetime) -> datetime:
     """Move a sandbox organization's clock forward; backwards is refused (409)."""
-    uow.organizations.lock(org_id)
+    lock_org(uow, org_id)
     current = get_test_clock(uow, org_id)
     if now < current:
         raise ClockBackwards(

@@ -20,7 +20,7 @@ from credo.domain.seats import Quote, SeatEvent
 from credo.ids import new_ids
 from credo.services import charging
 from credo.services.addresses import MalformedEmail, recipient_key, require_key
-from credo.services.clocks import load_org, org_now
+from credo.services.clocks import lock_org, org_now
 from credo.services.groups import get_group
 from credo.services.ports import UnitOfWork
 from credo.services.records import Credential, CredentialFilter
@@ -79,8 +79,7 @@ def issue(
 ) -> Issued | Preview:
     """Create credentials from one group, as drafts or published, in one transaction.
     A bulk is all or nothing: one bad row or too few credits and nothing is created."""
-    uow.organizations.lock(org_id)
-    org = load_org(uow, org_id)
+    org = lock_org(uow, org_id)
     group = get_group(uow, org_id, group_id)
     now = org_now(org, clock)
     today = now.date()
@@ -148,8 +147,7 @@ def publish(
     uow: UnitOfWork, clock: Clock, org_id: str, cred_id: str, *, dry_run: bool
 ) -> Issued | Preview:
     """R3.1: publish a draft, taking a seat unless the recipient holds one this year."""
-    uow.organizations.lock(org_id)
-    now = org_now(load_org(uow, org_id), clock)
+    now = org_now(lock_org(uow, org_id), clock)
     cred = _load(uow, org_id, cred_id)
     reason = publish_need(cred.state)
     p = charging.period(uow, org_id, now)
@@ -167,8 +165,7 @@ def edit(
 ) -> Issued | Preview:
     """R3.2, R3.3: edits of a published credential may renew it or re-address it, each of
     which needs the (new) recipient to hold a seat this year."""
-    uow.organizations.lock(org_id)
-    now = org_now(load_org(uow, org_id), clock)
+    now = org_now(lock_org(uow, org_id), clock)
     cred = _load(uow, org_id, cred_id)
     email, key = cred.recipient_email, cred.recipient_key
     if changes.recipient_email is not None:
@@ -210,8 +207,7 @@ def edit(
 
 def delete(uow: UnitOfWork, clock: Clock, org_id: str, cred_id: str) -> None:
     """R6, R7: no refund; the seat is released if this was its last live credential."""
-    uow.organizations.lock(org_id)
-    now = org_now(load_org(uow, org_id), clock)
+    now = org_now(lock_org(uow, org_id), clock)
     cred = _load(uow, org_id, cred_id)
     if cred.status is Status.PUBLISHED and cred.seat_year is not None:
         charging.leave_seat(uow, org_id, cred.id, cred.recipient_key, cred.seat_year, now)

@@ -12,7 +12,7 @@ from credo.domain import billing
 from credo.domain.billing import Subscription
 from credo.domain.errors import NotFound, Unauthorized
 from credo.ids import new_id
-from credo.services.clocks import load_org, org_now
+from credo.services.clocks import load_org, lock_org, org_now
 from credo.services.ports import UnitOfWork
 from credo.services.records import Organization
 
@@ -82,9 +82,8 @@ def _subscription(uow: UnitOfWork, org_id: str) -> Subscription:
 def change_subscription(
     uow: UnitOfWork, clock: Clock, org_id: str, *, plan: str, credits: int | None
 ) -> tuple[Subscription, datetime]:
-    uow.organizations.lock(org_id)
+    now = org_now(lock_org(uow, org_id), clock)
     sub = _subscription(uow, org_id)
-    now = org_now(load_org(uow, org_id), clock)
     changed = billing.change_plan(sub, plan, credits, now)
     uow.subscriptions.save(org_id, changed, clock.now())
     return changed, now
@@ -93,9 +92,8 @@ def change_subscription(
 def cancel_subscription(
     uow: UnitOfWork, clock: Clock, org_id: str, *, when: str
 ) -> tuple[Subscription, datetime]:
-    uow.organizations.lock(org_id)
+    now = org_now(lock_org(uow, org_id), clock)
     sub = _subscription(uow, org_id)
-    now = org_now(load_org(uow, org_id), clock)
     changed = billing.cancel(sub, when, now)
     uow.subscriptions.save(org_id, changed, clock.now())
     return changed, now

@@ -109,12 +109,11 @@ class SqlOrganizations:
         row = self._c.execute(select(t.organizations).where(t.organizations.c.id == org_id)).first()
         return Organization(**row._mapping) if row else None
 
-    def lock(self, org_id: str) -> None:
+    def lock(self, org_id: str) -> Organization | None:
         # SQLite: the writing transaction already holds the database's write lock.
-        if not self._sqlite:
-            self._c.execute(
-                select(t.organizations.c.id).where(t.organizations.c.id == org_id).with_for_update()
-            )
+        q = select(t.organizations).where(t.organizations.c.id == org_id)
+        row = self._c.execute(q if self._sqlite else q.with_for_update()).first()
+        return Organization(**row._mapping) if row else None
 
     def set_clock(self, org_id: str, now: datetime) -> None:
         self._c.execute(
