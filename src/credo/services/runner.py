@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from credo.clock import Clock
-from credo.domain.errors import IdempotencyKeyReused
+from credo.domain.errors import DomainError, IdempotencyKeyReused
 from credo.services.ports import DuplicateRequest, UnitOfWork, UnitOfWorkFactory
 from credo.services.records import StoredReply
 
@@ -44,22 +44,15 @@ class Runner:
         key: str,
         fp: str,
         action: Callable[[UnitOfWork], tuple[int, str]],
+        refusal: Callable[[DomainError], tuple[int, str]],
     ) -> tuple[int, str]:
         """R13: the first answer for (scope, key) is stored in the same transaction as the
-        change it describes; a retry gets that answer back and changes nothing. Errors are
-        not stored: they changed nothing, so a retry may try again."""
+        change it describes; a retry gets that answer back and changes nothing. A refusal
+        (a DomainError, rendered by `refusal`) is a first answer too: it changed nothing,
+        and it is stored on its own so that a retry is refused alike."""
         for _ in range(3):
             try:
-                with self._uow() as uow:
-                    stored = uow.idempotency.get(scope, key)
-                    if stored is not None:
-                        return _replay(stored, fp)
-                    status, body = action(uow)
-                    uow.idempotency.add(
-                        scope, key, StoredReply(fp, status, body), self._clock.now()
-                    )
-                    uow.commit()
-                    return status, body
+                return self._once(scope, key, fp, action, refusal)
             except DuplicateRequest:
                 # A concurrent twin committed first; our transaction rolled back. Replay it.
                 continue
@@ -68,6 +61,34 @@ class Runner:
         if stored is None:  # pragma: no cover - the twin's row cannot vanish
             raise RuntimeError("idempotency record missing after a duplicate")
         return _replay(stored, fp)
+
+    def _once(
+        self,
+        scope: str,
+        key: str,
+        fp: str,
+        action: Callable[[UnitOfWork], tuple[int, str]],
+        refusal: Callable[[DomainError], tuple[int, str]],
+    ) -> tuple[int, str]:
+        with self._uow() as uow:
+            stored = uow.idempotency.get(scope, key)
+            if stored is not None:
+                return _replay(stored, fp)
+            try:
+                status, body = action(uow)
+            except IdempotencyKeyReused:
+                raise
+            except DomainError as exc:
+                status, body = refusal(exc)
+            else:
+                uow.idempotency.add(scope, key, StoredReply(fp, status, body), self._clock.now())
+                uow.commit()
+                return status, body
+        # Refused: the action's transaction rolled back; the refusal is recorded apart.
+        with self._uow() as uow:
+            uow.idempotency.add(scope, key, StoredReply(fp, status, body), self._clock.now())
+            uow.commit()
+        return status, body
 
 
 def _replay(stored: StoredReply, fp: str) -> tuple[int, str]:

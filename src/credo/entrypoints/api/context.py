@@ -12,8 +12,8 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Request, Response
 
 from credo.bootstrap import App
-from credo.domain.errors import InvalidInput, NotFound
-from credo.entrypoints.api.problems import unauthorized
+from credo.domain.errors import DomainError, InvalidInput, NotFound
+from credo.entrypoints.api.problems import PROBLEM, problem_body, unauthorized
 from credo.ids import ID_PATTERN
 from credo.services.organizations import authenticate
 from credo.services.ports import UnitOfWork
@@ -80,12 +80,17 @@ class Mutation:
             return status, "" if body is None else json.dumps(body, separators=(",", ":"))
 
         if self.key is not None and self.scope is not None:
-            status, text = self.app.runner.once(self.scope, self.key, self.fp, rendered)
+            status, text = self.app.runner.once(self.scope, self.key, self.fp, rendered, _refusal)
         else:
             status, text = self.app.runner.write(rendered)
         if not text:
             return Response(status_code=status)
-        return Response(text, status_code=status, media_type="application/json")
+        media = PROBLEM if status >= 400 else "application/json"
+        return Response(text, status_code=status, media_type=media)
+
+
+def _refusal(exc: DomainError) -> tuple[int, str]:
+    return exc.status, json.dumps(problem_body(exc), separators=(",", ":"))
 
 
 async def _mutation(

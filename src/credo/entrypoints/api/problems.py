@@ -30,10 +30,10 @@ _TITLES = {
 }
 
 
-def problem(
+def problem_dict(
     status: int, code: str, detail: str, title: str | None = None, **extra: Any
-) -> JSONResponse:
-    body = {
+) -> dict[str, Any]:
+    return {
         "type": f"/problems/{code}",
         "title": title or _TITLES.get(status, "Error"),
         "status": status,
@@ -41,6 +41,16 @@ def problem(
         "code": code,
         **extra,
     }
+
+
+def problem_body(exc: DomainError) -> dict[str, Any]:
+    return problem_dict(exc.status, exc.code, exc.detail, exc.title, **exc.fields)
+
+
+def problem(
+    status: int, code: str, detail: str, title: str | None = None, **extra: Any
+) -> JSONResponse:
+    body = problem_dict(status, code, detail, title, **extra)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
 

@@ -1,0 +1,268 @@
+"""Python side of the independent-verifier harness: Digital Bazaar's JavaScript libraries.
+
+`dbvc.mjs` (beside this file) signs and verifies credentials with `@digitalbazaar/vc` and
+the eddsa-rdfc-2022 / eddsa-jcs-2022 cryptosuites; these helpers run it with Node:
+
+- `ensure_node_modules()` installs the pinned npm packages (`npm ci`) when node_modules
+  is missing or older than package-lock.json; otherwise it touches nothing (offline-safe).
+- `node_sign(...)` returns the credential signed by the JavaScript libraries.
+- `node_verify(...)` returns their verdict: {"verified", "errors", "status", ...}.
+- `node_bench(...)` times N signatures or verifications in one Node process.
+
+Nothing is fetched from the network: the harness serves documents passed in `documents`
+({url: document}), the JSON-LD contexts Credo ships (CREDO_CONTEXTS_DIR, by default
+src/credo/adapters/signing/contexts/ when it has an index.json), the contexts bundled in
+the npm packages, and did:key documents; it refuses anything else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+HARNESS_DIR = Path(__file__).resolve().parent
+DBVC = HARNESS_DIR / "dbvc.mjs"
+NODE_MODULES = HARNESS_DIR / "node_modules"
+LOCKFILE = HARNESS_DIR / "package-lock.json"
+STAMP = NODE_MODULES / ".credo-installed"
+REPO_ROOT = HARNESS_DIR.parents[1]
+CREDO_CONTEXTS_DIR = REPO_ROOT / "src" / "credo" / "adapters" / "signing" / "contexts"
+
+NPM_CI_TIMEOUT = 600.0
+NODE_TIMEOUT = 120.0
+
+Cryptosuite = Literal["eddsa-rdfc-2022", "eddsa-jcs-2022"]
+
+
+class NodeHarnessError(RuntimeError):
+    """Node or npm failed, or dbvc.mjs refused the request (signing failed, bad input)."""
+
+    def __init__(self, message: str, answer: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.answer: dict[str, Any] = dict(answer or {})
+
+
+def _executable(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise NodeHarnessError(
+            f"`{name}` is not on PATH: the interop tests need Node.js 20+ and npm "
+            "(Digital Bazaar's libraries run on Node)."
+        )
+    return path
+
+
+def _install_fingerprint() -> str:
+    digest = hashlib.sha256()
+    for file in (HARNESS_DIR / "package.json", LOCKFILE):
+        digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
+def _is_installed(fingerprint: str) -> bool:
+    try:
+        return STAMP.read_text().strip() == fingerprint
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def _install_lock() -> Iterator[None]:
+    """One `npm ci` at a time, across pytest-xdist workers and concurrent runs."""
+    key = hashlib.sha256(str(HARNESS_DIR).encode()).hexdigest()[:16]
+    path = Path(tempfile.gettempdir()) / f"credo-interop-npm-{key}.lock"
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+_installed_fingerprint: str | None = None
+
+
+def ensure_node_modules() -> Path:
+    """Run `npm ci` in tests/interop unless node_modules matches package-lock.json.
+
+    Idempotent and cheap once installed (a hash of two small files); safe to call from
+    several processes at once. Returns the node_modules path; raises NodeHarnessError
+    with npm's output when the install fails.
+    """
+    global _installed_fingerprint
+    fingerprint = _install_fingerprint()
+    if _installed_fingerprint == fingerprint and _is_installed(fingerprint):
+        return NODE_MODULES
+    with _install_lock():
+        if not _is_installed(fingerprint):
+            npm = _executable("npm")
+            _executable("node")
+            started = time.monotonic()
+            try:
+                result = subprocess.run(
+                    [npm, "ci", "--no-audit", "--no-fund"],
+                    cwd=HARNESS_DIR,
+                    capture_output=True,
+                    text=True,
+                    timeout=NPM_CI_TIMEOUT,
+                    check=False,
+                    stdin=subprocess.DEVNULL,
+                )
+            except subprocess.TimeoutExpired as exc:
+                raise NodeHarnessError(
+                    f"`npm ci` in {HARNESS_DIR} did not finish in {NPM_CI_TIMEOUT:.0f} s "
+                    "(is the npm registry reachable?)"
+                ) from exc
+            if result.returncode != 0:
+                raise NodeHarnessError(
+                    f"`npm ci --no-audit --no-fund` in {HARNESS_DIR} failed "
+                    f"(exit {result.returncode}, {time.monotonic() - started:.1f} s); "
+                    "the interop tests need the npm registry once to install the pinned "
+                    f"packages.\n--- stdout ---\n{result.stdout[-4000:]}"
+                    f"\n--- stderr ---\n{result.stderr[-4000:]}"
+                )
+            STAMP.write_text(fingerprint + "\n")
+    _installed_fingerprint = fingerprint
+    return NODE_MODULES
+
+
+def default_contexts_dir() -> Path | None:
+    """CREDO_CONTEXTS_DIR if set, else Credo's shipped contexts once they exist."""
+    configured = os.environ.get("CREDO_CONTEXTS_DIR")
+    if configured:
+        return Path(configured)
+    if (CREDO_CONTEXTS_DIR / "index.json").is_file():
+        return CREDO_CONTEXTS_DIR
+    return None
+
+
+def _run(
+    command: str,
+    request: Mapping[str, Any],
+    *args: str,
+    contexts_dir: Path | None = None,
+    timeout: float = NODE_TIMEOUT,
+) -> dict[str, Any]:
+    ensure_node_modules()
+    node = _executable("node")
+    env = dict(os.environ)
+    directory = contexts_dir if contexts_dir is not None else default_contexts_dir()
+    if directory is None:
+        env.pop("CREDO_CONTEXTS_DIR", None)
+    else:
+        env["CREDO_CONTEXTS_DIR"] = str(directory)
+    argv = [node, str(DBVC), command, *args]
+    try:
+        result = subprocess.run(
+            argv,
+            input=json.dumps(request),
+            cwd=HARNESS_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise NodeHarnessError(
+            f"`node dbvc.mjs {command}` did not finish in {timeout:.0f} s"
+            f"\n--- stderr ---\n{(exc.stderr or '')!s}"
+        ) from exc
+    answer: dict[str, Any] = {}
+    try:
+        parsed = json.loads(result.stdout)
+        if isinstance(parsed, dict):
+            answer = parsed
+    except json.JSONDecodeError:
+        pass
+    if result.returncode != 0 or not answer or "error" in answer:
+        error = answer.get("error") or {}
+        message = error.get("message") if isinstance(error, dict) else None
+        raise NodeHarnessError(
+            f"`node dbvc.mjs {' '.join([command, *args])}` failed "
+            f"(exit {result.returncode}): {message or 'no JSON answer'}"
+            f"\n--- stderr ---\n{result.stderr[-4000:]}"
+            f"\n--- stdout ---\n{result.stdout[-2000:]}",
+            answer,
+        )
+    return answer
+
+
+def node_sign(
+    credential: Mapping[str, Any],
+    key_pair: Mapping[str, Any],
+    cryptosuite: Cryptosuite = "eddsa-rdfc-2022",
+    documents: Mapping[str, Any] | None = None,
+    *,
+    created: str | None = None,
+    contexts_dir: Path | None = None,
+) -> dict[str, Any]:
+    """The credential signed by @digitalbazaar/vc (`issue`) with a DataIntegrityProof.
+
+    key_pair: {"publicKeyMultibase", "secretKeyMultibase" (or "privateKeyMultibase"),
+    "controller"?, "id"?}; controller defaults to did:key:<publicKeyMultibase> and id to
+    <controller>#<publicKeyMultibase>. created: the proof's `created` (default: now).
+    Raises NodeHarnessError when the library refuses to sign (e.g. an undefined term).
+    """
+    request: dict[str, Any] = {
+        "credential": credential,
+        "cryptosuite": cryptosuite,
+        "keyPair": dict(key_pair),
+        "documents": dict(documents or {}),
+    }
+    if created is not None:
+        request["created"] = created
+    signed: dict[str, Any] = _run("sign", request, contexts_dir=contexts_dir)["signed"]
+    return signed
+
+
+def node_verify(
+    credential: Mapping[str, Any],
+    documents: Mapping[str, Any] | None = None,
+    *,
+    check_issuer: bool = True,
+    now: str | None = None,
+    contexts_dir: Path | None = None,
+) -> dict[str, Any]:
+    """@digitalbazaar/vc's `verifyCredential` verdict on a credential.
+
+    Returns {"verified": bool, "errors": [str], "proofs": [...], "status": {"checked":
+    bool, ...}, "revoked": bool, "suspended": bool, "loaded": [{url, source}],
+    "refused": [url]}. check_issuer=False drops vc's rule that the issuer controls the
+    verification method (the W3C vectors' issuer does not). now: ISO date-time to check
+    validity dates against. Status lists (BitstringStatusListEntry) are checked when their
+    credential is passed in `documents`; otherwise status["checked"] is False.
+    """
+    request: dict[str, Any] = {
+        "credential": credential,
+        "documents": dict(documents or {}),
+        "checkIssuer": check_issuer,
+    }
+    if now is not None:
+        request["now"] = now
+    return _run("verify", request, contexts_dir=contexts_dir)
+
+
+def node_bench(
+    kind: Literal["sign", "verify"],
+    request: Mapping[str, Any],
+    n: int,
+    *,
+    contexts_dir: Path | None = None,
+    timeout: float = 900.0,
+) -> dict[str, Any]:
+    """Time n signatures or verifications (request as for sign / verify) in one process.
+
+    Returns {"kind", "ops", "seconds", "opsPerSecond", "warmup", ...}.
+    """
+    return _run(f"{kind}-bench", request, str(n), contexts_dir=contexts_dir, timeout=timeout)
