@@ -24,6 +24,8 @@ from credo.services.records import (
     StoredReply,
 )
 
+# From this many rows on, PostgreSQL gets them by COPY; fewer go by plain INSERT.
+_COPY_FROM_ROWS = 50
 # Up to this many keys are looked up with IN (...); more, by reading the year's open seats.
 _IN_LIST_MAX = 200
 
@@ -77,7 +79,7 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
             tuple(row[name] if proc is None else proc(row[name]) for name, proc in pairs)
             for row in rows
         ]
-    if dialect.name == "postgresql":
+    if dialect.name == "postgresql" and len(params) >= _COPY_FROM_ROWS:
         raw: Any = conn.connection.driver_connection
         with (
             raw.cursor() as cur,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from sqlalchemy import Connection, Engine
 
 from credo.adapters.db.repositories import (
@@ -28,15 +30,25 @@ class SqlUnitOfWork:
     usage: SqlUsage
     idempotency: SqlIdempotencyKeys
 
-    def __init__(self, engine: Engine, *, write: bool = True) -> None:
+    def __init__(
+        self, engine: Engine, *, write: bool = True, queue: threading.Lock | None = None
+    ) -> None:
         self._engine = engine
         self._write = write
+        self._queue = queue if write else None
         self._conn: Connection | None = None
         self._committed = False
 
     def __enter__(self) -> SqlUnitOfWork:
-        conn = self._engine.connect().execution_options(credo_write=self._write)
-        conn.begin()
+        if self._queue is not None:
+            self._queue.acquire()
+        try:
+            conn = self._engine.connect().execution_options(credo_write=self._write)
+            conn.begin()
+        except BaseException:
+            if self._queue is not None:
+                self._queue.release()
+            raise
         self._conn = conn
         sqlite = self._engine.dialect.name == "sqlite"
         self.organizations = SqlOrganizations(conn, sqlite=sqlite)
@@ -58,6 +70,8 @@ class SqlUnitOfWork:
         finally:
             self._conn.close()
             self._conn = None
+            if self._queue is not None:
+                self._queue.release()
 
     def commit(self) -> None:
         assert self._conn is not None
@@ -68,6 +82,10 @@ class SqlUnitOfWork:
 class SqlUnitOfWorkFactory:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # SQLite has one writer at a time. Threads of this process wait for it here, in
+        # order, rather than in SQLite's busy handler, which sleeps in growing steps and
+        # turned a queue of 16 writers into 0.8 s tail latencies.
+        self._queue = threading.Lock() if engine.dialect.name == "sqlite" else None
 
     def __call__(self, *, write: bool = True) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, write=write)
+        return SqlUnitOfWork(self.engine, write=write, queue=self._queue)
