@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hmac
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import orjson
 from fastapi import Depends, Header, Request, Response
 
 from credo.bootstrap import App
@@ -77,7 +77,8 @@ class Mutation:
     def run(self, action: Callable[[UnitOfWork], Outcome]) -> Response:
         def rendered(uow: UnitOfWork) -> tuple[int, str]:
             status, body = action(uow)
-            return status, "" if body is None else json.dumps(body, separators=(",", ":"))
+            # orjson: a bulk's answer lists 10,000 credentials; json.dumps took 5% of it.
+            return status, "" if body is None else orjson.dumps(body).decode()
 
         if self.key is not None and self.scope is not None:
             status, text = self.app.runner.once(self.scope, self.key, self.fp, rendered, _refusal)
@@ -90,7 +91,7 @@ class Mutation:
 
 
 def _refusal(exc: DomainError) -> tuple[int, str]:
-    return exc.status, json.dumps(problem_body(exc), separators=(",", ":"))
+    return exc.status, orjson.dumps(problem_body(exc)).decode()
 
 
 async def _mutation(
