@@ -23,7 +23,7 @@ from tests.e2e.server import running_server
 from bench import baseline
 from bench.server import peak_rss_mb
 from bench.singles_baseline import single_inserts
-from bench.workloads import bulk_publish_seconds, concurrent_singles, new_org
+from bench.workloads import bulk_publish, concurrent_singles, new_org
 
 N, DISTINCT, RUNS = 10_000, 9_000, 3
 SINGLES, CLIENTS = 200, 16
@@ -45,16 +45,16 @@ def served(url: str, workdir: Path, workers: int) -> Iterator[tuple[str, int]]:
 def run(name: str, url: str, console: Console, workdir: Path) -> dict[str, float]:
     out: dict[str, float] = {}
     with served(url, workdir / "bulk", workers=1) as (base, pid):
-        bulk = []
-        for _ in range(RUNS):
-            bulk.append(bulk_publish_seconds(base, new_org(base), N, DISTINCT))
+        bulk = [bulk_publish(base, new_org(base), N, DISTINCT) for _ in range(RUNS)]
         out["rss"] = peak_rss_mb(pid)
         base_org = new_org(base)
         plain = [
             baseline.plain_insert_seconds(url, base_org.id, base_org.group_id, N, DISTINCT)
             for _ in range(RUNS)
         ]
-    out["bulk_s"] = statistics.median(bulk)
+    out["bulk_s"] = statistics.median(b.seconds for b in bulk)
+    out["engine_s"] = statistics.median(b.seconds - b.sign_seconds for b in bulk)
+    out["sign_s"] = statistics.median(b.sign_seconds for b in bulk)
     out["plain_s"] = statistics.median(plain)
     # SQLite has one writer at a time: its server runs one process (as `credo serve`
     # defaults), whose threads queue in order; PostgreSQL gets two worker processes.
@@ -91,27 +91,35 @@ def main() -> None:
     table = Table(
         title=f"Bulk publish: {N:,} credentials, {DISTINCT:,} recipients (median of {RUNS})"
     )
-    for col in (
+    columns = (
         "database",
-        "API bulk",
-        "credentials/s",
+        "signed bulk",
+        "signed/s",
+        "of which signing",
+        "engine (rest)",
         "plain insert",
-        "ratio",
-        "server peak RSS",
-    ):
+        "engine ratio",
+        "peak RSS",
+    )
+    for col in columns:
         table.add_column(col, justify="right")
     for name, r in results.items():
         table.add_row(
             name,
-            f"{r['bulk_s'] * 1000:.0f} ms",
+            f"{r['bulk_s'] * 1000:,.0f} ms",
             f"{N / r['bulk_s']:,.0f}",
-            f"{r['plain_s'] * 1000:.0f} ms",
-            f"{r['plain_s'] / r['bulk_s']:.2f}x",
+            f"{r['sign_s'] * 1000:,.0f} ms",
+            f"{r['engine_s'] * 1000:,.0f} ms",
+            f"{r['plain_s'] * 1000:,.0f} ms",
+            f"{r['plain_s'] / r['engine_s']:.2f}x",
             f"{r['rss']:.0f} MB",
         )
     console.print(table)
     console.print(
-        "ratio = plain-insert time / API time (1.00x = the database's own speed; target >= 0.33x)"
+        "signed bulk: the POST as the client sees it, every credential signed (target >= 2,000/s)."
+        " engine: that time less the server's signing phase (Server-Timing): HTTP, validation,"
+        " pricing, seats, ledger and storage. engine ratio = plain-insert time / engine time"
+        " (1.00x = the database's own speed; target >= 0.33x)."
     )
 
     table = Table(title=f"Concurrent single publishes: {SINGLES} from {CLIENTS} clients")

@@ -50,7 +50,22 @@ def bulk_body(group_id: str, n: int, distinct: int, tag: str) -> bytes:
     return json.dumps({"group_id": group_id, "credentials": items}).encode()
 
 
-def bulk_publish_seconds(base: str, org: Org, n: int, distinct: int) -> float:
+@dataclass
+class Bulk:
+    seconds: float  # as the client saw it
+    sign_seconds: float  # the server's signing phase (Server-Timing)
+
+
+def server_timing(header: str) -> dict[str, float]:
+    phases = {}
+    for part in header.split(","):
+        name, _, dur = part.strip().partition(";dur=")
+        if dur:
+            phases[name] = float(dur) / 1000
+    return phases
+
+
+def bulk_publish(base: str, org: Org, n: int, distinct: int) -> Bulk:
     body = bulk_body(org.group_id, n, distinct, uuid.uuid4().hex[:6])
     headers = {"Authorization": f"Bearer {org.key}", "Content-Type": "application/json"}
     with httpx.Client(timeout=300) as client:
@@ -59,7 +74,8 @@ def bulk_publish_seconds(base: str, org: Org, n: int, distinct: int) -> float:
         elapsed = time.perf_counter() - start
     if r.status_code != 201 or r.json()["credits_charged"] != distinct:
         raise RuntimeError(f"bulk failed: {r.status_code} {r.text[:300]}")
-    return elapsed
+    phases = server_timing(r.headers.get("server-timing", ""))
+    return Bulk(elapsed, phases.get("sign", 0.0))
 
 
 @dataclass

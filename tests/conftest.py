@@ -22,6 +22,8 @@ from credo.settings import Settings
 from tests.databases import create_postgres_database, postgres_required, postgres_url
 
 ADMIN_TOKEN = "test-operator-token-0123456789abcdef"
+# A fixed master key for test databases (32 bytes, base64url); never a real one.
+MASTER_KEY = "Y3JlZG8tdGVzdC1tYXN0ZXIta2V5LTMyLWJ5dGVzISE"
 BACKENDS = ["sqlite", "postgres"]
 
 
@@ -85,7 +87,12 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def credo(engine: Engine, database_url: str, clock: FixedClock) -> App:
-    settings = Settings(environment="test", database_url=database_url, admin_token=ADMIN_TOKEN)
+    settings = Settings(
+        environment="test",
+        database_url=database_url,
+        admin_token=ADMIN_TOKEN,
+        master_key=MASTER_KEY,
+    )
     return bootstrap(settings, clock=clock, engine=engine)
 
 

@@ -9,9 +9,13 @@ from sqlalchemy import Engine
 from credo.adapters.db.engine import make_engine
 from credo.adapters.db.migrate import upgrade
 from credo.adapters.db.uow import SqlUnitOfWorkFactory
+from credo.adapters.keystore import KeyVault, development_master_key, parse_master_key
+from credo.adapters.signing.issuer import DataIntegritySigner
 from credo.clock import Clock, SystemClock
+from credo.services.context import ServiceContext
+from credo.services.ports import Signer
 from credo.services.runner import Runner
-from credo.settings import Settings
+from credo.settings import Settings, default_data_dir
 
 
 @dataclass
@@ -21,6 +25,7 @@ class App:
     clock: Clock
     uow: SqlUnitOfWorkFactory
     runner: Runner
+    ctx: ServiceContext
 
     def close(self) -> None:
         self.engine.dispose()
@@ -31,11 +36,21 @@ def bootstrap(
     *,
     clock: Clock | None = None,
     engine: Engine | None = None,
+    signer: Signer | None = None,
     migrate: bool = False,
 ) -> App:
     engine = engine or make_engine(settings.database_url, pool_size=settings.db_pool_size)
     if migrate:
         upgrade(engine)
     clock = clock or SystemClock()
+    signer = signer or DataIntegritySigner(KeyVault(_master_key(settings)))
     uow = SqlUnitOfWorkFactory(engine)
-    return App(settings, engine, clock, uow, Runner(uow, clock))
+    ctx = ServiceContext(clock=clock, signer=signer, base_url=settings.base_url.rstrip("/"))
+    return App(settings, engine, clock, uow, Runner(uow, clock), ctx)
+
+
+def _master_key(settings: Settings) -> bytes:
+    if settings.master_key:
+        return parse_master_key(settings.master_key)
+    # Settings refuses a missing key outside development.
+    return parse_master_key(development_master_key(default_data_dir()))

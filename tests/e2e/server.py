@@ -30,6 +30,7 @@ import psycopg
 import pytest
 from sqlalchemy.engine import make_url
 
+from tests.conftest import MASTER_KEY
 from tests.databases import create_postgres_database, postgres_required, postgres_url
 
 ADMIN_TOKEN = "e2e-operator-token-0123456789abcdef"
@@ -98,6 +99,7 @@ def server_env(database_url: str, admin_token: str = ADMIN_TOKEN) -> dict[str, s
         CREDO_DATABASE_URL=database_url,
         CREDO_ADMIN_TOKEN=admin_token,
         CREDO_ENVIRONMENT="test",
+        CREDO_MASTER_KEY=MASTER_KEY,
         PYTHONUNBUFFERED="1",
     )
     return env

@@ -18,7 +18,7 @@ from credo.bootstrap import bootstrap
 from credo.clock import FixedClock
 from credo.entrypoints.api.app import create_app
 from credo.settings import Settings
-from tests.conftest import ADMIN, Org, create_org
+from tests.conftest import ADMIN, MASTER_KEY, Org, create_org
 
 PROBLEM = "application/problem+json"
 CREDENTIAL_KEYS = {
@@ -153,7 +153,9 @@ def test_without_an_admin_token_the_operator_routes_answer_404(
     engine: Engine, database_url: str, clock: FixedClock, client: TestClient
 ) -> None:
     o = create_org(client)  # made through the app that has a token
-    settings = Settings(environment="test", database_url=database_url, admin_token=None)
+    settings = Settings(
+        environment="test", database_url=database_url, admin_token=None, master_key=MASTER_KEY
+    )
     app = bootstrap(settings, clock=clock, engine=engine)
     with TestClient(create_app(app), raise_server_exceptions=False) as bare:
         for method, path, body in [

@@ -53,7 +53,7 @@ from credo.services.issuing import Changes, Issued, NewCredential, Preview
 from credo.services.ports import UnitOfWork
 from credo.services.records import CredentialFilter
 from credo.settings import Settings
-from tests.conftest import ADMIN_TOKEN
+from tests.conftest import ADMIN_TOKEN, MASTER_KEY
 
 T = TypeVar("T")
 
@@ -143,7 +143,12 @@ class CreditMachine(RuleBasedStateMachine):
         self.engine = engine
         self.clock = FixedClock(datetime(2020, 1, 1, tzinfo=UTC))
         self.app: App = bootstrap(
-            Settings(environment="test", database_url=database_url, admin_token=ADMIN_TOKEN),
+            Settings(
+                environment="test",
+                database_url=database_url,
+                admin_token=ADMIN_TOKEN,
+                master_key=MASTER_KEY,
+            ),
             clock=self.clock,
             engine=engine,
         )
@@ -385,7 +390,7 @@ class CreditMachine(RuleBasedStateMachine):
 
         def run(dry: bool) -> Callable[[UnitOfWork], Issued | Preview]:
             return lambda uow: issuing.issue(
-                uow, self.app.clock, self.org, gid, news, publish=publish, dry_run=dry
+                uow, self.app.ctx, self.org, gid, news, publish=publish, dry_run=dry
             )
 
         preview = self.dry_run(run(True), p, invalid) if dry_first else None
@@ -427,7 +432,7 @@ class CreditMachine(RuleBasedStateMachine):
         p = self.predict([c.key])
 
         def run(dry: bool) -> Callable[[UnitOfWork], Issued | Preview]:
-            return lambda uow: issuing.publish(uow, self.app.clock, self.org, cid, dry_run=dry)
+            return lambda uow: issuing.publish(uow, self.app.ctx, self.org, cid, dry_run=dry)
 
         preview = self.dry_run(run(True), p, False) if dry_first else None
         before = self.snapshot()
@@ -530,9 +535,7 @@ class CreditMachine(RuleBasedStateMachine):
         what = f"edit ({reason})"
 
         def run(dry: bool) -> Callable[[UnitOfWork], Issued | Preview]:
-            return lambda uow: issuing.edit(
-                uow, self.app.clock, self.org, cid, changes, dry_run=dry
-            )
+            return lambda uow: issuing.edit(uow, self.app.ctx, self.org, cid, changes, dry_run=dry)
 
         preview = self.dry_run(run(True), p, invalid) if dry_first else None
         before = self.snapshot()
@@ -567,7 +570,7 @@ class CreditMachine(RuleBasedStateMachine):
     def delete(self, pick: int) -> None:
         """R6, R7: no refund; the seat goes when its last live credential goes."""
         cid = self.pick(self.live_ids(), pick)
-        _, exc = self.write(lambda uow: issuing.delete(uow, self.app.clock, self.org, cid))
+        _, exc = self.write(lambda uow: issuing.delete(uow, self.app.ctx, self.org, cid))
         assert exc is None, exc
         del self.creds[cid]
         self.deleted.append(cid)
@@ -580,7 +583,6 @@ class CreditMachine(RuleBasedStateMachine):
     )
     def mistake(self, pick: int, action: str, dry: bool) -> None:
         """Publishing twice is 409; a deleted credential is 404. Neither changes anything."""
-        clock = self.app.clock
         expected: type[DomainError]
         if action == "publish again" and self.published():
             cid, expected = self.pick(self.published(), pick), AlreadyPublished
@@ -589,12 +591,14 @@ class CreditMachine(RuleBasedStateMachine):
         else:
             return
         actions: dict[str, Callable[[UnitOfWork], object]] = {
-            "publish again": lambda uow: issuing.publish(uow, clock, self.org, cid, dry_run=dry),
-            "publish": lambda uow: issuing.publish(uow, clock, self.org, cid, dry_run=dry),
-            "edit": lambda uow: issuing.edit(
-                uow, clock, self.org, cid, Changes(recipient_email="eve@z.org"), dry_run=dry
+            "publish again": lambda uow: issuing.publish(
+                uow, self.app.ctx, self.org, cid, dry_run=dry
             ),
-            "delete": lambda uow: issuing.delete(uow, clock, self.org, cid),
+            "publish": lambda uow: issuing.publish(uow, self.app.ctx, self.org, cid, dry_run=dry),
+            "edit": lambda uow: issuing.edit(
+                uow, self.app.ctx, self.org, cid, Changes(recipient_email="eve@z.org"), dry_run=dry
+            ),
+            "delete": lambda uow: issuing.delete(uow, self.app.ctx, self.org, cid),
         }
         before = self.snapshot()
         _, exc = self.write(actions[action])

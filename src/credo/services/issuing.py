@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
-from credo.clock import Clock
 from credo.domain.credentials import (
     SeatReason,
     Status,
@@ -15,12 +14,13 @@ from credo.domain.credentials import (
     publish_need,
     resolve_dates,
 )
-from credo.domain.errors import InvalidInput, NotFound
+from credo.domain.errors import Conflict, InvalidInput, NotFound
 from credo.domain.seats import Quote, SeatEvent
 from credo.ids import new_ids
-from credo.services import charging
+from credo.services import charging, documents
 from credo.services.addresses import MalformedEmail, recipient_key, require_key
 from credo.services.clocks import lock_org, org_now
+from credo.services.context import ServiceContext
 from credo.services.groups import get_group
 from credo.services.ports import UnitOfWork
 from credo.services.records import Credential, CredentialFilter
@@ -68,7 +68,7 @@ class Preview:
 
 def issue(
     uow: UnitOfWork,
-    clock: Clock,
+    ctx: ServiceContext,
     org_id: str,
     group_id: str,
     items: Sequence[NewCredential],
@@ -81,7 +81,7 @@ def issue(
     A bulk is all or nothing: one bad row or too few credits and nothing is created."""
     org = lock_org(uow, org_id)
     group = get_group(uow, org_id, group_id)
-    now = org_now(org, clock)
+    now = org_now(org, ctx.clock)
     today = now.date()
     creds: list[Credential] = []
     errors: list[dict[str, str]] = []
@@ -132,6 +132,8 @@ def issue(
             return Preview(0, p.account.remaining, True, len(creds))
         return Preview.of(charging.price(uow, org_id, p, events), len(creds))
     charged = charging.charge(uow, org_id, p, events) if events else 0
+    if publish:
+        creds = documents.sign_versions(uow, ctx, org, group, creds, now)
     uow.credentials.add_many(creds)
     return Issued(creds, charged)
 
@@ -144,10 +146,11 @@ def _load(uow: UnitOfWork, org_id: str, cred_id: str) -> Credential:
 
 
 def publish(
-    uow: UnitOfWork, clock: Clock, org_id: str, cred_id: str, *, dry_run: bool
+    uow: UnitOfWork, ctx: ServiceContext, org_id: str, cred_id: str, *, dry_run: bool
 ) -> Issued | Preview:
     """R3.1: publish a draft, taking a seat unless the recipient holds one this year."""
-    now = org_now(lock_org(uow, org_id), clock)
+    org = lock_org(uow, org_id)
+    now = org_now(org, ctx.clock)
     cred = _load(uow, org_id, cred_id)
     reason = publish_need(cred.state)
     p = charging.period(uow, org_id, now)
@@ -156,17 +159,28 @@ def publish(
         return Preview.of(charging.price(uow, org_id, p, events), 1)
     charged = charging.charge(uow, org_id, p, events)
     published = replace(cred, status=Status.PUBLISHED, seat_year=p.year.index, updated_at=now)
+    group = get_group(uow, org_id, cred.group_id)
+    published = documents.sign_versions(uow, ctx, org, group, [published], now)[0]
     uow.credentials.update(published)
     return Issued([published], charged)
 
 
 def edit(
-    uow: UnitOfWork, clock: Clock, org_id: str, cred_id: str, changes: Changes, *, dry_run: bool
+    uow: UnitOfWork,
+    ctx: ServiceContext,
+    org_id: str,
+    cred_id: str,
+    changes: Changes,
+    *,
+    dry_run: bool,
 ) -> Issued | Preview:
     """R3.2, R3.3: edits of a published credential may renew it or re-address it, each of
     which needs the (new) recipient to hold a seat this year."""
-    now = org_now(lock_org(uow, org_id), clock)
+    org = lock_org(uow, org_id)
+    now = org_now(org, ctx.clock)
     cred = _load(uow, org_id, cred_id)
+    if cred.revoked_at is not None:
+        raise Conflict("a revoked credential cannot be changed; issue a new one")
     email, key = cred.recipient_email, cred.recipient_key
     if changes.recipient_email is not None:
         given, parsed = require_key(changes.recipient_email, "recipient.email")
@@ -201,16 +215,25 @@ def edit(
         seat_year=seat_year,
         updated_at=now,
     )
+    if updated.status is Status.PUBLISHED and _content(updated) != _content(cred):
+        group = get_group(uow, org_id, cred.group_id)
+        updated = documents.sign_versions(uow, ctx, org, group, [updated], now)[0]
     uow.credentials.update(updated)
     return Issued([updated], charged)
 
 
-def delete(uow: UnitOfWork, clock: Clock, org_id: str, cred_id: str) -> None:
+def _content(c: Credential) -> tuple[object, ...]:
+    """What the signed document says of the credential."""
+    return (c.recipient_name, c.recipient_key, c.issued_on, c.expires_on)
+
+
+def delete(uow: UnitOfWork, ctx: ServiceContext, org_id: str, cred_id: str) -> None:
     """R6, R7: no refund; the seat is released if this was its last live credential."""
-    now = org_now(lock_org(uow, org_id), clock)
+    now = org_now(lock_org(uow, org_id), ctx.clock)
     cred = _load(uow, org_id, cred_id)
     if cred.status is Status.PUBLISHED and cred.seat_year is not None:
         charging.leave_seat(uow, org_id, cred.id, cred.recipient_key, cred.seat_year, now)
+    documents.withdraw(uow, cred, now)
     uow.credentials.delete(org_id, cred.id, now)
 
 

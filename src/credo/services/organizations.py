@@ -12,9 +12,11 @@ from credo.domain import billing
 from credo.domain.billing import Subscription
 from credo.domain.errors import NotFound, Unauthorized
 from credo.ids import new_id
+from credo.services import documents
 from credo.services.clocks import load_org, lock_org, org_now
+from credo.services.context import ServiceContext
 from credo.services.ports import UnitOfWork
-from credo.services.records import Organization
+from credo.services.records import Organization, SigningKey
 
 API_KEY_PREFIX = "credo_sk_"
 
@@ -40,6 +42,7 @@ def create_organization(
     credits: int | None,
     sandbox: bool,
     anchor: date | None,
+    cryptosuite: str = "eddsa-rdfc-2022",
 ) -> NewOrganization:
     now = clock.now()
     anchor_day = anchor or now.date()
@@ -50,6 +53,7 @@ def create_organization(
         sandbox=sandbox,
         clock_now=datetime.combine(anchor_day, time(0), tzinfo=UTC) if sandbox else None,
         created_at=now,
+        cryptosuite=cryptosuite,
     )
     uow.organizations.add(org)
     uow.subscriptions.save(org.id, sub, now)
@@ -102,3 +106,8 @@ def cancel_subscription(
 def get_subscription(uow: UnitOfWork, clock: Clock, org_id: str) -> tuple[Subscription, datetime]:
     sub = _subscription(uow, org_id)
     return sub, org_now(load_org(uow, org_id), clock)
+
+
+def rotate_signing_key(uow: UnitOfWork, ctx: ServiceContext, org_id: str) -> SigningKey:
+    org = lock_org(uow, org_id)
+    return documents.rotate_key(uow, ctx, org.id, org_now(org, ctx.clock))

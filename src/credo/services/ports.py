@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from credo.domain.billing import Subscription
 from credo.services.records import (
@@ -15,6 +15,7 @@ from credo.services.records import (
     LedgerEntry,
     Organization,
     Seat,
+    SigningKey,
     StoredReply,
 )
 
@@ -32,6 +33,7 @@ class Organizations(Protocol):
 
     def set_clock(self, org_id: str, now: datetime) -> None: ...
     def all_ids(self) -> list[str]: ...
+    def take_status_indexes(self, org_id: str, n: int) -> int: ...
     def id_by_name(self, name: str) -> str | None: ...
 
 
@@ -64,6 +66,7 @@ class Credentials(Protocol):
     def count_live_holding(
         self, org_id: str, recipient_key: str, seat_year: int, exclude_id: str | None
     ) -> int: ...
+    def document(self, cred_id: str) -> tuple[str, str] | None: ...
     def live_seat_counts(self, org_id: str) -> dict[tuple[int, str], int]:
         """(seat year, recipient key) -> number of live published credentials."""
 
@@ -94,6 +97,38 @@ class IdempotencyKeys(Protocol):
     def add(self, scope: str, key: str, reply: StoredReply, at: datetime) -> None: ...
 
 
+class SigningKeys(Protocol):
+    def add(self, key: SigningKey) -> None: ...
+    def get(self, key_id: str) -> SigningKey | None: ...
+    def all(self, org_id: str) -> list[SigningKey]:
+        """Every key the organization ever had, oldest first."""
+
+    def retire_all(self, org_id: str, at: datetime) -> None: ...
+
+
+class StatusBits(Protocol):
+    def set_many(self, org_id: str, purpose: str, indexes: Sequence[int], at: datetime) -> None: ...
+    def clear(self, org_id: str, purpose: str, index: int) -> None: ...
+    def set_in(self, org_id: str, purpose: str, start: int, stop: int) -> list[int]: ...
+
+
+class Signer(Protocol):
+    """Makes organization keys and signs documents with them (Data Integrity proofs)."""
+
+    def new_key(self, key_id: str, org_id: str) -> tuple[str, bytes]:
+        """A new key pair: (publicKeyMultibase, the secret sealed for storage)."""
+
+    def did(self, key: SigningKey) -> str: ...
+    def sign(
+        self,
+        documents: Sequence[dict[str, Any]],
+        key: SigningKey,
+        *,
+        cryptosuite: str,
+        created: datetime,
+    ) -> list[dict[str, Any]]: ...
+
+
 class UnitOfWork(Protocol):
     """One database transaction. It rolls back on exit unless `commit()` was called."""
 
@@ -115,6 +150,10 @@ class UnitOfWork(Protocol):
     def usage(self) -> Usage: ...
     @property
     def idempotency(self) -> IdempotencyKeys: ...
+    @property
+    def signing_keys(self) -> SigningKeys: ...
+    @property
+    def status_bits(self) -> StatusBits: ...
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None: ...

@@ -15,6 +15,18 @@ class Organization:
     sandbox: bool
     clock_now: datetime | None
     created_at: datetime
+    cryptosuite: str = "eddsa-rdfc-2022"
+    next_status_index: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    id: str
+    organization_id: str
+    public_key_multibase: str
+    sealed_secret: bytes
+    created_at: datetime
+    retired_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +37,8 @@ class Group:
     description: str | None
     expires_after_months: int | None
     created_at: datetime
+    criteria: str | None = None
+    image_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +55,13 @@ class Credential:
     seat_year: int | None
     created_at: datetime
     updated_at: datetime
+    salt: str | None = None
+    status_index: int | None = None
+    revoked_at: datetime | None = None
+    revocation_reason: str | None = None
+    suspended_at: datetime | None = None
+    # The signed document of a new version, carried only on writes (reads leave it out).
+    document: str | None = None
 
     @property
     def state(self) -> CredentialState:

@@ -21,6 +21,7 @@ from credo.services.records import (
     LedgerEntry,
     Organization,
     Seat,
+    SigningKey,
     StoredReply,
 )
 
@@ -104,6 +105,8 @@ class SqlOrganizations:
                 sandbox=org.sandbox,
                 clock_now=org.clock_now,
                 created_at=org.created_at,
+                cryptosuite=org.cryptosuite,
+                next_status_index=org.next_status_index,
             )
         )
 
@@ -121,6 +124,16 @@ class SqlOrganizations:
         self._c.execute(
             update(t.organizations).where(t.organizations.c.id == org_id).values(clock_now=now)
         )
+
+    def take_status_indexes(self, org_id: str, n: int) -> int:
+        """Reserve n consecutive status list positions; returns the first. Precondition:
+        the caller holds the organization lock."""
+        o = t.organizations.c
+        start = int(self._c.scalar(select(o.next_status_index).where(o.id == org_id)) or 0)
+        self._c.execute(
+            update(t.organizations).where(o.id == org_id).values(next_status_index=start + n)
+        )
+        return start
 
     def id_by_name(self, name: str) -> str | None:
         return self._c.scalar(
@@ -242,6 +255,11 @@ _CRED_COLUMNS = [
     t.credentials.c.seat_year,
     t.credentials.c.created_at,
     t.credentials.c.updated_at,
+    t.credentials.c.salt,
+    t.credentials.c.status_index,
+    t.credentials.c.revoked_at,
+    t.credentials.c.revocation_reason,
+    t.credentials.c.suspended_at,
 ]
 
 
@@ -265,6 +283,12 @@ def _credential_values(c: Credential) -> dict[str, Any]:
         "seat_year": c.seat_year,
         "created_at": c.created_at,
         "updated_at": c.updated_at,
+        "salt": c.salt,
+        "status_index": c.status_index,
+        "signed_document": c.document,
+        "revoked_at": c.revoked_at,
+        "revocation_reason": c.revocation_reason,
+        "suspended_at": c.suspended_at,
     }
 
 
@@ -289,6 +313,8 @@ class SqlCredentials:
     def update(self, cred: Credential) -> None:
         values = _credential_values(cred)
         del values["id"], values["organization_id"], values["created_at"]
+        if cred.document is None:
+            del values["signed_document"]
         self._c.execute(
             update(t.credentials)
             .where(
@@ -334,6 +360,17 @@ class SqlCredentials:
         if exclude_id is not None:
             q = q.where(c.id != exclude_id)
         return int(self._c.scalar(q) or 0)
+
+    def document(self, cred_id: str) -> tuple[str, str] | None:
+        """(organization id, signed document) of a live published credential, by id alone:
+        the public side knows no organization."""
+        c = t.credentials.c
+        row = self._c.execute(
+            select(c.organization_id, c.signed_document).where(
+                c.id == cred_id, c.deleted_at.is_(None), c.signed_document.is_not(None)
+            )
+        ).first()
+        return (row[0], row[1]) if row else None
 
     def live_seat_counts(self, org_id: str) -> dict[tuple[int, str], int]:
         c = t.credentials.c
@@ -528,3 +565,89 @@ class SqlIdempotencyKeys:
             )
         except IntegrityError:
             raise DuplicateRequest(key) from None
+
+
+class SqlSigningKeys:
+    def __init__(self, conn: Connection) -> None:
+        self._c = conn
+
+    def add(self, key: SigningKey) -> None:
+        self._c.execute(
+            insert(t.signing_keys).values(
+                id=key.id,
+                organization_id=key.organization_id,
+                public_key_multibase=key.public_key_multibase,
+                sealed_secret=key.sealed_secret,
+                created_at=key.created_at,
+                retired_at=key.retired_at,
+            )
+        )
+
+    def get(self, key_id: str) -> SigningKey | None:
+        row = self._c.execute(select(t.signing_keys).where(t.signing_keys.c.id == key_id)).first()
+        return SigningKey(**row._mapping) if row else None
+
+    def all(self, org_id: str) -> list[SigningKey]:
+        k = t.signing_keys.c
+        rows = self._c.execute(
+            select(t.signing_keys).where(k.organization_id == org_id).order_by(k.created_at, k.id)
+        )
+        return [SigningKey(**r._mapping) for r in rows]
+
+    def retire_all(self, org_id: str, at: datetime) -> None:
+        k = t.signing_keys.c
+        self._c.execute(
+            update(t.signing_keys)
+            .where(k.organization_id == org_id, k.retired_at.is_(None))
+            .values(retired_at=at)
+        )
+
+
+class SqlStatusBits:
+    def __init__(self, conn: Connection) -> None:
+        self._c = conn
+
+    def set_many(self, org_id: str, purpose: str, indexes: Sequence[int], at: datetime) -> None:
+        s = t.status_bits.c
+        wanted = sorted(set(indexes))
+        if not wanted:
+            return
+        present = set(
+            self._c.scalars(
+                select(s.status_index).where(
+                    s.organization_id == org_id,
+                    s.purpose == purpose,
+                    s.status_index.in_(wanted),
+                )
+            )
+        )
+        insert_rows(
+            self._c,
+            t.status_bits,
+            [
+                {"organization_id": org_id, "purpose": purpose, "status_index": i, "set_at": at}
+                for i in wanted
+                if i not in present
+            ],
+        )
+
+    def clear(self, org_id: str, purpose: str, index: int) -> None:
+        s = t.status_bits.c
+        self._c.execute(
+            t.status_bits.delete().where(
+                s.organization_id == org_id, s.purpose == purpose, s.status_index == index
+            )
+        )
+
+    def set_in(self, org_id: str, purpose: str, start: int, stop: int) -> list[int]:
+        s = t.status_bits.c
+        return list(
+            self._c.scalars(
+                select(s.status_index).where(
+                    s.organization_id == org_id,
+                    s.purpose == purpose,
+                    s.status_index >= start,
+                    s.status_index < stop,
+                )
+            )
+        )

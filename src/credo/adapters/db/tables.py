@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -65,6 +66,34 @@ organizations = Table(
     Column("sandbox", Boolean, nullable=False),
     Column("clock_now", UTCDateTime, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
+    # Verifiable credentials: the proof format, and the next free status list position.
+    Column("cryptosuite", String(40), nullable=False, server_default="eddsa-rdfc-2022"),
+    Column("next_status_index", Integer, nullable=False, server_default="0"),
+)
+
+# Each organization signs with its own Ed25519 key; rotation retires the old key but keeps
+# it, so that what it signed keeps verifying. The secret is sealed with the master key.
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("id", _id(), primary_key=True),
+    Column("organization_id", _id(), ForeignKey("organizations.id"), nullable=False),
+    Column("public_key_multibase", String(64), nullable=False),
+    Column("sealed_secret", LargeBinary, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("retired_at", UTCDateTime, nullable=True),
+    Index(None, "organization_id", "created_at"),
+)
+
+# Set bits of the organization's Bitstring Status Lists: a row per (purpose, index) that
+# is revoked or suspended. A credential's earlier versions are revoked when it is re-signed.
+status_bits = Table(
+    "status_bits",
+    metadata,
+    Column("organization_id", _id(), ForeignKey("organizations.id"), primary_key=True),
+    Column("purpose", String(12), primary_key=True),
+    Column("status_index", Integer, primary_key=True),
+    Column("set_at", UTCDateTime, nullable=False),
 )
 
 api_keys = Table(
@@ -102,6 +131,8 @@ groups = Table(
     Column("description", Text, nullable=True),
     Column("expires_after_months", Integer, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("criteria", Text, nullable=True),
+    Column("image_url", String(2000), nullable=True),
     Index(None, "organization_id", "id"),
 )
 
@@ -121,6 +152,13 @@ credentials = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("deleted_at", UTCDateTime, nullable=True),
+    # The signed Open Badges document of the current version (published credentials only).
+    Column("salt", String(32), nullable=True),
+    Column("status_index", Integer, nullable=True),
+    Column("signed_document", Text, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    Column("revocation_reason", String(500), nullable=True),
+    Column("suspended_at", UTCDateTime, nullable=True),
     Index(None, "organization_id", "id"),
     Index(None, "organization_id", "recipient_key", "seat_year"),
     Index(None, "organization_id", "group_id", "id"),

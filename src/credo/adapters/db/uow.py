@@ -14,6 +14,8 @@ from credo.adapters.db.repositories import (
     SqlLedger,
     SqlOrganizations,
     SqlSeats,
+    SqlSigningKeys,
+    SqlStatusBits,
     SqlSubscriptions,
     SqlUsage,
 )
@@ -29,6 +31,8 @@ class SqlUnitOfWork:
     ledger: SqlLedger
     usage: SqlUsage
     idempotency: SqlIdempotencyKeys
+    signing_keys: SqlSigningKeys
+    status_bits: SqlStatusBits
 
     def __init__(
         self, engine: Engine, *, write: bool = True, queue: threading.Lock | None = None
@@ -60,6 +64,8 @@ class SqlUnitOfWork:
         self.ledger = SqlLedger(conn)
         self.usage = SqlUsage(conn)
         self.idempotency = SqlIdempotencyKeys(conn)
+        self.signing_keys = SqlSigningKeys(conn)
+        self.status_bits = SqlStatusBits(conn)
         return self
 
     def __exit__(self, *exc: object) -> None:

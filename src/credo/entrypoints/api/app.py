@@ -4,17 +4,18 @@ tests pass a bootstrapped App in."""
 from __future__ import annotations
 
 import gc
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 
-from credo import __version__
+from credo import __version__, timing
 from credo.bootstrap import App, bootstrap
 from credo.entrypoints.api import problems
 from credo.entrypoints.api.limits import BodyGate
-from credo.entrypoints.api.routes import admin, credentials, credits, groups
+from credo.entrypoints.api.routes import admin, credentials, credits, groups, public
 from credo.settings import Settings
 
 
@@ -40,13 +41,24 @@ def create_app(app: App | None = None) -> FastAPI:
     )
     api.state.credo = credo
     problems.install(api)
-    for module in (admin, groups, credentials, credits):
+    for module in (admin, groups, credentials, credits, public):
         api.include_router(module.router)
 
     @api.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, Any]:
         credo.runner.read(lambda uow: uow.organizations.get("org_healthcheck"))
         return {"status": "ok", "version": __version__}
+
+    @api.middleware("http")
+    async def server_timing(request: Request, call_next: Any) -> Response:
+        record = timing.start()
+        began = time.perf_counter()
+        response: Response = await call_next(request)
+        record["total"] = time.perf_counter() - began
+        response.headers["Server-Timing"] = ", ".join(
+            f"{name};dur={seconds * 1000:.1f}" for name, seconds in record.items()
+        )
+        return response
 
     api.add_middleware(BodyGate, max_bytes=credo.settings.max_body_bytes)
     return api

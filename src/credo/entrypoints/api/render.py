@@ -64,6 +64,9 @@ def credential(c: Credential) -> dict[str, Any]:
         "seat_year": c.seat_year,
         "created_at": rfc3339(c.created_at),
         "updated_at": rfc3339(c.updated_at),
+        "revoked_at": rfc3339(c.revoked_at) if c.revoked_at else None,
+        "revocation_reason": c.revocation_reason,
+        "suspended": c.suspended_at is not None,
     }
 
 

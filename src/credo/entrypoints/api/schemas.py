@@ -89,6 +89,7 @@ class OrganizationIn(Body):
     credits: Credits | None = None
     sandbox: StrictBool = False
     anchor: Day | None = None
+    cryptosuite: Literal["eddsa-rdfc-2022", "eddsa-jcs-2022"] = "eddsa-rdfc-2022"
 
 
 class SubscriptionIn(Body):
@@ -143,6 +144,10 @@ class CredentialPatch(Body):
     issued_on: Day | None = None
     expires_on: Day | None = None
     dry_run: StrictBool = False
+
+
+class RevokeIn(Body):
+    reason: Text | None = None
 
 
 class PublishIn(Body):

@@ -152,7 +152,7 @@ def issue(
 
         def action(uow: UnitOfWork) -> Issued | Preview:
             return issuing.issue(
-                uow, credo.clock, org, group, [item], publish=not draft, dry_run=dry_run
+                uow, credo.ctx, org, group, [item], publish=not draft, dry_run=dry_run
             )
 
         result = credo.runner.read(action) if dry_run else credo.runner.write(action)

@@ -24,6 +24,7 @@ def create_organization(body: OrganizationIn, m: OperatorMutation, app: AppDep) 
             credits=body.credits,
             sandbox=body.sandbox,
             anchor=body.anchor,
+            cryptosuite=body.cryptosuite,
         )
         now = new.organization.clock_now or app.clock.now()
         return 201, {
@@ -69,3 +70,15 @@ def get_subscription(org_id: str, _: Operator, app: AppDep) -> dict[str, object]
     object_id(org_id)
     sub, now = app.runner.read(lambda uow: orgs.get_subscription(uow, app.clock, org_id))
     return {"subscription": render.subscription(sub, now)}
+
+
+@router.post("/organizations/{org_id}/keys/rotate")
+def rotate_signing_key(org_id: str, m: OperatorMutation, app: AppDep) -> Response:
+    """New credentials are signed with a new key; what the old key signed keeps verifying."""
+    object_id(org_id)
+
+    def action(uow: UnitOfWork) -> Outcome:
+        key = orgs.rotate_signing_key(uow, app.ctx, org_id)
+        return 200, {"key": {"id": key.id, "public_key_multibase": key.public_key_multibase}}
+
+    return m.run(action)

@@ -7,18 +7,27 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import StringConstraints
 
+from credo.bootstrap import App
 from credo.domain.credentials import Status
 from credo.entrypoints.api import render
-from credo.entrypoints.api.context import AppDep, OrgId, OrgMutation, Outcome, object_id
+from credo.entrypoints.api.context import (
+    AppDep,
+    Mutation,
+    OrgId,
+    OrgMutation,
+    Outcome,
+    object_id,
+)
 from credo.entrypoints.api.pages import Cursor, Limit, page
 from credo.entrypoints.api.schemas import (
     BulkIn,
     CredentialIn,
     CredentialPatch,
     PublishIn,
+    RevokeIn,
 )
 from credo.ids import ID_PATTERN
-from credo.services import issuing
+from credo.services import issuing, status
 from credo.services.issuing import Changes, Issued, NewCredential, Preview
 from credo.services.ports import UnitOfWork
 
@@ -54,7 +63,7 @@ def create_credential(body: CredentialIn, m: OrgMutation, app: AppDep) -> Respon
 
     def action(uow: UnitOfWork) -> Outcome:
         result = issuing.issue(
-            uow, app.clock, org_id, group_id, [item], publish=body.publish, dry_run=body.dry_run
+            uow, app.ctx, org_id, group_id, [item], publish=body.publish, dry_run=body.dry_run
         )
         return _one(result, created=True)
 
@@ -80,7 +89,7 @@ def bulk_create(body: BulkIn, m: OrgMutation, app: AppDep) -> Response:
     def action(uow: UnitOfWork) -> Outcome:
         result = issuing.issue(
             uow,
-            app.clock,
+            app.ctx,
             org_id,
             group_id,
             items,
@@ -146,7 +155,7 @@ def patch_credential(cred_id: str, body: CredentialPatch, m: OrgMutation, app: A
     )
 
     def action(uow: UnitOfWork) -> Outcome:
-        return _one(issuing.edit(uow, app.clock, org_id, cred_id, changes, dry_run=body.dry_run))
+        return _one(issuing.edit(uow, app.ctx, org_id, cred_id, changes, dry_run=body.dry_run))
 
     return m.run(action)
 
@@ -161,7 +170,7 @@ def publish_credential(
     dry_run = body.dry_run if body else False
 
     def action(uow: UnitOfWork) -> Outcome:
-        return _one(issuing.publish(uow, app.clock, org_id, cred_id, dry_run=dry_run))
+        return _one(issuing.publish(uow, app.ctx, org_id, cred_id, dry_run=dry_run))
 
     return m.run(action)
 
@@ -173,7 +182,46 @@ def delete_credential(cred_id: str, m: OrgMutation, app: AppDep) -> Response:
     object_id(cred_id)
 
     def action(uow: UnitOfWork) -> Outcome:
-        issuing.delete(uow, app.clock, org_id, cred_id)
+        issuing.delete(uow, app.ctx, org_id, cred_id)
         return 204, None
+
+    return m.run(action)
+
+
+@router.post("/{cred_id}/revoke")
+def revoke_credential(
+    cred_id: str, m: OrgMutation, app: AppDep, body: RevokeIn | None = None
+) -> Response:
+    """Revoke for good (no refund, R6): verifiers see it revoked from now on."""
+    org_id = m.scope
+    assert org_id is not None
+    object_id(cred_id)
+    reason = body.reason if body else None
+
+    def action(uow: UnitOfWork) -> Outcome:
+        cred = status.revoke(uow, app.ctx, org_id, cred_id, reason)
+        return 200, {"credential": render.credential(cred)}
+
+    return m.run(action)
+
+
+@router.post("/{cred_id}/suspend")
+def suspend_credential(cred_id: str, m: OrgMutation, app: AppDep) -> Response:
+    return _suspension(cred_id, m, app, suspended=True)
+
+
+@router.post("/{cred_id}/unsuspend")
+def unsuspend_credential(cred_id: str, m: OrgMutation, app: AppDep) -> Response:
+    return _suspension(cred_id, m, app, suspended=False)
+
+
+def _suspension(cred_id: str, m: Mutation, app: App, *, suspended: bool) -> Response:
+    org_id = m.scope
+    assert org_id is not None
+    object_id(cred_id)
+
+    def action(uow: UnitOfWork) -> Outcome:
+        cred = status.suspend(uow, app.ctx, org_id, cred_id, suspended=suspended)
+        return 200, {"credential": render.credential(cred)}
 
     return m.run(action)

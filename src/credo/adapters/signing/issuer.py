@@ -1,0 +1,47 @@
+"""The Signer port's adapter: organization keys sealed in the vault, Data Integrity proofs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from credo.adapters.keystore import KeyVault
+from credo.adapters.signing import data_integrity
+from credo.adapters.signing.keys import KeyPair, did_key, parse_did_key
+from credo.services.records import SigningKey
+
+
+class DataIntegritySigner:
+    def __init__(self, vault: KeyVault) -> None:
+        self._vault = vault
+
+    def new_key(self, key_id: str, org_id: str) -> tuple[str, bytes]:
+        """A fresh Ed25519 key: (publicKeyMultibase, sealed seed)."""
+        pair = KeyPair.generate()
+        return pair.public_key_multibase, self._vault.seal(pair.seed, _binding(key_id, org_id))
+
+    def did(self, key: SigningKey) -> str:
+        return did_key(parse_did_key(f"did:key:{key.public_key_multibase}"))
+
+    def sign(
+        self,
+        documents: Sequence[dict[str, Any]],
+        key: SigningKey,
+        *,
+        cryptosuite: str,
+        created: datetime,
+    ) -> list[dict[str, Any]]:
+        seed = self._vault.open(key.sealed_secret, _binding(key.id, key.organization_id))
+        pair = KeyPair.from_seed(seed)
+        method = pair.verification_method
+        return [
+            data_integrity.sign(
+                doc, key=pair, cryptosuite=cryptosuite, verification_method=method, created=created
+            )
+            for doc in documents
+        ]
+
+
+def _binding(key_id: str, org_id: str) -> str:
+    return f"credo-signing-key:{org_id}:{key_id}"

@@ -1,0 +1,15 @@
+"""What the issuing use cases need besides a unit of work, built once by bootstrap."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from credo.clock import Clock
+from credo.services.ports import Signer
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceContext:
+    clock: Clock
+    signer: Signer
+    base_url: str  # where the public pages live: credential ids and status lists hang here
