@@ -1,17 +1,21 @@
 """The baseline: the same rows a bulk publish stores, put in by the database driver alone
-(SQLite executemany, PostgreSQL COPY) in one transaction. No HTTP, no validation, no rules."""
+(SQLite executemany, PostgreSQL COPY) in one transaction. No HTTP, no validation, no rules,
+no signing: each credential row carries a document of the size a signed one has."""
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
+import orjson
 import psycopg
 from sqlalchemy.engine import make_url
 
+from credo.domain.openbadges import AchievementInfo, Award, Issuer, open_badge
 from credo.ids import new_ids
 
 
@@ -35,6 +39,9 @@ def rows(org_id: str, group_id: str, n: int, distinct: int) -> dict[str, list[tu
             0,
             now,
             now,
+            secrets.token_hex(16),
+            i,
+            _document(cred_ids[i], i),
         )
         for i in range(n)
     ]
@@ -48,10 +55,45 @@ def rows(org_id: str, group_id: str, n: int, distinct: int) -> dict[str, list[tu
 
 COLUMNS = {
     "credentials": "id, organization_id, group_id, recipient_name, recipient_email, recipient_key, "
-    "status, issued_on, expires_on, seat_year, created_at, updated_at",
+    "status, issued_on, expires_on, seat_year, created_at, updated_at, salt, status_index, "
+    "signed_document",
     "seats": "id, organization_id, billing_year, recipient_key, opened_at",
     "ledger_entries": "organization_id, at, billing_year, delta, reason, recipient_key, credential_id, seat_id",
 }
+
+
+def _document(cred_id: str, i: int) -> str:
+    """A document shaped and sized like a signed credential (its proof is not a real one)."""
+    doc = open_badge(
+        Award(
+            f"https://credo.example/c/{cred_id}",
+            f"r{i}@example.org",
+            f"Recipient {i}",
+            secrets.token_hex(16),
+            date(2026, 1, 1),
+            None,
+            i,
+        ),
+        AchievementInfo(
+            "https://credo.example/achievements/g",
+            "Benchmark course",
+            "Benchmark course",
+            "Benchmark course",
+            None,
+        ),
+        Issuer("did:key:z6Mk" + "x" * 44, "Bench", "https://credo.example"),
+        base_url="https://credo.example",
+        key_id="key_" + "0" * 32,
+    )
+    doc["proof"] = {
+        "type": "DataIntegrityProof",
+        "cryptosuite": "eddsa-rdfc-2022",
+        "created": "2026-01-01T00:00:00Z",
+        "verificationMethod": "did:key:z6Mk" + "x" * 44 + "#z6Mk" + "x" * 44,
+        "proofPurpose": "assertionMethod",
+        "proofValue": "z" + secrets.token_hex(44),
+    }
+    return orjson.dumps(doc).decode()
 
 
 def plain_insert_seconds(

@@ -11,9 +11,10 @@ from credo.adapters.db.migrate import upgrade
 from credo.adapters.db.uow import SqlUnitOfWorkFactory
 from credo.adapters.keystore import KeyVault, development_master_key, parse_master_key
 from credo.adapters.signing.issuer import DataIntegritySigner
+from credo.adapters.signing.verifier import DataIntegrityVerifier
 from credo.clock import Clock, SystemClock
 from credo.services.context import ServiceContext
-from credo.services.ports import Signer
+from credo.services.ports import ProofVerifier, Signer
 from credo.services.runner import Runner
 from credo.settings import Settings, default_data_dir
 
@@ -37,6 +38,7 @@ def bootstrap(
     clock: Clock | None = None,
     engine: Engine | None = None,
     signer: Signer | None = None,
+    verifier: ProofVerifier | None = None,
     migrate: bool = False,
 ) -> App:
     engine = engine or make_engine(settings.database_url, pool_size=settings.db_pool_size)
@@ -45,7 +47,12 @@ def bootstrap(
     clock = clock or SystemClock()
     signer = signer or DataIntegritySigner(KeyVault(_master_key(settings)))
     uow = SqlUnitOfWorkFactory(engine)
-    ctx = ServiceContext(clock=clock, signer=signer, base_url=settings.base_url.rstrip("/"))
+    ctx = ServiceContext(
+        clock=clock,
+        signer=signer,
+        base_url=settings.base_url.rstrip("/"),
+        verifier=verifier or DataIntegrityVerifier(),
+    )
     return App(settings, engine, clock, uow, Runner(uow, clock), ctx)
 
 

@@ -16,6 +16,7 @@ import contextlib
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -156,10 +157,15 @@ def _wait_group_gone(pgid: int, timeout: float) -> list[psutil.Process]:
     return left
 
 
-def _wait_healthy(proc: subprocess.Popen[bytes], base_url: str, stderr: Path) -> None:
+def _wait_healthy(
+    proc: subprocess.Popen[bytes],
+    base_url: str,
+    stderr: Path,
+    verify: ssl.SSLContext | bool = True,
+) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT
     last = "no answer yet"
-    with httpx.Client(timeout=2.0) as client:
+    with httpx.Client(timeout=2.0, verify=verify) as client:
         while time.monotonic() < deadline:
             code = proc.poll()
             if code is not None:
@@ -186,9 +192,12 @@ def running_server(
     backend: str = "",
     workers: int = WORKERS,
     attempts: int = 3,
+    tls: tuple[Path, Path] | None = None,
 ) -> Iterator[LiveServer]:
     """Start `credo serve --workers N` on a free loopback port; stop its whole process group
-    on exit. A port taken between choosing and binding it is retried with another."""
+    on exit. A port taken between choosing and binding it is retried with another.
+    `tls` = (certificate, key) PEM files: serve HTTPS (the certificate must be its own CA,
+    as a self-signed one is)."""
     workdir.mkdir(parents=True, exist_ok=True)
     env = server_env(database_url)
     for attempt in range(1, attempts + 1):
@@ -197,6 +206,10 @@ def running_server(
         err_path = workdir / f"server-{attempt}.stderr.log"
         argv = [sys.executable, "-m", CLI_MODULE, "serve", "--host", HOST]
         argv += ["--port", str(port), "--workers", str(workers)]
+        verify: ssl.SSLContext | bool = True
+        if tls is not None:
+            argv += ["--ssl-certfile", str(tls[0]), "--ssl-keyfile", str(tls[1])]
+            verify = ssl.create_default_context(cafile=str(tls[0]))
         with out_path.open("wb") as out, err_path.open("wb") as err:
             proc = subprocess.Popen(
                 argv,
@@ -207,10 +220,10 @@ def running_server(
                 stderr=err,
                 start_new_session=True,
             )
-        base_url = f"http://{HOST}:{port}"
+        base_url = f"{'https' if tls else 'http'}://{HOST}:{port}"
         try:
             try:
-                _wait_healthy(proc, base_url, err_path)
+                _wait_healthy(proc, base_url, err_path, verify)
             except ServerFailed:
                 if attempt < attempts and "address already in use" in _tail(err_path).lower():
                     continue

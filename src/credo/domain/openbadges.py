@@ -3,7 +3,11 @@ recipient's salted identity hash. Pure: values in, a JSON-ready dict out."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
+import re
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -61,6 +65,17 @@ def status_list_url(base_url: str, key_id: str, purpose: str, list_no: int) -> s
     """A status list is signed by the key that signed its credentials, so that a verifier's
     "same issuer" check holds for credentials signed before a key rotation too."""
     return f"{base_url}/status/{key_id}/{purpose}/{list_no}"
+
+
+_STATUS_PATH = re.compile(r"/status/([a-z]{2,6}_[0-9a-f]{32})/([a-z]{1,20})/(\d{1,7})")
+
+
+def parse_status_list_url(base_url: str, url: str) -> tuple[str, str, int] | None:
+    """(key id, purpose, list number) of one of our status list URLs (`status_list_url`);
+    None when `url` is under `base_url` but names no status list."""
+    path = url[len(base_url) :] if url.startswith(base_url + "/") else ""
+    m = _STATUS_PATH.fullmatch(path)
+    return (m.group(1), m.group(2), int(m.group(3))) if m else None
 
 
 def status_entries(base_url: str, key_id: str, index: int) -> list[dict[str, Any]]:
@@ -149,3 +164,29 @@ def status_list_credential(
             "encodedList": encoded_list,
         },
     }
+
+
+MAX_ENCODED_LIST = 8 * 1024 * 1024  # characters of an encodedList this code will read
+MAX_BITSTRING = 16 * 1024 * 1024  # bytes a list may inflate to (a gzip bomb stops here)
+
+
+def decode_bits(encoded_list: str) -> bytes | None:
+    """The bitstring of a multibase base64url (`u...`) GZIP `encodedList`; None if it is not
+    one (or inflates beyond MAX_BITSTRING)."""
+    if not encoded_list.startswith("u") or len(encoded_list) > MAX_ENCODED_LIST:
+        return None
+    body = encoded_list[1:]
+    try:
+        compressed = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        bits = inflater.decompress(compressed, MAX_BITSTRING)
+    except (binascii.Error, ValueError, zlib.error):
+        return None
+    if inflater.unconsumed_tail or not inflater.eof:
+        return None
+    return bits
+
+
+def bit_at(bits: bytes, index: int) -> bool:
+    """Bit `index`, counted from the left-most bit of the first byte (section 3.1)."""
+    return bool(bits[index // 8] & (0x80 >> (index % 8)))

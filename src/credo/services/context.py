@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from credo.clock import Clock
-from credo.services.ports import Signer
+from credo.services.ports import ProofVerifier, Signer
 
 
 @dataclass(frozen=True, slots=True)
@@ -13,3 +13,4 @@ class ServiceContext:
     clock: Clock
     signer: Signer
     base_url: str  # where the public pages live: credential ids and status lists hang here
+    verifier: ProofVerifier

@@ -8,11 +8,12 @@ an old copy verifying as current").
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
+
+import orjson
 
 from credo import timing
 from credo.domain.openbadges import AchievementInfo, Award, Issuer, open_badge
@@ -66,6 +67,25 @@ def sign_versions(
     start = uow.organizations.take_status_indexes(org.id, len(creds))
     superseded = [c.status_index for c in creds if c.status_index is not None]
     uow.status_bits.set_many(org.id, REVOCATION, superseded, now)
+    with timing.phase("documents"):
+        return _signed(ctx, org, group, key, _versions(creds, start), now)
+
+
+def _versions(creds: Sequence[Credential], start: int) -> list[Credential]:
+    return [
+        replace(c, salt=c.salt or secrets.token_hex(16), status_index=start + i)
+        for i, c in enumerate(creds)
+    ]
+
+
+def _signed(
+    ctx: ServiceContext,
+    org: Organization,
+    group: Group,
+    key: SigningKey,
+    versions: Sequence[Credential],
+    now: datetime,
+) -> list[Credential]:
     issuer = Issuer(id=ctx.signer.did(key), name=org.name, url=ctx.base_url)
     achievement = AchievementInfo(
         id=f"{ctx.base_url}/achievements/{group.id}",
@@ -74,10 +94,6 @@ def sign_versions(
         criteria=group.criteria or group.description or group.name,
         image_url=group.image_url,
     )
-    versions = [
-        replace(c, salt=c.salt or secrets.token_hex(16), status_index=start + i)
-        for i, c in enumerate(creds)
-    ]
     unsigned = [
         open_badge(
             Award(
@@ -87,19 +103,19 @@ def sign_versions(
                 salt=c.salt or "",
                 issued_on=c.issued_on,
                 expires_on=c.expires_on,
-                status_index=start + i,
+                status_index=c.status_index or 0,
             ),
             achievement,
             issuer,
             base_url=ctx.base_url,
             key_id=key.id,
         )
-        for i, c in enumerate(versions)
+        for c in versions
     ]
     with timing.phase("sign"):
         signed = ctx.signer.sign(unsigned, key, cryptosuite=org.cryptosuite, created=now)
     return [
-        replace(c, document=json.dumps(doc, ensure_ascii=False, separators=(",", ":")))
+        replace(c, document=orjson.dumps(doc).decode())
         for c, doc in zip(versions, signed, strict=True)
     ]
 

@@ -21,7 +21,7 @@ from credo.services import charging, documents
 from credo.services.addresses import MalformedEmail, recipient_key, require_key
 from credo.services.clocks import lock_org, org_now
 from credo.services.context import ServiceContext
-from credo.services.groups import get_group
+from credo.services.groups import get_group, is_vc_api_group
 from credo.services.ports import UnitOfWork
 from credo.services.records import Credential, CredentialFilter
 
@@ -81,6 +81,11 @@ def issue(
     A bulk is all or nothing: one bad row or too few credits and nothing is created."""
     org = lock_org(uow, org_id)
     group = get_group(uow, org_id, group_id)
+    if is_vc_api_group(group.id):
+        raise Conflict(
+            "this group holds the credentials issued through POST /credentials/issue; "
+            "issue Open Badges from a group of your own"
+        )
     now = org_now(org, ctx.clock)
     today = now.date()
     creds: list[Credential] = []
@@ -181,6 +186,12 @@ def edit(
     cred = _load(uow, org_id, cred_id)
     if cred.revoked_at is not None:
         raise Conflict("a revoked credential cannot be changed; issue a new one")
+    if is_vc_api_group(cred.group_id):
+        # Its document is what the organization submitted and signed; Credo cannot rewrite it.
+        raise Conflict(
+            "a credential issued through POST /credentials/issue cannot be changed; "
+            "delete it and issue a new one"
+        )
     email, key = cred.recipient_email, cred.recipient_key
     if changes.recipient_email is not None:
         given, parsed = require_key(changes.recipient_email, "recipient.email")

@@ -3,7 +3,8 @@ implement them (adapters/db for storage)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -127,6 +128,29 @@ class Signer(Protocol):
         cryptosuite: str,
         created: datetime,
     ) -> list[dict[str, Any]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ProofOutcome:
+    """A document's proofs, checked: `ok` only when every proof verified. `detail` says what
+    verified or why not; `step` names the step that failed (the adapter's own name, such as
+    "verification_method" or "canonicalization"); `methods` are the proofs' verification
+    method ids, as written."""
+
+    ok: bool
+    detail: str
+    step: str | None = None
+    methods: tuple[str, ...] = ()
+
+
+class ProofVerifier(Protocol):
+    """Checks Data Integrity proofs offline: keys come from did:key or from the controller
+    documents the adapter was given; nothing is fetched."""
+
+    def verify_proof(
+        self, document: Mapping[str, Any], *, proof_purpose: str, now: datetime
+    ) -> ProofOutcome:
+        """Never raises for a bad document: the outcome says what failed."""
 
 
 class UnitOfWork(Protocol):

@@ -20,7 +20,7 @@ from credo.services.clocks import load_org, lock_org, org_now
 from credo.services.context import ServiceContext
 from credo.services.documents import REVOCATION, SUSPENSION
 from credo.services.ports import UnitOfWork
-from credo.services.records import Credential
+from credo.services.records import Credential, Organization, SigningKey
 
 MAX_REASON = 500
 
@@ -71,6 +71,15 @@ def status_list(
     uow: UnitOfWork, ctx: ServiceContext, key_id: str, purpose: str, list_no: int
 ) -> dict[str, Any]:
     """The signed BitstringStatusListCredential of one key, purpose and list number."""
+    key, org, doc = unsigned_status_list(uow, ctx, key_id, purpose, list_no)
+    return ctx.signer.sign([doc], key, cryptosuite=org.cryptosuite, created=ctx.clock.now())[0]
+
+
+def unsigned_status_list(
+    uow: UnitOfWork, ctx: ServiceContext, key_id: str, purpose: str, list_no: int
+) -> tuple[SigningKey, Organization, dict[str, Any]]:
+    """The status list credential before its proof, with the key that signs it and its
+    organization. Our own verifier reads this: it trusts our database, not a signature."""
     key = uow.signing_keys.get(key_id)
     if key is None or purpose not in STATUS_PURPOSES or list_no < 0:
         raise NotFound("no such status list")
@@ -88,4 +97,4 @@ def status_list(
     doc = status_list_credential(
         url, ctx.signer.did(key), purpose, encoded, now.strftime("%Y-%m-%dT%H:%M:%SZ")
     )
-    return ctx.signer.sign([doc], key, cryptosuite=org.cryptosuite, created=now)[0]
+    return key, org, doc

@@ -6,6 +6,7 @@
 - `resolvers`: from a verification method id to its public key (`Resolver`).
 - `canonical`: RDFC-1.0 N-Quads of JSON-LD in safe mode (`canonize`), JCS (`jcs`).
 - `rdfc`: the RDFC-1.0 algorithm itself, over N-Quads terms.
+- `shapes`: the per-shape cache: JSON-LD runs once per document shape, not per document.
 - `loader`: the JSON-LD document loader of the contexts shipped in `contexts/`.
 - `errors`: what is refused, as DomainErrors with stable codes.
 """

@@ -7,9 +7,10 @@ a free-floating value ...), it raises `UndefinedTerms` naming it, since a signat
 rest would not cover it. Every context comes from the loader, which never touches the
 network.
 
-All JSON-LD processing goes through `to_quads` (the costly part), and signing canonicalizes
-through `canonize_variants`, so a per-shape cache can later sit behind them without
-changing a caller.
+All JSON-LD processing goes through `to_quads` (the costly part: the full algorithm).
+`canonize`, `canonize_variants` and `check` go through the per-shape cache (`shapes`,
+`SHAPES`) unless `full=True`: a document of a shape already seen skips JSON-LD and only
+has its values put into the quads the shape's template gave, byte for byte the same.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pyld.context_resolver import ContextResolver
 from credo.adapters.signing import rdfc
 from credo.adapters.signing.errors import InvalidDocument, UndefinedTerms, UnknownContext
 from credo.adapters.signing.loader import DocumentLoader, default_loader
+from credo.adapters.signing.shapes import ShapeCache
 
 # jsonld.js turns numbers into JavaScript doubles; beyond this an integer would be signed
 # differently by other implementations, so it is refused.
@@ -90,6 +92,32 @@ class _SafeProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
         return self.expanded
 
 
+class _ProbeProcessor(_SafeProcessor):
+    """The safe processor, also noting the strings containing `marker` that it expands as IRIs
+    against the vocabulary (terms, `@type` values, `@vocab`-typed values): their outcome
+    depends on their text, so the shape cache never substitutes them."""
+
+    def __init__(self, problems: list[tuple[str, str]], marker: str, hits: list[str]) -> None:
+        super().__init__(problems)
+        self.marker = marker
+        self.hits = hits
+
+    def _expand_iri(
+        self,
+        active_ctx: Any,
+        value: Any,
+        base: Any = None,
+        vocab: bool = False,
+        local_ctx: Any = None,
+        defined: Any = None,
+    ) -> Any:
+        if vocab and isinstance(value, str) and self.marker in value:
+            self.hits.append(value)
+        return super()._expand_iri(
+            active_ctx, value, base=base, vocab=vocab, local_ctx=local_ctx, defined=defined
+        )
+
+
 def _is_iri_or_blank(value: Any) -> bool:
     return isinstance(value, str) and bool(jsonld._is_absolute_iri(value))
 
@@ -145,14 +173,31 @@ def _term(kind: str, value: str) -> str:
 
 
 def to_quads(document: Any, *, loader: DocumentLoader | None = None) -> list[rdfc.Quad]:
-    """The RDF dataset of a JSON-LD document, as quads of N-Quads terms (see `rdfc`).
-    Raises `UndefinedTerms` where JSON-LD would drop something, `UnknownContext` for a
-    context not shipped, `InvalidDocument` for invalid JSON-LD."""
+    """The RDF dataset of a JSON-LD document, as quads of N-Quads terms (see `rdfc`), by the
+    full algorithm (no cache). Raises `UndefinedTerms` where JSON-LD would drop something,
+    `UnknownContext` for a context not shipped, `InvalidDocument` for invalid JSON-LD."""
+    problems: list[tuple[str, str]] = []
+    return _to_quads(document, loader, _SafeProcessor(problems), problems)
+
+
+def _probe_quads(
+    document: Any, loader: DocumentLoader | None, marker: str, hits: list[str]
+) -> list[rdfc.Quad]:
+    """`to_quads`, noting in `hits` the strings with `marker` expanded against the
+    vocabulary (see `_ProbeProcessor`), for the shape cache's templates."""
+    problems: list[tuple[str, str]] = []
+    return _to_quads(document, loader, _ProbeProcessor(problems, marker, hits), problems)
+
+
+def _to_quads(
+    document: Any,
+    loader: DocumentLoader | None,
+    processor: _SafeProcessor,
+    problems: list[tuple[str, str]],
+) -> list[rdfc.Quad]:
     if not isinstance(document, dict):
         raise InvalidDocument("a JSON-LD document to sign is a JSON object")
     loader = loader or default_loader()
-    problems: list[tuple[str, str]] = []
-    processor = _SafeProcessor(problems)
     options = {
         "documentLoader": loader,
         "contextResolver": ContextResolver(loader.context_cache, loader),
@@ -201,16 +246,43 @@ def _jsonld_message(error: BaseException) -> str:
     return "; ".join(parts)
 
 
-def canonize(document: Any, *, loader: DocumentLoader | None = None) -> str:
-    """RDFC-1.0 canonical N-Quads of a JSON-LD document, in safe mode (see `to_quads`)."""
-    return rdfc.canonicalize(to_quads(document, loader=loader))
+def new_shape_cache(*, size: int = 256, templates_per_shape: int = 64) -> ShapeCache:
+    """An empty shape cache over this module's conversion (see `shapes`)."""
+    return ShapeCache(
+        probe=_probe_quads, full=to_quads, size=size, templates_per_shape=templates_per_shape
+    )
 
 
-def canonize_variants(document: Any, *, loader: DocumentLoader | None = None) -> list[str]:
+# The shape cache behind `canonize`, `canonize_variants` and `check` (see `shapes`).
+SHAPES = new_shape_cache()
+
+
+def _quads(document: Any, loader: DocumentLoader | None, full: bool) -> list[rdfc.Quad]:
+    if full:
+        return to_quads(document, loader=loader)
+    return SHAPES.quads(document, loader=loader)
+
+
+def check(document: Any, *, loader: DocumentLoader | None = None, full: bool = False) -> None:
+    """Raise as `to_quads` does for a document JSON-LD cannot sign whole (undefined terms,
+    unknown contexts, invalid JSON-LD); a shape that passed once passes again."""
+    _quads(document, loader, full)
+
+
+def canonize(document: Any, *, loader: DocumentLoader | None = None, full: bool = False) -> str:
+    """RDFC-1.0 canonical N-Quads of a JSON-LD document, in safe mode (see `to_quads`).
+    `full=True` runs the full JSON-LD algorithm instead of the shape cache (same result)."""
+    return rdfc.canonicalize(_quads(document, loader, full))
+
+
+def canonize_variants(
+    document: Any, *, loader: DocumentLoader | None = None, full: bool = False
+) -> list[str]:
     """`[canonize(document)]`, plus, when it differs, the N-Quads JavaScript implementations
     produce (they sort by UTF-16 code units; RDFC-1.0 says code points). They can differ only
-    for text mixing characters beyond U+FFFF with characters in U+E000..U+FFFF."""
-    quads = to_quads(document, loader=loader)
+    for text mixing characters beyond U+FFFF with characters in U+E000..U+FFFF. `full` as
+    for `canonize`."""
+    quads = _quads(document, loader, full)
     canonical = rdfc.canonicalize(quads)
     if not rdfc.order_is_ambiguous(quads):
         return [canonical]

@@ -6,6 +6,9 @@ signed with pure Ed25519; `proofValue` is the signature as multibase base58btc. 
 `eddsa-rdfc-2022` both are RDFC-1.0 N-Quads and the proof configuration carries the
 document's `@context`; for `eddsa-jcs-2022` both are RFC 8785 JSON, and the proof itself
 carries a copy of the document's `@context`.
+
+JSON-LD processing goes through the per-shape cache (see `shapes`): `full=True` on `sign`,
+`verify` or `hash_data` forces the full algorithm instead (the same bytes either way).
 """
 
 from __future__ import annotations
@@ -17,10 +20,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from credo.adapters.signing import multibase
-from credo.adapters.signing.canonical import canonize_variants, jcs, to_quads
+from credo.adapters.signing.canonical import canonize_variants, check, jcs
 from credo.adapters.signing.errors import (
     InvalidDocument,
     InvalidKey,
@@ -29,8 +33,8 @@ from credo.adapters.signing.errors import (
 from credo.adapters.signing.keys import (
     DID_KEY_PREFIX,
     KeyPair,
-    encode_public_key,
     parse_did_key,
+    public_key_bytes,
     verify_signature,
 )
 from credo.adapters.signing.loader import (
@@ -118,18 +122,20 @@ def hash_data(
     proof_options: Mapping[str, Any],
     *,
     loader: DocumentLoader | None = None,
+    full: bool = False,
 ) -> bytes:
     """The 64 bytes an EdDSA Data Integrity proof signs: SHA-256 of the canonical proof
     configuration, then SHA-256 of the canonical document. `document` has no `proof`;
     `proof_options` is the proof without `proofValue` (for eddsa-jcs-2022, with the
     `@context` the proof carries)."""
-    return _hash_data_candidates(document, proof_options, loader)[0]
+    return _hash_data_candidates(document, proof_options, loader, full)[0]
 
 
 def _hash_data_candidates(
     document: Mapping[str, Any],
     proof_options: Mapping[str, Any],
     loader: DocumentLoader | None,
+    full: bool,
 ) -> list[bytes]:
     """The hash data as RDFC-1.0 defines it, then, only if it differs, as JavaScript
     implementations compute it (they sort N-Quads by UTF-16 code units, not code points:
@@ -142,12 +148,19 @@ def _hash_data_candidates(
     if cryptosuite == EDDSA_JCS_2022:
         return [_sha256(jcs(proof_options)) + _sha256(jcs(document))]
     config = {**proof_options, "@context": document.get("@context")}
-    configs = canonize_variants(config, loader=loader)
-    documents = canonize_variants(document, loader=loader)
+    configs = canonize_variants(config, loader=loader, full=full)
+    documents = canonize_variants(document, loader=loader, full=full)
     candidates = [_sha256(configs[0]) + _sha256(documents[0])]
     if len(configs) > 1 or len(documents) > 1:
         candidates.append(_sha256(configs[-1]) + _sha256(documents[-1]))
     return candidates
+
+
+@lru_cache(maxsize=256)
+def _is_did_key_of(verification_method: str, public_key: bytes) -> bool:
+    """Whether a did:key verification method names this raw public key (remembered: a bulk
+    signs with one key, and base58 is slow in Python)."""
+    return public_key_bytes(parse_did_key(verification_method)) == public_key
 
 
 def sign(
@@ -159,6 +172,7 @@ def sign(
     created: datetime | str | None,
     proof_purpose: str = "assertionMethod",
     loader: DocumentLoader | None = None,
+    full: bool = False,
 ) -> dict[str, Any]:
     """A new document: a copy of `document` with a Data Integrity `proof`.
 
@@ -166,6 +180,7 @@ def sign(
     cryptosuite; `UnknownContext` for a context Credo does not ship; `InvalidDocument` for a
     document that already has a proof or cannot be canonicalized; `InvalidKey` when a did:key
     `verification_method` is not `key`'s. `created` None leaves it out of the proof.
+    `full=True` runs the full JSON-LD algorithm, not the shape cache (same result).
     """
     if not isinstance(document, Mapping):
         raise InvalidDocument("a document to sign is a JSON object")
@@ -173,9 +188,8 @@ def sign(
         raise InvalidDocument("the document already has a proof")
     if cryptosuite not in CRYPTOSUITES:
         raise InvalidDocument(f"unsupported cryptosuite {cryptosuite!r}")
-    if (
-        verification_method.startswith(DID_KEY_PREFIX)
-        and encode_public_key(parse_did_key(verification_method)) != key.public_key_multibase
+    if verification_method.startswith(DID_KEY_PREFIX) and not _is_did_key_of(
+        verification_method, public_key_bytes(key.public_key)
     ):
         raise InvalidKey("the did:key verification method is not this key's")
     unsecured = with_suite_context(copy.deepcopy(dict(document)))
@@ -185,10 +199,10 @@ def sign(
     proof["verificationMethod"] = verification_method
     proof["proofPurpose"] = proof_purpose
     if cryptosuite == EDDSA_JCS_2022:
-        to_quads(unsecured, loader=loader)  # refuse undefined terms here too
+        check(unsecured, loader=loader, full=full)  # refuse undefined terms here too
         if "@context" in unsecured:
             proof["@context"] = copy.deepcopy(unsecured["@context"])
-    candidates = _hash_data_candidates(unsecured, proof, loader)
+    candidates = _hash_data_candidates(unsecured, proof, loader, full)
     if len(candidates) > 1:
         raise InvalidDocument(
             "this document's text mixes characters beyond U+FFFF (such as emoji) with "
@@ -221,10 +235,12 @@ def verify(
     proof_purpose: str = "assertionMethod",
     now: datetime | None = None,
     loader: DocumentLoader | None = None,
+    full: bool = False,
 ) -> VerificationResult:
     """Verify every Data Integrity proof on `document`. Never raises for a bad document: the
     result names the first check that failed. `resolve(verification_method)` gives the
-    public key (see `resolvers`); `now`, when given, makes an expired proof fail."""
+    public key (see `resolvers`); `now`, when given, makes an expired proof fail. `full`
+    as for `sign`."""
     if not isinstance(document, Mapping):
         return _fail(Check.STRUCTURE, "the document is not a JSON object", None)
     proofs = document.get("proof")
@@ -235,7 +251,8 @@ def verify(
         return _fail(Check.STRUCTURE, "the document has no proof", None)
     unsecured = {k: v for k, v in document.items() if k != "proof"}
     results = [
-        _verify_proof(unsecured, proof, resolve, proof_purpose, now, loader) for proof in proof_list
+        _verify_proof(unsecured, proof, resolve, proof_purpose, now, loader, full)
+        for proof in proof_list
     ]
     failed = next((r for r in results if not r.ok), None)
     if failed is not None:
@@ -255,6 +272,7 @@ def _verify_proof(
     proof_purpose: str,
     now: datetime | None,
     loader: DocumentLoader | None,
+    full: bool,
 ) -> VerificationResult:
     if not isinstance(proof, Mapping):
         return _fail(Check.STRUCTURE, "a proof is not a JSON object", None)
@@ -305,7 +323,7 @@ def _verify_proof(
             )
         unsecured = {**unsecured, "@context": options["@context"]}
     try:
-        candidates = _hash_data_candidates(unsecured, options, loader)
+        candidates = _hash_data_candidates(unsecured, options, loader, full)
     except SigningError as error:
         return _fail(Check.CANONICALIZATION, error.detail, proof)
     except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as error:

@@ -8,6 +8,7 @@ from typing import Any
 
 from credo.adapters.keystore import KeyVault
 from credo.adapters.signing import data_integrity
+from credo.adapters.signing.errors import InvalidDocument
 from credo.adapters.signing.keys import KeyPair, did_key, parse_did_key
 from credo.services.records import SigningKey
 
@@ -35,12 +36,25 @@ class DataIntegritySigner:
         seed = self._vault.open(key.sealed_secret, _binding(key.id, key.organization_id))
         pair = KeyPair.from_seed(seed)
         method = pair.verification_method
-        return [
-            data_integrity.sign(
-                doc, key=pair, cryptosuite=cryptosuite, verification_method=method, created=created
-            )
-            for doc in documents
-        ]
+        try:
+            return [
+                data_integrity.sign(
+                    doc,
+                    key=pair,
+                    cryptosuite=cryptosuite,
+                    verification_method=method,
+                    created=created,
+                )
+                for doc in documents
+            ]
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as error:
+            # The JSON-LD processor can fail on a hostile document (pyld raises a bare
+            # KeyError on `{"@vocab": null}`): a document that cannot be processed is
+            # refused like any other invalid document, never a server error.
+            raise InvalidDocument(
+                f"invalid JSON-LD: the document cannot be processed ({type(error).__name__}: "
+                f"{str(error)[:200]})"
+            ) from None
 
 
 def _binding(key_id: str, org_id: str) -> str:

@@ -15,7 +15,7 @@ from credo import __version__, timing
 from credo.bootstrap import App, bootstrap
 from credo.entrypoints.api import problems
 from credo.entrypoints.api.limits import BodyGate
-from credo.entrypoints.api.routes import admin, credentials, credits, groups, public
+from credo.entrypoints.api.routes import admin, credentials, credits, groups, public, vcapi
 from credo.settings import Settings
 
 
@@ -41,7 +41,7 @@ def create_app(app: App | None = None) -> FastAPI:
     )
     api.state.credo = credo
     problems.install(api)
-    for module in (admin, groups, credentials, credits, public):
+    for module in (admin, groups, credentials, credits, public, vcapi):
         api.include_router(module.router)
 
     @api.get("/healthz", tags=["operations"])

@@ -4,7 +4,7 @@ strings, booleans booleans, and dates come only as ISO strings."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -156,3 +156,34 @@ class PublishIn(Body):
 
 class ClockIn(Body):
     now: Moment
+
+
+# --- the W3C VC API: its bodies use the VC API's camelCase names --------------------------
+
+
+class VcApiOptions(BaseModel):
+    """VC API `options`. Unknown options (such as `checks`, which test suites send) are
+    accepted and ignored: every check always runs."""
+
+    model_config = ConfigDict(extra="ignore")
+    challenge: Annotated[StrictStr, StringConstraints(max_length=1000)] | None = None
+    domain: Annotated[StrictStr, StringConstraints(max_length=1000)] | None = None
+    expected_proof_purpose: (
+        Annotated[StrictStr, StringConstraints(min_length=1, max_length=100)] | None
+    ) = Field(None, alias="expectedProofPurpose")
+
+
+class VerifyCredentialIn(Body):
+    verifiable_credential: dict[str, Any] = Field(alias="verifiableCredential")
+    options: VcApiOptions | None = None
+
+
+class VerifyPresentationIn(Body):
+    verifiable_presentation: dict[str, Any] = Field(alias="verifiablePresentation")
+    options: VcApiOptions | None = None
+
+
+class IssueCredentialIn(Body):
+    credential: dict[str, Any]
+    # IssueCredentialOptions (credentialId, mandatoryPointers, ...): accepted, not used.
+    options: dict[str, Any] | None = None

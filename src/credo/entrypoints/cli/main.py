@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import functools
+import json
 import secrets
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape as rich_escape
 from rich.table import Table
 from sqlalchemy.exc import OperationalError
 
@@ -19,7 +22,7 @@ from credo.bootstrap import App, bootstrap
 from credo.domain.errors import DomainError
 from credo.services import audit as audit_service
 from credo.services import credits as credit_service
-from credo.services import groups, issuing, organizations
+from credo.services import groups, issuing, organizations, verification
 from credo.services.issuing import Issued, NewCredential, Preview
 from credo.services.ports import UnitOfWork
 from credo.settings import Settings
@@ -198,14 +201,32 @@ def serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
     workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+    ssl_certfile: Annotated[
+        Path | None,
+        typer.Option(help="PEM certificate (chain): serve HTTPS", exists=True, dir_okay=False),
+    ] = None,
+    ssl_keyfile: Annotated[
+        Path | None,
+        typer.Option(help="PEM private key of the certificate", exists=True, dir_okay=False),
+    ] = None,
 ) -> None:
-    """Apply pending migrations, then serve the API."""
+    """Apply pending migrations, then serve the API (HTTPS with a certificate and key)."""
+    if (ssl_certfile is None) != (ssl_keyfile is None):
+        err.print("[red]error:[/] HTTPS needs both --ssl-certfile and --ssl-keyfile")
+        raise typer.Exit(2)
     with opened(migrate=True):
         pass
-    _run_server(host, port, workers)
+    _run_server(host, port, workers, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
 
 
-def _run_server(host: str, port: int, workers: int) -> None:
+def _run_server(
+    host: str,
+    port: int,
+    workers: int,
+    *,
+    ssl_certfile: Path | None = None,
+    ssl_keyfile: Path | None = None,
+) -> None:
     import uvicorn
 
     uvicorn.run(
@@ -215,7 +236,88 @@ def _run_server(host: str, port: int, workers: int) -> None:
         port=port,
         workers=workers,
         log_level="info",
+        ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
+        ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
     )
+
+
+VERIFY_TIMEOUT = 15.0  # seconds to fetch a credential given by URL
+MAX_DOCUMENT = 16 * 1024 * 1024
+
+
+@app.command()
+@friendly
+def verify(
+    source: Annotated[str, typer.Argument(help="a JSON file, or an http(s) URL of one")],
+) -> None:
+    """Verify a credential or presentation and print every check; exit 0 when it verifies,
+    1 when it does not, 2 when it cannot be read. Nothing but SOURCE is fetched: status
+    lists are checked only when this server issued them."""
+    document = _read_document(source)
+    with opened() as credo:
+        result = credo.runner.read(
+            lambda uow: verification.verify_document(uow, credo.ctx, document)
+        )
+    _print_verification(result)
+    raise typer.Exit(0 if result.verified else 1)
+
+
+def _read_document(source: str) -> Any:
+    """The JSON at a path or URL; one line and exit 2 when it cannot be read."""
+    import httpx
+
+    try:
+        if source.startswith(("http://", "https://")):
+            with httpx.Client(timeout=VERIFY_TIMEOUT, follow_redirects=True) as client:
+                r = client.get(source, headers={"Accept": "application/vc, application/json"})
+            if r.status_code != 200:
+                raise ValueError(f"{source} answered HTTP {r.status_code}")
+            raw = r.content
+        else:
+            with open(source, "rb") as f:
+                raw = f.read(MAX_DOCUMENT + 1)
+        if len(raw) > MAX_DOCUMENT:
+            raise ValueError(f"{source} is larger than {MAX_DOCUMENT} bytes")
+        document = json.loads(raw)
+    except (OSError, ValueError, RecursionError, httpx.HTTPError, httpx.InvalidURL) as exc:
+        err.print(
+            f"[red]error:[/] cannot read {rich_escape(source)}: {rich_escape(_one_line(exc))}",
+            soft_wrap=True,
+        )
+        raise typer.Exit(2) from None
+    # A VC API answer ({"verifiableCredential": ...}) holds the credential.
+    if isinstance(document, dict) and "@context" not in document:
+        for name in ("verifiableCredential", "verifiablePresentation"):
+            if isinstance(document.get(name), dict):
+                return document[name]
+    return document
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text[:300]
+
+
+_MARKS = {True: "[green]ok[/]", False: "[red]FAILED[/]", None: "[yellow]not checked[/]"}
+
+
+def _shown(text: str) -> str:
+    """Text quoted from a document, safe to print: markup escaped, lone surrogates too."""
+    return rich_escape(text.encode("utf-8", "backslashreplace").decode("utf-8"))
+
+
+def _print_verification(result: verification.Verification, title: str | None = None) -> None:
+    table = Table(title=title or "Verification")
+    for col in ("check", "result", "detail"):
+        table.add_column(col, overflow="fold")
+    for c in result.checks:
+        table.add_row(c.check, _MARKS[c.ok], _shown(c.detail))
+    out.print(table)
+    for i, cred in enumerate(result.credentials or []):
+        _print_verification(cred, f"Credential {i} of the presentation")
+    if title is None:
+        verdict = "[green]verified[/]" if result.verified else "[red]NOT verified[/]"
+        out.print(f"{verdict}: {_shown(result.summary().partition(': ')[2])}")
 
 
 DEMO_NAME = "Credo Demo Academy"

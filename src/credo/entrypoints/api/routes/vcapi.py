@@ -1,0 +1,96 @@
+"""The W3C VC API: issue (the organization's API key) and verify (public).
+
+- `POST /credentials/issue` `{"credential", "options"?}` -> 201
+  `{"verifiableCredential", "credential_id", "credits_charged"}`: the credential signed with
+  the organization's key and cryptosuite; it takes a seat as publishing does (R3.1, R4).
+- `POST /credentials/verify` `{"verifiableCredential", "options"?}` and
+  `POST /presentations/verify` `{"verifiablePresentation", "options"?}` -> 200
+  `{"verified": true, "checks": [{"check", "ok", "detail"}], "warnings", "errors"}` when it
+  verifies; otherwise 400 problem JSON carrying the same members (`verified` false, each
+  failed check in `errors`), as the W3C test suites expect of a verifier (a 4xx for what
+  does not verify, 200 with no errors for what does).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Response
+
+from credo.entrypoints.api.context import AppDep, OrgMutation, Outcome
+from credo.entrypoints.api.problems import PROBLEM, problem_dict
+from credo.entrypoints.api.schemas import (
+    IssueCredentialIn,
+    VcApiOptions,
+    VerifyCredentialIn,
+    VerifyPresentationIn,
+)
+from credo.services import vcapi, verification
+from credo.services.ports import UnitOfWork
+from credo.services.verification import Verification, VerifyOptions
+
+router = APIRouter(tags=["vc-api"])
+
+
+@router.post("/credentials/issue", status_code=201)
+def issue_credential(body: IssueCredentialIn, m: OrgMutation, app: AppDep) -> Response:
+    """Sign a VC 2.0 or 1.1 credential with the organization's key (issuer: the
+    organization's DID, set when absent; another issuer is refused)."""
+    org_id = m.scope
+    assert org_id is not None
+
+    def action(uow: UnitOfWork) -> Outcome:
+        issued = vcapi.issue_credential(uow, app.ctx, org_id, body.credential)
+        return 201, {
+            "verifiableCredential": issued.document,
+            "credential_id": issued.credential_id,
+            "credits_charged": issued.credits_charged,
+        }
+
+    return m.run(action)
+
+
+@router.post("/credentials/verify")
+def verify_credential(body: VerifyCredentialIn, app: AppDep) -> Response:
+    """Every check named: structure, signature, issuer, status, validity."""
+    doc = body.verifiable_credential
+    result = app.runner.read(lambda uow: verification.verify_credential(uow, app.ctx, doc))
+    return _answer(result)
+
+
+@router.post("/presentations/verify")
+def verify_presentation(body: VerifyPresentationIn, app: AppDep) -> Response:
+    """The presentation's proof (if any), holder, challenge and domain, and each credential."""
+    doc = body.verifiable_presentation
+    options = _options(body.options)
+    result = app.runner.read(
+        lambda uow: verification.verify_presentation(uow, app.ctx, doc, options)
+    )
+    return _answer(result)
+
+
+def _options(given: VcApiOptions | None) -> VerifyOptions:
+    if given is None:
+        return VerifyOptions()
+    return VerifyOptions(
+        challenge=given.challenge,
+        domain=given.domain,
+        proof_purpose=given.expected_proof_purpose or "authentication",
+    )
+
+
+def _answer(result: Verification) -> Response:
+    body: dict[str, Any] = result.as_dict()
+    if result.verified:
+        return Response(_dumps(body), status_code=200, media_type="application/json")
+    problem = problem_dict(
+        400, "verification_failed", result.summary(), "Verification failed", **body
+    )
+    return Response(_dumps(problem), status_code=400, media_type=PROBLEM)
+
+
+def _dumps(body: dict[str, Any]) -> str:
+    # ASCII-escaped: details quote pieces of the submitted document, which may hold text
+    # (lone surrogates) that UTF-8 cannot carry.
+    return json.dumps(body, ensure_ascii=True, separators=(",", ":"))
