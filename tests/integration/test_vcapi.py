@@ -766,6 +766,7 @@ def test_credo_verify_prints_the_checks_and_exits_by_verdict(
     for name in CHECKS:
         assert name in r.output
     assert "verified" in r.output and "not revoked" in r.output
+    assert "did:key:z6Mk" in r.output and "\N{KEY}" not in r.output  # Rich emoji codes off
 
     doc["credentialSubject"]["name"] = "Mallory"
     bad = tmp_path / "bad.json"

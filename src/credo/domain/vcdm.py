@@ -332,6 +332,37 @@ def _check_typed_objects(doc: Mapping[str, Any], bad: Bad) -> None:
             _check_id(item, f"{where}.id", bad, required=name == "credentialSchema")
 
 
+def _check_related_resources(doc: Mapping[str, Any], bad: Bad) -> None:
+    """VC 2.0 section 5.3: `relatedResource` is one or more objects, each with a URL `id`
+    unique among them and a `digestSRI` or `digestMultibase` string. (A digest is not
+    compared with the resource: that needs the resource's exact bytes, and nothing is
+    fetched from the network.)"""
+    if "relatedResource" not in doc:
+        return
+    value = doc["relatedResource"]
+    items = value if isinstance(value, list) else [value]
+    if not items:
+        bad("relatedResource", "must be one or more objects")
+    seen: set[str] = set()
+    for i, item in enumerate(items):
+        where = f"relatedResource.{i}" if isinstance(value, list) else "relatedResource"
+        if not isinstance(item, Mapping):
+            bad(where, "must be an object")
+            continue
+        _check_id(item, f"{where}.id", bad, required=True)
+        rid = item.get("id")
+        if isinstance(rid, str):
+            if rid in seen:
+                bad(f"{where}.id", "must be unique among the related resources")
+            seen.add(rid)
+        digests = [k for k in ("digestSRI", "digestMultibase") if k in item]
+        if not digests:
+            bad(where, "needs a digestSRI or a digestMultibase")
+        for k in digests:
+            if not (isinstance(item[k], str) and item[k]):
+                bad(f"{where}.{k}", "must be a non-empty string")
+
+
 def credential_problems(doc: object, prefix: str = "") -> list[Problem]:
     """What makes `doc` not a well-formed VC 2.0 (or 1.1) credential; [] when it is one.
     `prefix` is put before every field name (e.g. "credential.")."""
@@ -350,6 +381,7 @@ def credential_problems(doc: object, prefix: str = "") -> list[Problem]:
     _check_subjects(doc, bad)
     _check_dates(doc, version, bad)
     _check_typed_objects(doc, bad)
+    _check_related_resources(doc, bad)
     for name in ("name", "description"):
         _check_language_values(doc, name, name, bad)
     return bad.problems

@@ -18,8 +18,9 @@ import orjson
 from credo import timing
 from credo.domain.openbadges import AchievementInfo, Award, Issuer, open_badge
 from credo.ids import new_id
+from credo.services import dids
 from credo.services.context import ServiceContext
-from credo.services.ports import UnitOfWork
+from credo.services.ports import Signer, UnitOfWork
 from credo.services.records import Credential, Group, Organization, SigningKey
 
 REVOCATION = "revocation"
@@ -31,18 +32,20 @@ def current_key(uow: UnitOfWork, ctx: ServiceContext, org_id: str, now: datetime
     for key in reversed(uow.signing_keys.all(org_id)):
         if key.retired_at is None:
             return key
-    return _new_key(uow, ctx, org_id, now)
+    # Organizations get their first key at creation; this is for those made without one.
+    return new_key(uow, ctx.signer, org_id, now)
 
 
 def rotate_key(uow: UnitOfWork, ctx: ServiceContext, org_id: str, now: datetime) -> SigningKey:
-    """New credentials use a new key; old ones keep verifying with theirs (did:key)."""
+    """New credentials use a new key; old ones keep verifying with theirs (their did:key,
+    or the did:web document, which lists retired keys too)."""
     uow.signing_keys.retire_all(org_id, now)
-    return _new_key(uow, ctx, org_id, now)
+    return new_key(uow, ctx.signer, org_id, now)
 
 
-def _new_key(uow: UnitOfWork, ctx: ServiceContext, org_id: str, now: datetime) -> SigningKey:
+def new_key(uow: UnitOfWork, signer: Signer, org_id: str, now: datetime) -> SigningKey:
     key_id = new_id("key")
-    public, sealed = ctx.signer.new_key(key_id, org_id)
+    public, sealed = signer.new_key(key_id, org_id)
     key = SigningKey(key_id, org_id, public, sealed, now, None)
     uow.signing_keys.add(key)
     return key
@@ -86,7 +89,7 @@ def _signed(
     versions: Sequence[Credential],
     now: datetime,
 ) -> list[Credential]:
-    issuer = Issuer(id=ctx.signer.did(key), name=org.name, url=ctx.base_url)
+    issuer = Issuer(id=dids.issuer_id(ctx, org, key), name=org.name, url=ctx.base_url)
     achievement = AchievementInfo(
         id=f"{ctx.base_url}/achievements/{group.id}",
         name=group.name,
@@ -113,7 +116,13 @@ def _signed(
         for c in versions
     ]
     with timing.phase("sign"):
-        signed = ctx.signer.sign(unsigned, key, cryptosuite=org.cryptosuite, created=now)
+        signed = ctx.signer.sign(
+            unsigned,
+            key,
+            cryptosuite=org.cryptosuite,
+            created=now,
+            verification_method=dids.verification_method(org, key),
+        )
     return [
         replace(c, document=orjson.dumps(doc).decode())
         for c, doc in zip(versions, signed, strict=True)

@@ -10,12 +10,13 @@ from datetime import UTC, date, datetime, time
 from credo.clock import Clock
 from credo.domain import billing
 from credo.domain.billing import Subscription
+from credo.domain.dids import normalize_domain
 from credo.domain.errors import NotFound, Unauthorized
 from credo.ids import new_id
-from credo.services import documents
+from credo.services import dids, documents
 from credo.services.clocks import load_org, lock_org, org_now
 from credo.services.context import ServiceContext
-from credo.services.ports import UnitOfWork
+from credo.services.ports import Signer, UnitOfWork
 from credo.services.records import Organization, SigningKey
 
 API_KEY_PREFIX = "credo_sk_"
@@ -43,8 +44,15 @@ def create_organization(
     sandbox: bool,
     anchor: date | None,
     cryptosuite: str = "eddsa-rdfc-2022",
+    domain: str | None = None,
+    signer: Signer | None = None,
 ) -> NewOrganization:
+    """A new organization with its subscription, an API key and, given a signer, its first
+    signing key (else it is made on first use). `domain`: its did:web host name."""
     now = clock.now()
+    host = normalize_domain(domain) if domain is not None else None
+    if host is not None:
+        dids.check_domain_free(uow, host)
     anchor_day = anchor or now.date()
     sub = billing.new_subscription(plan, credits, anchor_day)
     org = Organization(
@@ -54,8 +62,11 @@ def create_organization(
         clock_now=datetime.combine(anchor_day, time(0), tzinfo=UTC) if sandbox else None,
         created_at=now,
         cryptosuite=cryptosuite,
+        domain=host,
     )
     uow.organizations.add(org)
+    if signer is not None:
+        documents.new_key(uow, signer, org.id, org_now(org, clock))
     uow.subscriptions.save(org.id, sub, now)
     token = issue_api_key(uow, org.id, now)
     return NewOrganization(org, sub, token)
@@ -111,3 +122,8 @@ def get_subscription(uow: UnitOfWork, clock: Clock, org_id: str) -> tuple[Subscr
 def rotate_signing_key(uow: UnitOfWork, ctx: ServiceContext, org_id: str) -> SigningKey:
     org = lock_org(uow, org_id)
     return documents.rotate_key(uow, ctx, org.id, org_now(org, ctx.clock))
+
+
+def set_domain(uow: UnitOfWork, org_id: str, domain: str | None) -> Organization:
+    """See dids.set_domain."""
+    return dids.set_domain(uow, org_id, domain)

@@ -3,7 +3,7 @@ implement them (adapters/db for storage)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -36,6 +36,8 @@ class Organizations(Protocol):
     def all_ids(self) -> list[str]: ...
     def take_status_indexes(self, org_id: str, n: int) -> int: ...
     def id_by_name(self, name: str) -> str | None: ...
+    def id_by_domain(self, domain: str) -> str | None: ...
+    def set_domain(self, org_id: str, domain: str | None) -> None: ...
 
 
 class ApiKeys(Protocol):
@@ -68,6 +70,7 @@ class Credentials(Protocol):
         self, org_id: str, recipient_key: str, seat_year: int, exclude_id: str | None
     ) -> int: ...
     def document(self, cred_id: str) -> tuple[str, str] | None: ...
+    def any_signed(self, org_id: str) -> bool: ...
     def live_seat_counts(self, org_id: str) -> dict[tuple[int, str], int]:
         """(seat year, recipient key) -> number of live published credentials."""
 
@@ -127,7 +130,9 @@ class Signer(Protocol):
         *,
         cryptosuite: str,
         created: datetime,
-    ) -> list[dict[str, Any]]: ...
+        verification_method: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """`verification_method`: the proof's method id; None for the key's did:key method."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,9 +153,16 @@ class ProofVerifier(Protocol):
     documents the adapter was given; nothing is fetched."""
 
     def verify_proof(
-        self, document: Mapping[str, Any], *, proof_purpose: str, now: datetime
+        self,
+        document: Mapping[str, Any],
+        *,
+        proof_purpose: str,
+        now: datetime,
+        lookup: Callable[[str], Mapping[str, Any] | None] | None = None,
     ) -> ProofOutcome:
-        """Never raises for a bad document: the outcome says what failed."""
+        """Never raises for a bad document: the outcome says what failed. `lookup`: more
+        controller documents by id (our own did:web DIDs, read from the database), asked
+        for a controller the adapter has no document of."""
 
 
 class UnitOfWork(Protocol):

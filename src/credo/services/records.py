@@ -17,6 +17,7 @@ class Organization:
     created_at: datetime
     cryptosuite: str = "eddsa-rdfc-2022"
     next_status_index: int = 0
+    domain: str | None = None  # its did:web host name (domain.dids)
 
 
 @dataclass(frozen=True, slots=True)

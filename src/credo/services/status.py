@@ -16,6 +16,7 @@ from credo.domain.openbadges import (
     status_list_credential,
     status_list_url,
 )
+from credo.services import dids
 from credo.services.clocks import load_org, lock_org, org_now
 from credo.services.context import ServiceContext
 from credo.services.documents import REVOCATION, SUSPENSION
@@ -72,7 +73,13 @@ def status_list(
 ) -> dict[str, Any]:
     """The signed BitstringStatusListCredential of one key, purpose and list number."""
     key, org, doc = unsigned_status_list(uow, ctx, key_id, purpose, list_no)
-    return ctx.signer.sign([doc], key, cryptosuite=org.cryptosuite, created=ctx.clock.now())[0]
+    return ctx.signer.sign(
+        [doc],
+        key,
+        cryptosuite=org.cryptosuite,
+        created=ctx.clock.now(),
+        verification_method=dids.verification_method(org, key),
+    )[0]
 
 
 def unsigned_status_list(
@@ -95,6 +102,6 @@ def unsigned_status_list(
     now = ctx.clock.now()
     url = status_list_url(ctx.base_url, key.id, purpose, list_no)
     doc = status_list_credential(
-        url, ctx.signer.did(key), purpose, encoded, now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        url, dids.issuer_id(ctx, org, key), purpose, encoded, now.strftime("%Y-%m-%dT%H:%M:%SZ")
     )
     return key, org, doc

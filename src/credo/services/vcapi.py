@@ -3,10 +3,11 @@ organization submits, taking a seat exactly as publishing does (credits.md R3.1,
 
 - The credential must be a well-formed VC 2.0 (or 1.1) credential (`domain.vcdm`), without a
   proof; JSON-LD processing then refuses undefined terms and unknown contexts (422).
-- `issuer` is the organization: absent, it is set to the organization's DID (the did:key of
-  its current signing key; an issuer object without an `id` gets that id); any other issuer
-  is refused (422) rather than overwritten, since signing a document that names someone
-  else would be a silent forgery of the caller's intent.
+- `issuer` is the organization: absent, it is set to the organization's DID (did:web of its
+  domain, else the did:key of its current signing key; services.dids), and an issuer object
+  without an `id` gets that id; any other issuer is refused (422) rather than overwritten,
+  since signing a document that names someone else would be a silent forgery of the
+  caller's intent.
 - A VC 1.1 credential without `issuanceDate` gets one (now), as Digital Bazaar's `vc.issue`
   does.
 - The seat's recipient key is the e-mail the credential carries (`credentialSubject.email`,
@@ -32,7 +33,7 @@ from credo.domain.credentials import SeatReason, Status
 from credo.domain.errors import InvalidInput
 from credo.domain.seats import SeatEvent
 from credo.ids import new_id
-from credo.services import charging, documents
+from credo.services import charging, dids, documents
 from credo.services.addresses import require_key
 from credo.services.clocks import lock_org, org_now
 from credo.services.context import ServiceContext
@@ -67,11 +68,14 @@ def issue_credential(
     org = lock_org(uow, org_id)
     now = org_now(org, ctx.clock)
     key = documents.current_key(uow, ctx, org_id, now)
-    doc = _prepared(credential, ctx.signer.did(key), now)
+    doc = _prepared(credential, dids.issuer_id(ctx, org, key), now)
     cred_id = new_id("cred")
     recipient = recipient_of(doc, cred_id)
     # Sign first: a document JSON-LD refuses is a 422 even when no credit remains.
-    signed = ctx.signer.sign([doc], key, cryptosuite=org.cryptosuite, created=now)[0]
+    method = dids.verification_method(org, key)
+    signed = ctx.signer.sign(
+        [doc], key, cryptosuite=org.cryptosuite, created=now, verification_method=method
+    )[0]
     p = charging.period(uow, org_id, now)
     charged = charging.charge(
         uow, org_id, p, [SeatEvent(cred_id, recipient.key, SeatReason.PUBLISH)]

@@ -5,9 +5,10 @@ A credential gets five checks, always all of them, in this order:
 
 - `structure`: a well-formed VC 2.0 (or 1.1) credential (`domain.vcdm`);
 - `signature`: its Data Integrity proof(s) verify (did:key resolved locally);
-- `issuer`: every proof's verification method belongs to the issuer (the method's controller
-  is the issuer's id; for a DID other than did:key, the signature check already required its
-  controller document to list the method);
+- `issuer`: a proof's verification method belongs to the issuer (the method's controller
+  is the issuer's id; for a DID other than did:key, the signature check already required
+  its controller document to list the method); the other proofs of a proof set or chain
+  (an endorsement, a witness) need only verify;
 - `status`: each BitstringStatusListEntry whose list is one of ours (under `base_url`) is
   read from our own database, never over HTTP; any other status is reported unchecked
   (`ok` null, with a warning): nothing is fetched from the network;
@@ -28,6 +29,7 @@ from typing import Any
 from credo.domain import vcdm
 from credo.domain.errors import NotFound
 from credo.domain.openbadges import bit_at, decode_bits, parse_status_list_url
+from credo.services import dids
 from credo.services import status as status_lists
 from credo.services.context import ServiceContext
 from credo.services.ports import ProofOutcome, UnitOfWork
@@ -139,12 +141,20 @@ def _warning(check: str, detail: str) -> dict[str, Any]:
 
 class _StatusLists:
     """Our own status lists, built from our database once per verification (unsigned: the
-    database is what we trust, and reading it needs no signing key)."""
+    database is what we trust, and reading it needs no signing key), and our own
+    organizations' did:web documents (`controller`), likewise."""
 
     def __init__(self, uow: UnitOfWork, ctx: ServiceContext) -> None:
         self._uow = uow
         self._ctx = ctx
         self._lists: dict[tuple[str, str, int], dict[str, Any] | None] = {}
+        self._controllers: dict[str, dict[str, Any] | None] = {}
+
+    def controller(self, did: str) -> dict[str, Any] | None:
+        """The DID document of one of our did:web DIDs, else None (nothing is fetched)."""
+        if did not in self._controllers:
+            self._controllers[did] = dids.resolve(self._uow, did)
+        return self._controllers[did]
 
     def get(self, key_id: str, purpose: str, list_no: int) -> dict[str, Any] | None:
         where = (key_id, purpose, list_no)
@@ -193,7 +203,7 @@ def verify_presentation(
     proofs = [p for p in vcdm.as_list(presentation.get("proof")) if isinstance(p, Mapping)]
     if "proof" in presentation:
         outcome = ctx.verifier.verify_proof(
-            presentation, proof_purpose=options.proof_purpose, now=now
+            presentation, proof_purpose=options.proof_purpose, now=now, lookup=lists.controller
         )
         checks.append(_signature_check(outcome))
         methods = outcome.methods
@@ -261,7 +271,9 @@ def _credential(
         skipped = "not checked: the credential is not a JSON document that can be read"
         return Verification([structure] + [Check(n, None, skipped) for n in CREDENTIAL_CHECKS[1:]])
     warnings: list[dict[str, Any]] = []
-    outcome = ctx.verifier.verify_proof(credential, proof_purpose="assertionMethod", now=now)
+    outcome = ctx.verifier.verify_proof(
+        credential, proof_purpose="assertionMethod", now=now, lookup=lists.controller
+    )
     signature = _signature_check(outcome)
     status = _status_check(credential, ctx, lists, warnings)
     checks = [
@@ -280,14 +292,16 @@ def _issuer_check(credential: Mapping[str, Any], methods: tuple[str, ...]) -> Ch
         return Check(ISSUER, False, "the credential names no issuer")
     if not methods:
         return Check(ISSUER, None, "not checked: no proof names a verification method")
-    strangers = sorted({m for m in methods if _controller(m) != issuer})
-    if strangers:
+    # A proof set or chain may carry others' proofs too (an endorsement, a witness): each
+    # must verify (the signature check), and at least one must be the issuer's.
+    if not any(_controller(m) == issuer for m in methods):
         return Check(
             ISSUER,
             False,
-            f"the proof's verification method {strangers[0]} is not the issuer's ({issuer})",
+            f"no proof is the issuer's ({issuer}): the proof's verification method is "
+            f"{sorted(methods)[0]}",
         )
-    return Check(ISSUER, True, f"the proof's verification method belongs to the issuer {issuer}")
+    return Check(ISSUER, True, f"a proof's verification method belongs to the issuer {issuer}")
 
 
 def _holder_check(presentation: Mapping[str, Any], methods: tuple[str, ...]) -> Check:

@@ -107,6 +107,7 @@ class SqlOrganizations:
                 created_at=org.created_at,
                 cryptosuite=org.cryptosuite,
                 next_status_index=org.next_status_index,
+                domain=org.domain,
             )
         )
 
@@ -145,6 +146,14 @@ class SqlOrganizations:
 
     def all_ids(self) -> list[str]:
         return list(self._c.scalars(select(t.organizations.c.id).order_by(t.organizations.c.id)))
+
+    def id_by_domain(self, domain: str) -> str | None:
+        o = t.organizations.c
+        return self._c.scalar(select(o.id).where(o.domain == domain))
+
+    def set_domain(self, org_id: str, domain: str | None) -> None:
+        o = t.organizations.c
+        self._c.execute(update(t.organizations).where(o.id == org_id).values(domain=domain))
 
 
 class SqlApiKeys:
@@ -360,6 +369,12 @@ class SqlCredentials:
         if exclude_id is not None:
             q = q.where(c.id != exclude_id)
         return int(self._c.scalar(q) or 0)
+
+    def any_signed(self, org_id: str) -> bool:
+        """Whether the organization has ever signed a credential (deleted ones count)."""
+        c = t.credentials.c
+        q = select(c.id).where(c.organization_id == org_id, c.signed_document.is_not(None))
+        return self._c.execute(q.limit(1)).first() is not None
 
     def document(self, cred_id: str) -> tuple[str, str] | None:
         """(organization id, signed document) of a live published credential, by id alone:

@@ -69,6 +69,8 @@ organizations = Table(
     # Verifiable credentials: the proof format, and the next free status list position.
     Column("cryptosuite", String(40), nullable=False, server_default="eddsa-rdfc-2022"),
     Column("next_status_index", Integer, nullable=False, server_default="0"),
+    # Its DNS host name: its DID is then did:web:<domain> (domain.dids). One per domain.
+    Column("domain", String(253), nullable=True, unique=True),
 )
 
 # Each organization signs with its own Ed25519 key; rotation retires the old key but keeps

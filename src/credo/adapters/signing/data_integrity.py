@@ -250,10 +250,13 @@ def verify(
     if not proof_list:
         return _fail(Check.STRUCTURE, "the document has no proof", None)
     unsecured = {k: v for k, v in document.items() if k != "proof"}
-    results = [
-        _verify_proof(unsecured, proof, resolve, proof_purpose, now, loader, full)
-        for proof in proof_list
-    ]
+    results = []
+    for proof in proof_list:
+        chained = _chained(unsecured, proof, proof_list)
+        if isinstance(chained, VerificationResult):
+            results.append(chained)
+            continue
+        results.append(_verify_proof(chained, proof, resolve, proof_purpose, now, loader, full))
     failed = next((r for r in results if not r.ok), None)
     if failed is not None:
         return failed
@@ -263,6 +266,27 @@ def verify(
         verification_method=results[0].verification_method,
         cryptosuite=results[0].cryptosuite,
     )
+
+
+def _chained(
+    unsecured: dict[str, Any], proof: Any, proofs: list[Any]
+) -> dict[str, Any] | VerificationResult:
+    """The document a proof of a proof set or chain was made on (Data Integrity, "Verify
+    Proof Sets and Chains"): without `previousProof`, the document without proofs; with it,
+    the document carrying the proof(s) it names (one, or a list when `previousProof` is a
+    list), each of which must be in the set (it is verified on its own as well)."""
+    if not isinstance(proof, Mapping) or "previousProof" not in proof:
+        return unsecured
+    previous = proof["previousProof"]
+    names = previous if isinstance(previous, list) else [previous]
+    if not names or not all(isinstance(n, str) and n for n in names):
+        return _fail(Check.STRUCTURE, "previousProof must be a proof id or a list of them", proof)
+    by_id = {p.get("id"): p for p in proofs if isinstance(p, Mapping) and p is not proof}
+    missing = [n for n in names if n not in by_id]
+    if missing:
+        return _fail(Check.STRUCTURE, f"previousProof {missing[0]!r} is not in the proofs", proof)
+    matching = [by_id[n] for n in names]
+    return {**unsecured, "proof": matching if isinstance(previous, list) else matching[0]}
 
 
 def _verify_proof(

@@ -32,10 +32,11 @@ class DataIntegritySigner:
         *,
         cryptosuite: str,
         created: datetime,
+        verification_method: str | None = None,
     ) -> list[dict[str, Any]]:
         seed = self._vault.open(key.sealed_secret, _binding(key.id, key.organization_id))
         pair = KeyPair.from_seed(seed)
-        method = pair.verification_method
+        method = verification_method or pair.verification_method
         try:
             return [
                 data_integrity.sign(

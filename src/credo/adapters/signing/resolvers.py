@@ -67,17 +67,20 @@ def public_key_of(method: Mapping[str, Any]) -> Ed25519PublicKey:
 
 class Resolver:
     """Resolves did:key methods locally and others from `documents` (controller document id
-    -> document). `relationship` is the verification relationship the method must be listed
-    under."""
+    -> document), then from `lookup` (controller id -> document or None: our own did:web
+    DIDs, read from the database). `relationship` is the verification relationship the
+    method must be listed under."""
 
     def __init__(
         self,
         documents: Mapping[str, Any] | None = None,
         *,
         relationship: str = "assertionMethod",
+        lookup: Callable[[str], Mapping[str, Any] | None] | None = None,
     ) -> None:
         self.documents = dict(documents or {})
         self.relationship = relationship
+        self.lookup = lookup
 
     def __call__(self, verification_method: str) -> Ed25519PublicKey:
         if not isinstance(verification_method, str):
@@ -94,6 +97,8 @@ class Resolver:
     def _from_documents(self, method_id: str) -> Ed25519PublicKey:
         controller_id = method_id.partition("#")[0]
         document = self.documents.get(controller_id)
+        if document is None and self.lookup is not None:
+            document = self.lookup(controller_id)
         if not isinstance(document, Mapping):
             raise KeyResolutionError(
                 f"no controller document for {method_id!r} (nothing is fetched)",

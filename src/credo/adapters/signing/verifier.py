@@ -3,7 +3,7 @@ locally and any other verification method from the controller documents given he
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -19,10 +19,15 @@ class DataIntegrityVerifier:
         self._documents = dict(documents or {})
 
     def verify_proof(
-        self, document: Mapping[str, Any], *, proof_purpose: str, now: datetime
+        self,
+        document: Mapping[str, Any],
+        *,
+        proof_purpose: str,
+        now: datetime,
+        lookup: Callable[[str], Mapping[str, Any] | None] | None = None,
     ) -> ProofOutcome:
         methods = _methods(document)
-        resolver = Resolver(self._documents, relationship=proof_purpose)
+        resolver = Resolver(self._documents, relationship=proof_purpose, lookup=lookup)
         try:
             result = data_integrity.verify(
                 document, resolve=resolver, proof_purpose=proof_purpose, now=now

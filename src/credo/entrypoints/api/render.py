@@ -20,7 +20,7 @@ def day(d: date | None) -> str | None:
 
 
 def organization(org: Organization) -> dict[str, Any]:
-    return {"id": org.id, "name": org.name, "sandbox": org.sandbox}
+    return {"id": org.id, "name": org.name, "sandbox": org.sandbox, "domain": org.domain}
 
 
 def subscription(sub: Subscription, now: datetime) -> dict[str, Any]:

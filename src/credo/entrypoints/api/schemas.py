@@ -77,6 +77,8 @@ Moment = Annotated[AwareDatetime, BeforeValidator(_text_only), AfterValidator(_s
 Months = Annotated[StrictInt, Field(ge=1, le=1200)]
 Plan = Literal["launch-250", "connect", "growth", "enterprise"]
 Credits = Annotated[StrictInt, Field(ge=1, le=MAX_CUSTOM_ALLOWANCE)]
+# A DNS host name; services.dids checks it (422) and stores it in IDNA ASCII form.
+DomainName = Annotated[StrictStr, StringConstraints(max_length=1000)]
 
 
 class Body(BaseModel):
@@ -90,6 +92,13 @@ class OrganizationIn(Body):
     sandbox: StrictBool = False
     anchor: Day | None = None
     cryptosuite: Literal["eddsa-rdfc-2022", "eddsa-jcs-2022"] = "eddsa-rdfc-2022"
+    domain: DomainName | None = None
+
+
+class OrganizationPatch(Body):
+    """`domain`: the organization's did:web host name; null drops it (did:key again)."""
+
+    domain: DomainName | None
 
 
 class SubscriptionIn(Body):

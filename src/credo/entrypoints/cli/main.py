@@ -33,8 +33,8 @@ org_app = typer.Typer(no_args_is_help=True, help="Organizations.")
 app.add_typer(db_app, name="db")
 app.add_typer(org_app, name="org")
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True)
+out = Console(soft_wrap=True, emoji=False)
+err = Console(stderr=True, emoji=False)
 F = TypeVar("F", bound=Callable[..., Any])
 
 # Exit codes by error family, so scripts can branch without parsing text.
@@ -101,6 +101,7 @@ def org_create(
                 credits=credits,
                 sandbox=sandbox,
                 anchor=anchor_day,
+                signer=credo.ctx.signer,
             )
         )
         out.print(f"organization: {new.organization.id}  ({new.organization.name})")
@@ -350,6 +351,7 @@ def demo(
                 credits=None,
                 sandbox=True,
                 anchor=credo.clock.now().date(),
+                signer=credo.ctx.signer,
             )
             org_id = new.organization.id
             key = new.api_key

@@ -6,7 +6,12 @@ from fastapi import APIRouter, Response
 
 from credo.entrypoints.api import render
 from credo.entrypoints.api.context import AppDep, Operator, OperatorMutation, Outcome, object_id
-from credo.entrypoints.api.schemas import CancelIn, OrganizationIn, SubscriptionIn
+from credo.entrypoints.api.schemas import (
+    CancelIn,
+    OrganizationIn,
+    OrganizationPatch,
+    SubscriptionIn,
+)
 from credo.services import organizations as orgs
 from credo.services.ports import UnitOfWork
 
@@ -25,6 +30,8 @@ def create_organization(body: OrganizationIn, m: OperatorMutation, app: AppDep) 
             sandbox=body.sandbox,
             anchor=body.anchor,
             cryptosuite=body.cryptosuite,
+            domain=body.domain,
+            signer=app.ctx.signer,
         )
         now = new.organization.clock_now or app.clock.now()
         return 201, {
@@ -32,6 +39,22 @@ def create_organization(body: OrganizationIn, m: OperatorMutation, app: AppDep) 
             "subscription": render.subscription(new.subscription, now),
             "api_key": new.api_key,
         }
+
+    return m.run(action)
+
+
+@router.patch("/organizations/{org_id}")
+def update_organization(
+    org_id: str, body: OrganizationPatch, m: OperatorMutation, app: AppDep
+) -> Response:
+    """Set or drop the organization's domain: with one, what it signs from now on names
+    did:web:<domain> as issuer, and /.well-known/did.json on that host serves its DID
+    document (point the domain, or a reverse proxy for that path, at Credo)."""
+    object_id(org_id)
+
+    def action(uow: UnitOfWork) -> Outcome:
+        org = orgs.set_domain(uow, org_id, body.domain)
+        return 200, {"organization": render.organization(org)}
 
     return m.run(action)
 

@@ -1,15 +1,22 @@
-"""The public side: signed credentials and status lists, for anyone (no API key)."""
+"""The public side: signed credentials, status lists and DID documents, for anyone (no
+API key).
+
+DID documents: `did:web:<domain>` resolves to `https://<domain>/.well-known/did.json`, so
+`GET /.well-known/did.json` answers the document of the organization whose domain is the
+request's Host (an organization points its domain, or a reverse proxy for that path, at
+Credo); `GET /orgs/{org_id}/did.json` answers it whatever the Host.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Request, Response
 
 from credo.domain.errors import NotFound
 from credo.entrypoints.api.context import AppDep, object_id
-from credo.services import status
+from credo.services import dids, status
 
 router = APIRouter(tags=["public"])
 
@@ -43,3 +50,34 @@ def status_list(
         media_type=VC_MEDIA,
         headers={"Cache-Control": "public, max-age=60"},
     )
+
+
+DID_MEDIA = "application/did+json"
+
+
+def _did_response(doc: dict[str, object]) -> Response:
+    return Response(
+        orjson.dumps(doc),
+        media_type=DID_MEDIA,
+        headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"},
+    )
+
+
+@router.get("/.well-known/did.json")
+def well_known_did(request: Request, app: AppDep) -> Response:
+    host = (request.headers.get("host") or "").strip().lower()
+    if host.startswith("["):  # an IPv6 literal is never an organization's domain
+        raise NotFound("no DID document for this host")
+    host = host.rpartition(":")[0] if ":" in host else host
+    host = host.rstrip(".")
+    if not host or len(host) > 253:
+        raise NotFound("no DID document for this host")
+    doc = app.runner.read(lambda uow: dids.document_for_domain(uow, host))
+    return _did_response(doc)
+
+
+@router.get("/orgs/{org_id}/did.json")
+def organization_did(org_id: str, app: AppDep) -> Response:
+    object_id(org_id)
+    doc = app.runner.read(lambda uow: dids.document_for_org(uow, org_id))
+    return _did_response(doc)
