@@ -19,7 +19,7 @@ from credo.bootstrap import App, bootstrap
 from credo.clock import FixedClock
 from credo.entrypoints.api.app import create_app
 from credo.settings import Settings
-from tests.databases import create_postgres_database, postgres_required, postgres_url
+from tests.databases import fresh_postgres_database, postgres_url
 
 ADMIN_TOKEN = "test-operator-token-0123456789abcdef"
 # A fixed master key for test databases (32 bytes, base64url); never a real one.
@@ -33,13 +33,7 @@ def _worker_suffix() -> str:
 
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
-    url = postgres_url(_worker_suffix())
-    why = create_postgres_database(url)
-    if why is not None:
-        if postgres_required():
-            pytest.fail(f"PostgreSQL is required here (CI): {why}", pytrace=False)
-        pytest.skip(f"needs PostgreSQL: {why}")
-    yield url
+    yield fresh_postgres_database(postgres_url(_worker_suffix()))
 
 
 @pytest.fixture(scope="session")

@@ -28,10 +28,10 @@ def postgres_url(suffix: str = "") -> str:
     return url.render_as_string(hide_password=False)
 
 
-def create_postgres_database(url: str) -> str | None:
-    """Drop and create the database; return None on success, else why it is unreachable."""
+def _maintenance(url: str) -> dict[str, object]:
+    """Connection arguments for the server's `postgres` database, beside the one in `url`."""
     parsed = make_url(url)
-    conninfo = {
+    conninfo: dict[str, object] = {
         "host": parsed.host or "127.0.0.1",
         "port": parsed.port or 5432,
         "user": parsed.username or "postgres",
@@ -40,11 +40,35 @@ def create_postgres_database(url: str) -> str | None:
     }
     if parsed.password:
         conninfo["password"] = parsed.password
+    return conninfo
+
+
+def create_postgres_database(url: str) -> str | None:
+    """Drop and create the database; return None on success, else why it is unreachable."""
+    parsed = make_url(url)
     try:
-        with psycopg.connect(**conninfo, autocommit=True) as conn:  # type: ignore[arg-type]
+        with psycopg.connect(**_maintenance(url), autocommit=True) as conn:  # type: ignore[arg-type]
             name = parsed.database
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             conn.execute(f'CREATE DATABASE "{name}"')
     except psycopg.OperationalError as exc:
         return f"PostgreSQL unreachable at {parsed.host}:{parsed.port}: {str(exc).strip()[:160]}"
     return None
+
+
+def drop_postgres_database(url: str) -> None:
+    with psycopg.connect(**_maintenance(url), autocommit=True) as conn:  # type: ignore[arg-type]
+        conn.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+
+
+def fresh_postgres_database(url: str) -> str:
+    """Create the database; when PostgreSQL is unreachable, skip the test with the reason,
+    or fail it where PostgreSQL is required (CI)."""
+    import pytest
+
+    why = create_postgres_database(url)
+    if why is not None:
+        if postgres_required():
+            pytest.fail(f"PostgreSQL is required here (CI): {why}", pytrace=False)
+        pytest.skip(f"needs PostgreSQL: {why}")
+    return url

@@ -27,12 +27,10 @@ from typing import Any
 
 import httpx
 import psutil
-import psycopg
 import pytest
-from sqlalchemy.engine import make_url
 
 from tests.conftest import MASTER_KEY
-from tests.databases import create_postgres_database, postgres_required, postgres_url
+from tests.databases import drop_postgres_database, fresh_postgres_database, postgres_url
 
 ADMIN_TOKEN = "e2e-operator-token-0123456789abcdef"
 HOST = "127.0.0.1"
@@ -240,27 +238,7 @@ def _postgres_database() -> str:
     never drop each other's database; `drop_postgres_database` removes it afterwards."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "") or "main"
     url = postgres_url(f"e2e_{worker}_{os.getpid()}")
-    why = create_postgres_database(url)
-    if why is not None:
-        if postgres_required():
-            pytest.fail(f"PostgreSQL is required here (CI): {why}", pytrace=False)
-        pytest.skip(f"needs PostgreSQL: {why}")
-    return url
-
-
-def drop_postgres_database(url: str) -> None:
-    parsed = make_url(url)
-    conninfo: dict[str, Any] = {
-        "host": parsed.host or HOST,
-        "port": parsed.port or 5432,
-        "user": parsed.username or "postgres",
-        "dbname": "postgres",
-        "connect_timeout": 5,
-    }
-    if parsed.password:
-        conninfo["password"] = parsed.password
-    with psycopg.connect(**conninfo, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
+    return fresh_postgres_database(url)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
