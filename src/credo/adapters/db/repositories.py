@@ -4,6 +4,7 @@ chunk of rows, never one per row."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -98,18 +99,7 @@ class SqlOrganizations:
         self._sqlite = sqlite
 
     def add(self, org: Organization) -> None:
-        self._c.execute(
-            insert(t.organizations).values(
-                id=org.id,
-                name=org.name,
-                sandbox=org.sandbox,
-                clock_now=org.clock_now,
-                created_at=org.created_at,
-                cryptosuite=org.cryptosuite,
-                next_status_index=org.next_status_index,
-                domain=org.domain,
-            )
-        )
+        self._c.execute(insert(t.organizations).values(**asdict(org)))
 
     def get(self, org_id: str) -> Organization | None:
         row = self._c.execute(select(t.organizations).where(t.organizations.c.id == org_id)).first()
@@ -227,16 +217,7 @@ class SqlGroups:
         self._c = conn
 
     def add(self, group: Group) -> None:
-        self._c.execute(
-            insert(t.groups).values(
-                id=group.id,
-                organization_id=group.organization_id,
-                name=group.name,
-                description=group.description,
-                expires_after_months=group.expires_after_months,
-                created_at=group.created_at,
-            )
-        )
+        self._c.execute(insert(t.groups).values(**asdict(group)))
 
     def get(self, org_id: str, group_id: str) -> Group | None:
         row = self._c.execute(
@@ -587,16 +568,7 @@ class SqlSigningKeys:
         self._c = conn
 
     def add(self, key: SigningKey) -> None:
-        self._c.execute(
-            insert(t.signing_keys).values(
-                id=key.id,
-                organization_id=key.organization_id,
-                public_key_multibase=key.public_key_multibase,
-                sealed_secret=key.sealed_secret,
-                created_at=key.created_at,
-                retired_at=key.retired_at,
-            )
-        )
+        self._c.execute(insert(t.signing_keys).values(**asdict(key)))
 
     def get(self, key_id: str) -> SigningKey | None:
         row = self._c.execute(select(t.signing_keys).where(t.signing_keys.c.id == key_id)).first()
