@@ -927,3 +927,132 @@ def test_a_presentation_of_too_many_credentials_is_refused(org: Org, client: Tes
     vp = {"@context": [V2], "type": ["VerifiablePresentation"], "verifiableCredential": [doc] * 101}
     body = refused(verify(client, vp, "/presentations/verify"), "credentials")
     assert "at most 100" in body["errors"][0]["detail"]
+
+
+# --------------------------------------------------------------------------- status (VC API)
+
+
+def status_lists(client: TestClient, doc: dict[str, Any]) -> dict[str, Any]:
+    """The signed status list credentials a credential's entries point at, by URL."""
+    found = {}
+    for entry in doc["credentialStatus"]:
+        url = entry["statusListCredential"]
+        r = client.get(url.removeprefix(BASE))
+        assert url.startswith(BASE) and r.status_code == 200, r.text
+        found[url] = r.json()
+    return found
+
+
+def set_status(org: Org, credential_id: str, purpose: str, **body: Any) -> Any:
+    entry = {"type": "BitstringStatusListEntry", "statusPurpose": purpose}
+    return org.post(
+        "/credentials/status",
+        {"credentialId": credential_id, "credentialStatus": [entry], **body},
+    )
+
+
+def test_an_issued_credential_carries_credo_status_entries(
+    org: Org, client: TestClient, credo: App
+) -> None:
+    body = issued(org, credential(id="urn:uuid:3f1c0e6a-0000-4000-8000-000000000001"))
+    doc = body["verifiableCredential"]
+    entries = doc["credentialStatus"]
+    assert [e["type"] for e in entries] == ["BitstringStatusListEntry"] * 2
+    assert [e["statusPurpose"] for e in entries] == ["revocation", "suspension"]
+    assert len({e["statusListIndex"] for e in entries}) == 1
+    published_doc = published(org, client)  # publishing takes the next position
+    assert int(published_doc["credentialStatus"][0]["statusListIndex"]) == (
+        int(entries[0]["statusListIndex"]) + 1
+    )
+    key_id = doc["credentialStatus"][0]["statusListCredential"].split("/")[-3]
+    assert key_id == published_doc["credentialStatus"][0]["statusListCredential"].split("/")[-3]
+    with credo.engine.connect() as conn:
+        index = conn.scalar(
+            select(t.credentials.c.status_index).where(t.credentials.c.id == body["credential_id"])
+        )
+    assert index == int(entries[0]["statusListIndex"])
+    found = checks(passed(verify(client, doc)))
+    assert "not revoked" in found["status"]["detail"]
+    assert "not suspended" in found["status"]["detail"]
+
+
+def test_a_given_credential_status_is_kept_and_vc11_gets_none(org: Org) -> None:
+    theirs = {
+        "id": "https://status.example/lists/1#7",
+        "type": "BitstringStatusListEntry",
+        "statusPurpose": "revocation",
+        "statusListIndex": "7",
+        "statusListCredential": "https://status.example/lists/1",
+    }
+    doc = issued(org, credential(credentialStatus=theirs))["verifiableCredential"]
+    assert doc["credentialStatus"] == theirs
+    r = set_status(org, "https://status.example/lists/1#7", "revocation")
+    problem(r, 404)
+    v11 = {
+        "@context": [V1, "https://www.w3.org/2018/credentials/examples/v1"],
+        "type": ["VerifiableCredential"],
+        "credentialSubject": {"id": "did:example:ann"},
+    }
+    assert "credentialStatus" not in issued(org, v11)["verifiableCredential"]
+    off = org.post(
+        "/credentials/issue",
+        {"credential": credential(), "options": {"credentialStatus": False}},
+    )
+    assert off.status_code == 201, off.text
+    assert "credentialStatus" not in off.json()["verifiableCredential"]
+    problem(set_status(org, off.json()["credential_id"], "revocation"), 409)
+
+
+def test_update_status_revokes_by_the_credentials_id(org: Org, client: TestClient) -> None:
+    doc = issued(org, credential(id="urn:uuid:3f1c0e6a-0000-4000-8000-000000000002"))[
+        "verifiableCredential"
+    ]
+    passed(verify(client, doc))
+    r = set_status(org, doc["id"], "revocation")
+    assert r.status_code == 200, r.text
+    assert r.json()["revoked"] is True and r.json()["suspended"] is False
+    body = refused(verify(client, doc), "status")
+    assert checks(body)["status"]["detail"].startswith("revoked")
+    assert checks(body)["signature"]["ok"] is True
+    problem(set_status(org, doc["id"], "revocation"), 409)  # already revoked, for good
+
+    verdict = node_verify(doc, status_lists(client, doc))
+    # vc's own `verified` is about the proof; the status verdict is its own member.
+    assert verdict["revoked"] is True and verdict["suspended"] is False, verdict
+
+
+def test_update_status_suspends_and_lifts_by_credo_id(org: Org, client: TestClient) -> None:
+    body = issued(org, credential())  # no `id`: Credo's credential id names it
+    doc, cred_id = body["verifiableCredential"], body["credential_id"]
+    fresh = node_verify(doc, status_lists(client, doc))
+    assert fresh["verified"] and fresh["revoked"] is False and fresh["suspended"] is False, fresh
+
+    r = set_status(org, cred_id, "suspension")
+    assert r.status_code == 200, r.text
+    assert r.json() == {"credential_id": cred_id, "revoked": False, "suspended": True}
+    body = refused(verify(client, doc), "status")
+    assert "suspended" in checks(body)["status"]["detail"]
+    assert node_verify(doc, status_lists(client, doc))["suspended"] is True
+
+    assert set_status(org, cred_id, "suspension", status=False).status_code == 200
+    passed(verify(client, doc))
+    problem(set_status(org, cred_id, "revocation", status=False), 409)
+    passed(verify(client, doc))
+
+
+def test_update_status_of_an_unknown_or_foreign_credential_is_404(
+    org: Org, client: TestClient
+) -> None:
+    other = create_org(client, sandbox=True, anchor="2026-01-15")
+    theirs = issued(other, credential(id="urn:uuid:3f1c0e6a-0000-4000-8000-000000000003"))
+    for name in (theirs["credential_id"], "urn:uuid:3f1c0e6a-0000-4000-8000-000000000003"):
+        assert set_status(org, name, "revocation").headers["content-type"] == PROBLEM
+        problem(set_status(org, name, "revocation"), 404)
+    problem(set_status(org, "cred_nope", "suspension"), 404)
+    passed(verify(client, theirs["verifiableCredential"]))
+    problem(set_status(org, theirs["credential_id"], "expiry"), 422)
+    anonymous = client.post(
+        "/credentials/status",
+        json={"credentialId": "x", "credentialStatus": [{"statusPurpose": "revocation"}]},
+    )
+    assert anonymous.status_code == 401, anonymous.text

@@ -30,7 +30,7 @@ def test_a_sealed_secret_opens_only_with_its_master_key_and_binding() -> None:
         KeyVault(parse_master_key(new_master_key())).open(sealed, "org_a:key_1")
 
 
-@pytest.mark.parametrize("bad", ["", "short", "!" * 43, new_master_key()[:20]])
+@pytest.mark.parametrize("bad", ["", "short", "!" * 43, "A" * 27, "A" * 60])
 def test_malformed_master_keys_are_refused(bad: str) -> None:
     with pytest.raises(MasterKeyError):
         parse_master_key(bad)

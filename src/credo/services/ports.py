@@ -61,6 +61,9 @@ class Credentials(Protocol):
     def get(self, org_id: str, cred_id: str) -> Credential | None:
         """A live (not deleted) credential of the organization, or None."""
 
+    def by_document_id(self, org_id: str, document_id: str) -> Credential | None:
+        """The newest live credential whose document has this `id` (VC API credentials)."""
+
     def update(self, cred: Credential) -> None: ...
     def delete(self, org_id: str, cred_id: str, at: datetime) -> None: ...
     def page(

@@ -61,6 +61,8 @@ class Credential:
     revoked_at: datetime | None = None
     revocation_reason: str | None = None
     suspended_at: datetime | None = None
+    # The `id` of a VC API credential as its caller gave it (None for Credo's own documents).
+    document_id: str | None = None
     # The signed document of a new version, carried only on writes (reads leave it out).
     document: str | None = None
 

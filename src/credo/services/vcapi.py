@@ -16,12 +16,20 @@ organization submits, taking a seat exactly as publishing does (credits.md R3.1,
   that has an e-mail (else an id) decides; a credential takes one seat.
 - The signed credential is stored as a published credential of the organization's VC API
   group (seat year, ledger entry, audit, R5 and R7 as for any other credential).
+- Status: a VC 2.0 credential without `credentialStatus` gets a status position (taken under
+  the organization lock, in the same transaction as the seat) and the same two
+  BitstringStatusListEntry values (revocation, suspension) as a published credential, so
+  `POST /credentials/status` (`update_status`) can revoke or suspend it. A credential that
+  already has a `credentialStatus` keeps it as given and gets no position: its caller runs
+  that status list, and Credo will not sign a second, contradicting one into it. A VC 1.1
+  credential gets none either (its context does not define BitstringStatusListEntry, and
+  undefined terms are refused), nor does one issued with `options.credentialStatus: false`.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -30,10 +38,11 @@ import orjson
 
 from credo.domain import vcdm
 from credo.domain.credentials import SeatReason, Status
-from credo.domain.errors import InvalidInput
+from credo.domain.errors import Conflict, InvalidInput, NotFound
+from credo.domain.openbadges import status_entries
 from credo.domain.seats import SeatEvent
 from credo.ids import new_id
-from credo.services import charging, dids, documents
+from credo.services import charging, dids, documents, status
 from credo.services.addresses import require_key
 from credo.services.clocks import lock_org, org_now
 from credo.services.context import ServiceContext
@@ -44,6 +53,7 @@ from credo.services.records import Credential
 FIELD = "credential"
 MAX_KEY = 320  # the width of recipient_key; a longer subject id is keyed by its hash
 MAX_NAME = 200
+MAX_DOCUMENT_ID = 500  # the width of credentials.document_id; a longer id is not stored
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +71,11 @@ class Recipient:
 
 
 def issue_credential(
-    uow: UnitOfWork, ctx: ServiceContext, org_id: str, credential: Mapping[str, Any]
+    uow: UnitOfWork,
+    ctx: ServiceContext,
+    org_id: str,
+    credential: Mapping[str, Any],
+    options: Mapping[str, Any] | None = None,
 ) -> IssuedVc:
     """Sign `credential` for the organization and take its recipient's seat, all or
     nothing, in the caller's unit of work."""
@@ -71,6 +85,10 @@ def issue_credential(
     doc = _prepared(credential, dids.issuer_id(ctx, org, key), now)
     cred_id = new_id("cred")
     recipient = recipient_of(doc, cred_id)
+    status_index = None
+    if _wants_status(doc, options):
+        status_index = uow.organizations.take_status_indexes(org_id, 1)
+        doc["credentialStatus"] = status_entries(ctx.base_url, key.id, status_index)
     # Sign first: a document JSON-LD refuses is a 422 even when no credit remains.
     method = dids.verification_method(org, key)
     signed = ctx.signer.sign(
@@ -97,11 +115,64 @@ def issue_credential(
                 seat_year=p.year.index,
                 created_at=now,
                 updated_at=now,
+                status_index=status_index,
+                document_id=_document_id(doc),
                 document=orjson.dumps(signed).decode(),
             )
         ]
     )
     return IssuedVc(cred_id, signed, charged)
+
+
+def _wants_status(doc: Mapping[str, Any], options: Mapping[str, Any] | None) -> bool:
+    """Whether Credo adds its status entries (see the module's docstring)."""
+    if "credentialStatus" in doc or vcdm.data_model(doc) != 2:
+        return False
+    return not (options is not None and options.get("credentialStatus") is False)
+
+
+def _document_id(doc: Mapping[str, Any]) -> str | None:
+    doc_id = doc.get("id")
+    return doc_id if isinstance(doc_id, str) and len(doc_id) <= MAX_DOCUMENT_ID else None
+
+
+def update_status(
+    uow: UnitOfWork,
+    ctx: ServiceContext,
+    org_id: str,
+    credential_id: str,
+    purposes: Sequence[str],
+    *,
+    value: bool = True,
+) -> Credential:
+    """VC API status update: set (or, for a suspension, clear) the credential's bit on the
+    list of each purpose, as `services.status.revoke` and `suspend` do. `credential_id` is
+    Credo's credential id, its public URL, or the `id` its issuer gave the document; a
+    credential of another organization is as unknown as a missing one (404)."""
+    cred = find_credential(uow, ctx, org_id, credential_id)
+    if cred.status_index is None:
+        raise Conflict("the credential has no Credo status entry; it was issued with its own")
+    for purpose in purposes:
+        if purpose == documents.REVOCATION:
+            if not value:
+                raise Conflict("a revocation is for good; it cannot be lifted")
+            cred = status.revoke(uow, ctx, org_id, cred.id, None)
+        else:
+            cred = status.suspend(uow, ctx, org_id, cred.id, suspended=value)
+    return cred
+
+
+def find_credential(
+    uow: UnitOfWork, ctx: ServiceContext, org_id: str, credential_id: str
+) -> Credential:
+    prefix = documents.credential_url(ctx, "")
+    own = credential_id.removeprefix(prefix) if credential_id.startswith(prefix) else None
+    cred = uow.credentials.get(org_id, own or credential_id)
+    if cred is None and len(credential_id) <= MAX_DOCUMENT_ID:
+        cred = uow.credentials.by_document_id(org_id, credential_id)
+    if cred is None:
+        raise NotFound(f"no credential {credential_id}")
+    return cred
 
 
 def _refuse(problems: list[dict[str, str]]) -> InvalidInput:

@@ -250,6 +250,7 @@ _CRED_COLUMNS = [
     t.credentials.c.revoked_at,
     t.credentials.c.revocation_reason,
     t.credentials.c.suspended_at,
+    t.credentials.c.document_id,
 ]
 
 
@@ -279,6 +280,7 @@ def _credential_values(c: Credential) -> dict[str, Any]:
         "revoked_at": c.revoked_at,
         "revocation_reason": c.revocation_reason,
         "suspended_at": c.suspended_at,
+        "document_id": c.document_id,
     }
 
 
@@ -297,6 +299,19 @@ class SqlCredentials:
                 t.credentials.c.id == cred_id,
                 t.credentials.c.deleted_at.is_(None),
             )
+        ).first()
+        return _credential(row) if row else None
+
+    def by_document_id(self, org_id: str, document_id: str) -> Credential | None:
+        row = self._c.execute(
+            select(*_CRED_COLUMNS)
+            .where(
+                t.credentials.c.organization_id == org_id,
+                t.credentials.c.document_id == document_id,
+                t.credentials.c.deleted_at.is_(None),
+            )
+            .order_by(t.credentials.c.created_at.desc(), t.credentials.c.id.desc())
+            .limit(1)
         ).first()
         return _credential(row) if row else None
 

@@ -161,8 +161,11 @@ credentials = Table(
     Column("revoked_at", UTCDateTime, nullable=True),
     Column("revocation_reason", String(500), nullable=True),
     Column("suspended_at", UTCDateTime, nullable=True),
+    # The `id` a VC API caller gave its credential (POST /credentials/status finds it by it).
+    Column("document_id", String(500), nullable=True),
     Index(None, "organization_id", "id"),
     Index(None, "organization_id", "recipient_key", "seat_year"),
+    Index(None, "organization_id", "document_id"),
     Index(None, "organization_id", "group_id", "id"),
 )
 

@@ -194,5 +194,28 @@ class VerifyPresentationIn(Body):
 
 class IssueCredentialIn(Body):
     credential: dict[str, Any]
-    # IssueCredentialOptions (credentialId, mandatoryPointers, ...): accepted, not used.
+    # IssueCredentialOptions (credentialId, mandatoryPointers, ...): accepted; only
+    # `credentialStatus: false` is read (issue without a status entry).
     options: dict[str, Any] | None = None
+
+
+class StatusChangeIn(BaseModel):
+    """One entry of a VC API status update. `type` (BitstringStatusListEntry) is accepted
+    and not checked: the purpose alone says which of Credo's two lists changes."""
+
+    model_config = ConfigDict(extra="ignore")
+    type: Annotated[StrictStr, StringConstraints(max_length=100)] | None = None
+    status_purpose: Literal["revocation", "suspension"] = Field(alias="statusPurpose")
+
+
+class UpdateStatusIn(BaseModel):
+    """VC API `POST /credentials/status`. `status` false lifts a suspension."""
+
+    model_config = ConfigDict(extra="ignore")
+    credential_id: Annotated[StrictStr, StringConstraints(min_length=1, max_length=2000)] = Field(
+        alias="credentialId"
+    )
+    credential_status: Annotated[list[StatusChangeIn], Field(min_length=1, max_length=2)] = Field(
+        alias="credentialStatus"
+    )
+    status: StrictBool = True

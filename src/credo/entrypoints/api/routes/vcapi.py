@@ -2,7 +2,11 @@
 
 - `POST /credentials/issue` `{"credential", "options"?}` -> 201
   `{"verifiableCredential", "credential_id", "credits_charged"}`: the credential signed with
-  the organization's key and cryptosuite; it takes a seat as publishing does (R3.1, R4).
+  the organization's key and cryptosuite; it takes a seat as publishing does (R3.1, R4), and
+  a VC 2.0 credential without `credentialStatus` gets Credo's two status entries.
+- `POST /credentials/status` `{"credentialId", "credentialStatus": [{"type",
+  "statusPurpose"}], "status"?}` -> 200 `{"credential_id", "revoked", "suspended"}`: revokes
+  or suspends (`status` false: lifts the suspension) a credential issued with Credo's status.
 - `POST /credentials/verify` `{"verifiableCredential", "options"?}` and
   `POST /presentations/verify` `{"verifiablePresentation", "options"?}` -> 200
   `{"verified": true, "checks": [{"check", "ok", "detail"}], "warnings", "errors"}` when it
@@ -22,6 +26,7 @@ from credo.entrypoints.api.context import AppDep, OrgMutation, Outcome
 from credo.entrypoints.api.problems import PROBLEM, problem_dict
 from credo.entrypoints.api.schemas import (
     IssueCredentialIn,
+    UpdateStatusIn,
     VcApiOptions,
     VerifyCredentialIn,
     VerifyPresentationIn,
@@ -41,11 +46,31 @@ def issue_credential(body: IssueCredentialIn, m: OrgMutation, app: AppDep) -> Re
     assert org_id is not None
 
     def action(uow: UnitOfWork) -> Outcome:
-        issued = vcapi.issue_credential(uow, app.ctx, org_id, body.credential)
+        issued = vcapi.issue_credential(uow, app.ctx, org_id, body.credential, body.options)
         return 201, {
             "verifiableCredential": issued.document,
             "credential_id": issued.credential_id,
             "credits_charged": issued.credits_charged,
+        }
+
+    return m.run(action)
+
+
+@router.post("/credentials/status")
+def update_status(body: UpdateStatusIn, m: OrgMutation, app: AppDep) -> Response:
+    """Set a credential's revocation or suspension bit (VC API "update status")."""
+    org_id = m.scope
+    assert org_id is not None
+    purposes = [entry.status_purpose for entry in body.credential_status]
+
+    def action(uow: UnitOfWork) -> Outcome:
+        cred = vcapi.update_status(
+            uow, app.ctx, org_id, body.credential_id, purposes, value=body.status
+        )
+        return 200, {
+            "credential_id": cred.id,
+            "revoked": cred.revoked_at is not None,
+            "suspended": cred.suspended_at is not None,
         }
 
     return m.run(action)
