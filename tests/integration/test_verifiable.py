@@ -20,9 +20,12 @@ BASE = "http://127.0.0.1:8000"  # Settings.base_url in tests
 
 def fetch(client: TestClient, url: str) -> dict[str, Any]:
     assert url.startswith(BASE), url
-    r = client.get(url.removeprefix(BASE))
+    r = client.get(url.removeprefix(BASE), headers={"Accept": "application/vc"})
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("application/vc")
+    plain = client.get(url.removeprefix(BASE), headers={"Accept": "application/json"})
+    assert plain.headers["content-type"].startswith("application/ld+json")
+    assert plain.json() == r.json()
     body: dict[str, Any] = r.json()
     return body
 

@@ -23,15 +23,22 @@ router = APIRouter(tags=["public"])
 VC_MEDIA = "application/vc"
 
 
+def vc_media(request: Request) -> str:
+    """`application/vc` (VC Data Model 2.0) to clients that ask for it; JSON-LD to the rest,
+    since common JSON clients (Digital Bazaar's http-client among them) parse a body only
+    when its type says JSON."""
+    return VC_MEDIA if VC_MEDIA in request.headers.get("accept", "") else "application/ld+json"
+
+
 @router.get("/c/{cred_id}.json")
-def signed_credential(cred_id: str, app: AppDep) -> Response:
+def signed_credential(cred_id: str, app: AppDep, request: Request) -> Response:
     object_id(cred_id)
     found = app.runner.read(lambda uow: uow.credentials.document(cred_id))
     if found is None:
         raise NotFound(f"no credential {cred_id}")
     return Response(
         found[1],
-        media_type=VC_MEDIA,
+        media_type=vc_media(request),
         headers={"Content-Disposition": f'inline; filename="{cred_id}.json"'},
     )
 
@@ -42,12 +49,13 @@ def status_list(
     purpose: str,
     list_no: Annotated[int, Path(ge=0, le=1_000_000)],
     app: AppDep,
+    request: Request,
 ) -> Response:
     object_id(key_id)
     doc = app.runner.read(lambda uow: status.status_list(uow, app.ctx, key_id, purpose, list_no))
     return Response(
         orjson.dumps(doc),
-        media_type=VC_MEDIA,
+        media_type=vc_media(request),
         headers={"Cache-Control": "public, max-age=60"},
     )
 
