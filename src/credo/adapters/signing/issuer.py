@@ -9,7 +9,7 @@ from typing import Any
 from credo.adapters.keystore import KeyVault
 from credo.adapters.signing import data_integrity
 from credo.adapters.signing.errors import InvalidDocument
-from credo.adapters.signing.keys import KeyPair, did_key, parse_did_key
+from credo.adapters.signing.keys import KeyPair
 from credo.services.records import SigningKey
 
 
@@ -23,7 +23,8 @@ class DataIntegritySigner:
         return pair.public_key_multibase, self._vault.seal(pair.seed, _binding(key_id, org_id))
 
     def did(self, key: SigningKey) -> str:
-        return did_key(parse_did_key(f"did:key:{key.public_key_multibase}"))
+        # The stored multibase is the canonical encoding (encode_public_key made it).
+        return f"did:key:{key.public_key_multibase}"
 
     def sign(
         self,

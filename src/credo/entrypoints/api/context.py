@@ -70,7 +70,7 @@ def object_id(value: str) -> str:
 @dataclass
 class Mutation:
     app: App
-    scope: str | None
+    scope: str  # the organization's id, or the operator's scope
     key: str | None
     fp: str
 
@@ -80,7 +80,7 @@ class Mutation:
             # orjson: a bulk's answer lists 10,000 credentials; json.dumps took 5% of it.
             return status, "" if body is None else orjson.dumps(body).decode()
 
-        if self.key is not None and self.scope is not None:
+        if self.key is not None:
             status, text = self.app.runner.once(self.scope, self.key, self.fp, rendered, _refusal)
         else:
             status, text = self.app.runner.write(rendered)
@@ -96,7 +96,7 @@ def _refusal(exc: DomainError) -> tuple[int, str]:
 
 async def _mutation(
     request: Request,
-    scope: str | None,
+    scope: str,
     idempotency_key: str | None,
 ) -> Mutation:
     app = get_app(request)

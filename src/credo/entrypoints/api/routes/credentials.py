@@ -51,7 +51,6 @@ def _group_id(value: str) -> str:
 @router.post("", status_code=201)
 def create_credential(body: CredentialIn, m: OrgMutation, app: AppDep) -> Response:
     org_id = m.scope
-    assert org_id is not None
     group_id = _group_id(body.group_id)
     item = NewCredential(
         recipient_name=body.recipient.name,
@@ -73,7 +72,6 @@ def create_credential(body: CredentialIn, m: OrgMutation, app: AppDep) -> Respon
 @router.post("/bulk", status_code=201)
 def bulk_create(body: BulkIn, m: OrgMutation, app: AppDep) -> Response:
     org_id = m.scope
-    assert org_id is not None
     group_id = _group_id(body.group_id)
     items = [
         NewCredential(
@@ -143,7 +141,6 @@ def list_credentials(
 @router.patch("/{cred_id}")
 def patch_credential(cred_id: str, body: CredentialPatch, m: OrgMutation, app: AppDep) -> Response:
     org_id = m.scope
-    assert org_id is not None
     object_id(cred_id)
     given = body.model_fields_set
     changes = Changes(
@@ -165,7 +162,6 @@ def publish_credential(
     cred_id: str, m: OrgMutation, app: AppDep, body: PublishIn | None = None
 ) -> Response:
     org_id = m.scope
-    assert org_id is not None
     object_id(cred_id)
     dry_run = body.dry_run if body else False
 
@@ -178,7 +174,6 @@ def publish_credential(
 @router.delete("/{cred_id}", status_code=204)
 def delete_credential(cred_id: str, m: OrgMutation, app: AppDep) -> Response:
     org_id = m.scope
-    assert org_id is not None
     object_id(cred_id)
 
     def action(uow: UnitOfWork) -> Outcome:
@@ -194,7 +189,6 @@ def revoke_credential(
 ) -> Response:
     """Revoke for good (no refund, R6): verifiers see it revoked from now on."""
     org_id = m.scope
-    assert org_id is not None
     object_id(cred_id)
     reason = body.reason if body else None
 
@@ -217,7 +211,6 @@ def unsuspend_credential(cred_id: str, m: OrgMutation, app: AppDep) -> Response:
 
 def _suspension(cred_id: str, m: Mutation, app: App, *, suspended: bool) -> Response:
     org_id = m.scope
-    assert org_id is not None
     object_id(cred_id)
 
     def action(uow: UnitOfWork) -> Outcome:

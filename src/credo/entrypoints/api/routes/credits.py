@@ -60,7 +60,6 @@ def get_test_clock(org_id: OrgId, app: AppDep) -> dict[str, Any]:
 @router.post("/test-clock")
 def advance_test_clock(body: ClockIn, m: OrgMutation) -> Response:
     org_id = m.scope
-    assert org_id is not None
 
     def action(uow: UnitOfWork) -> Outcome:
         now = clocks.advance_test_clock(uow, org_id, body.now)

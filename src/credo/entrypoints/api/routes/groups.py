@@ -19,7 +19,6 @@ router = APIRouter(prefix="/v1/groups", tags=["groups"])
 @router.post("", status_code=201)
 def create_group(body: GroupIn, m: OrgMutation, app: AppDep) -> Response:
     org_id = m.scope
-    assert org_id is not None
 
     def action(uow: UnitOfWork) -> Outcome:
         g = groups.create_group(

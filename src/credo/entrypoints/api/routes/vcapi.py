@@ -43,7 +43,6 @@ def issue_credential(body: IssueCredentialIn, m: OrgMutation, app: AppDep) -> Re
     """Sign a VC 2.0 or 1.1 credential with the organization's key (issuer: the
     organization's DID, set when absent; another issuer is refused)."""
     org_id = m.scope
-    assert org_id is not None
 
     def action(uow: UnitOfWork) -> Outcome:
         issued = vcapi.issue_credential(uow, app.ctx, org_id, body.credential, body.options)
@@ -60,7 +59,6 @@ def issue_credential(body: IssueCredentialIn, m: OrgMutation, app: AppDep) -> Re
 def update_status(body: UpdateStatusIn, m: OrgMutation, app: AppDep) -> Response:
     """Set a credential's revocation or suspension bit (VC API "update status")."""
     org_id = m.scope
-    assert org_id is not None
     purposes = [entry.status_purpose for entry in body.credential_status]
 
     def action(uow: UnitOfWork) -> Outcome:
