@@ -40,6 +40,7 @@ class Group:
     created_at: datetime
     criteria: str | None = None
     image_url: str | None = None
+    design: str | None = None  # domain.designs.Design as JSON; None is the default design
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,7 @@ class Credential:
     suspended_at: datetime | None = None
     # The `id` of a VC API credential as its caller gave it (None for Credo's own documents).
     document_id: str | None = None
+    hidden: bool = False  # the recipient hid its public page
     # The signed document of a new version, carried only on writes (reads leave it out).
     document: str | None = None
 
@@ -107,3 +109,17 @@ class CredentialFilter:
     group_id: str | None = None
     recipient_key: str | None = None
     status: Status | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """An e-mail to send: `kind` names its template, `payload` (JSON) what fills it."""
+
+    id: str
+    organization_id: str
+    kind: str
+    to_address: str
+    credential_id: str | None
+    payload: str
+    created_at: datetime
+    next_attempt_at: datetime

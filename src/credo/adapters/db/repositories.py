@@ -251,6 +251,7 @@ _CRED_COLUMNS = [
     t.credentials.c.revocation_reason,
     t.credentials.c.suspended_at,
     t.credentials.c.document_id,
+    t.credentials.c.hidden,
 ]
 
 
@@ -281,6 +282,7 @@ def _credential_values(c: Credential) -> dict[str, Any]:
         "revocation_reason": c.revocation_reason,
         "suspended_at": c.suspended_at,
         "document_id": c.document_id,
+        "hidden": c.hidden,
     }
 
 
@@ -382,6 +384,26 @@ class SqlCredentials:
             )
         ).first()
         return (row[0], row[1]) if row else None
+
+    def published(self, cred_id: str) -> tuple[Credential, str] | None:
+        """A live published credential and its signed document, by id alone (the public
+        side knows no organization)."""
+        c = t.credentials.c
+        row = self._c.execute(
+            select(*_CRED_COLUMNS, c.signed_document).where(
+                c.id == cred_id, c.deleted_at.is_(None), c.signed_document.is_not(None)
+            )
+        ).first()
+        if row is None:
+            return None
+        m = dict(row._mapping)
+        document = m.pop("signed_document")
+        m["status"] = Status(m["status"])
+        return Credential(**m), document
+
+    def set_hidden(self, cred_id: str, hidden: bool) -> None:
+        c = t.credentials.c
+        self._c.execute(update(t.credentials).where(c.id == cred_id).values(hidden=hidden))
 
     def live_seat_counts(self, org_id: str) -> dict[tuple[int, str], int]:
         c = t.credentials.c

@@ -135,6 +135,8 @@ groups = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("criteria", Text, nullable=True),
     Column("image_url", String(2000), nullable=True),
+    # The certificate and badge design (domain.designs.Design as JSON); None is the default.
+    Column("design", Text, nullable=True),
     Index(None, "organization_id", "id"),
 )
 
@@ -163,6 +165,8 @@ credentials = Table(
     Column("suspended_at", UTCDateTime, nullable=True),
     # The `id` a VC API caller gave its credential (POST /credentials/status finds it by it).
     Column("document_id", String(500), nullable=True),
+    # The recipient hid its public page (the signed file still verifies).
+    Column("hidden", Boolean, nullable=False, server_default=text("false")),
     Index(None, "organization_id", "id"),
     Index(None, "organization_id", "recipient_key", "seat_year"),
     Index(None, "organization_id", "document_id"),
@@ -230,5 +234,44 @@ idempotency_keys = Table(
     Column("fingerprint", String(64), nullable=False),
     Column("status_code", Integer, nullable=False),
     Column("body", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+
+# E-mails to send, written in the same transaction as what they announce, so that a
+# publish and its notification are committed (or rolled back) together. Workers claim due
+# rows with a lease, send them, then mark them sent; a failed send is retried with backoff.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", _id(), primary_key=True),
+    Column("organization_id", _id(), ForeignKey("organizations.id"), nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("to_address", String(320), nullable=False),
+    Column("credential_id", _id(), nullable=True),
+    Column("payload", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("leased_until", UTCDateTime, nullable=True),
+    Column("sent_at", UTCDateTime, nullable=True),
+    Column("failed_at", UTCDateTime, nullable=True),
+    Column("last_error", String(500), nullable=True),
+    Index(None, "sent_at", "failed_at", "next_attempt_at"),
+    Index(None, "organization_id", "id"),
+)
+
+# Rendered files of a credential version (PDF certificate, badge PNG and SVG), made once on
+# first request and kept: `version` is the version's status index, which every re-signing
+# changes, so a new version never reads an old file.
+credential_artifacts = Table(
+    "credential_artifacts",
+    metadata,
+    Column("credential_id", _id(), ForeignKey("credentials.id"), primary_key=True),
+    Column("kind", String(40), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("organization_id", _id(), ForeignKey("organizations.id"), nullable=False),
+    Column("media_type", String(100), nullable=False),
+    Column("content", LargeBinary, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
 )

@@ -6,6 +6,8 @@ import threading
 
 from sqlalchemy import Connection, Engine
 
+from credo.adapters.db.artifacts import SqlArtifacts
+from credo.adapters.db.outbox import SqlOutbox
 from credo.adapters.db.repositories import (
     SqlApiKeys,
     SqlCredentials,
@@ -33,6 +35,8 @@ class SqlUnitOfWork:
     idempotency: SqlIdempotencyKeys
     signing_keys: SqlSigningKeys
     status_bits: SqlStatusBits
+    artifacts: SqlArtifacts
+    outbox: SqlOutbox
 
     def __init__(
         self, engine: Engine, *, write: bool = True, queue: threading.Lock | None = None
@@ -66,6 +70,8 @@ class SqlUnitOfWork:
         self.idempotency = SqlIdempotencyKeys(conn)
         self.signing_keys = SqlSigningKeys(conn)
         self.status_bits = SqlStatusBits(conn)
+        self.artifacts = SqlArtifacts(conn)
+        self.outbox = SqlOutbox(conn)
         return self
 
     def __exit__(self, *exc: object) -> None:
