@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup system-deps run test lint bench clean
 
 setup: $(VENV)/.installed
 
@@ -12,6 +12,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
+
+system-deps:
+	bash scripts/system-deps.sh
 
 # The server on SQLite (./credo-data/), with a sandbox demo organization it prints.
 run: setup
@@ -23,7 +26,7 @@ lint: setup
 	$(VENV)/bin/mypy
 
 # Every test, on SQLite and on PostgreSQL (required when CI=true).
-test: lint
+test: lint system-deps
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 bench: setup
