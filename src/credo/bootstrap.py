@@ -13,6 +13,7 @@ from credo.adapters.keystore import KeyVault, development_master_key, parse_mast
 from credo.adapters.signing.issuer import DataIntegritySigner
 from credo.adapters.signing.verifier import DataIntegrityVerifier
 from credo.clock import Clock, SystemClock
+from credo.services import recipient_links
 from credo.services.context import ServiceContext
 from credo.services.ports import ProofVerifier, Signer
 from credo.services.runner import Runner
@@ -45,13 +46,15 @@ def bootstrap(
     if migrate:
         upgrade(engine)
     clock = clock or SystemClock()
-    signer = signer or DataIntegritySigner(KeyVault(_master_key(settings)))
+    master_key = _master_key(settings)
+    signer = signer or DataIntegritySigner(KeyVault(master_key))
     uow = SqlUnitOfWorkFactory(engine)
     ctx = ServiceContext(
         clock=clock,
         signer=signer,
         base_url=settings.base_url.rstrip("/"),
         verifier=verifier or DataIntegrityVerifier(),
+        link_secret=recipient_links.derive_secret(master_key),
     )
     return App(settings, engine, clock, uow, Runner(uow, clock), ctx)
 

@@ -14,3 +14,6 @@ class ServiceContext:
     signer: Signer
     base_url: str  # where the public pages live: credential ids and status lists hang here
     verifier: ProofVerifier
+    # Keys the recipients' private links (services/recipient_links.py); derived from the
+    # master key, so that every process of a deployment agrees on it.
+    link_secret: bytes = b""
