@@ -15,7 +15,17 @@ from credo import __version__, timing
 from credo.bootstrap import App, bootstrap
 from credo.entrypoints.api import problems
 from credo.entrypoints.api.limits import BodyGate
-from credo.entrypoints.api.routes import admin, credentials, credits, groups, public, vcapi
+from credo.entrypoints.api.routes import (
+    admin,
+    badges,
+    certificates,
+    credentials,
+    credits,
+    groups,
+    pages,
+    public,
+    vcapi,
+)
 from credo.settings import Settings
 
 
@@ -41,7 +51,7 @@ def create_app(app: App | None = None) -> FastAPI:
     )
     api.state.credo = credo
     problems.install(api)
-    for module in (admin, groups, credentials, credits, public, vcapi):
+    for module in (admin, groups, credentials, credits, public, vcapi, badges, certificates, pages):
         api.include_router(module.router)
 
     @api.get("/healthz", tags=["operations"])

@@ -1,0 +1,7 @@
+"""PDF certificates of credentials."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["public"])
