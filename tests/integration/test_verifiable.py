@@ -153,3 +153,31 @@ def test_unknown_status_lists_are_404(client: TestClient) -> None:
     for path in ("/status/key_" + "0" * 32 + "/revocation/0", "/status/nope/revocation/0"):
         r = client.get(path)
         assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
+
+
+def test_status_lists_are_signed_once_per_version(org: Org) -> None:
+    """A list is re-signed only when its bits change; revalidation answers 304 until then."""
+    gid = org.group("Status cache")
+    first = org.issue(gid, "cache1@example.org").json()["credential"]["id"]
+    org.issue(gid, "cache2@example.org")
+    doc = org.client.get(f"/c/{first}.json").json()
+    url = doc["credentialStatus"][0]["statusListCredential"]
+    path = url[url.index("/status/") :]
+    a, b = org.client.get(path), org.client.get(path)
+    assert a.status_code == b.status_code == 200
+    assert a.content == b.content  # the same signature: served from the cache
+    etag = a.headers["etag"]
+    again = org.client.get(path, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    r = org.post(f"/v1/credentials/{first}/revoke", {"reason": "issued in error"})
+    assert r.status_code == 200, r.text
+    c = org.client.get(path, headers={"If-None-Match": etag})
+    assert c.status_code == 200 and c.headers["etag"] != etag
+    assert c.json()["proof"]["proofValue"] != a.json()["proof"]["proofValue"]
+    assert (
+        c.json()["credentialSubject"]["encodedList"] != a.json()["credentialSubject"]["encodedList"]
+    )
+    verdict = org.client.post("/credentials/verify", json={"verifiableCredential": doc})
+    assert verdict.status_code == 400
+    assert verdict.json()["verified"] is False
+    assert verdict.json()["errors"][0]["title"] == "Credential revoked"

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from credo.clock import Clock
 from credo.services.ports import ProofVerifier, Signer
+from credo.services.signed_lists import SignedLists
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,3 +18,4 @@ class ServiceContext:
     # Keys the recipients' private links (services/recipient_links.py); derived from the
     # master key, so that every process of a deployment agrees on it.
     link_secret: bytes = b""
+    status_lists: SignedLists = field(default_factory=SignedLists)

@@ -73,13 +73,25 @@ def status_list(
 ) -> dict[str, Any]:
     """The signed BitstringStatusListCredential of one key, purpose and list number."""
     key, org, doc = unsigned_status_list(uow, ctx, key_id, purpose, list_no)
-    return ctx.signer.sign(
-        [doc],
-        key,
-        cryptosuite=org.cryptosuite,
-        created=ctx.clock.now(),
-        verification_method=dids.verification_method(org, key),
-    )[0]
+    method = dids.verification_method(org, key)
+    version = (
+        doc["id"],
+        doc["issuer"],
+        str(method),
+        org.cryptosuite,
+        doc["credentialSubject"]["encodedList"],
+    )
+    signed = ctx.status_lists.get(version)
+    if signed is None:
+        signed = ctx.signer.sign(
+            [doc],
+            key,
+            cryptosuite=org.cryptosuite,
+            created=ctx.clock.now(),
+            verification_method=method,
+        )[0]
+        ctx.status_lists.put(version, signed)
+    return signed
 
 
 def unsigned_status_list(

@@ -9,6 +9,7 @@ Credo); `GET /orgs/{org_id}/did.json` answers it whatever the Host.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated
 
 import orjson
@@ -53,11 +54,13 @@ def status_list(
 ) -> Response:
     object_id(key_id)
     doc = app.runner.read(lambda uow: status.status_list(uow, app.ctx, key_id, purpose, list_no))
-    return Response(
-        orjson.dumps(doc),
-        media_type=vc_media(request),
-        headers={"Cache-Control": "public, max-age=60"},
-    )
+    body = orjson.dumps(doc)
+    # A list's version is its signed bytes: verifiers that revalidate get 304 until it changes.
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers = {"Cache-Control": "public, max-age=60", "ETag": etag, "Vary": "Accept"}
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=vc_media(request), headers=headers)
 
 
 DID_MEDIA = "application/did+json"
