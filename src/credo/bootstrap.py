@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
@@ -10,12 +11,16 @@ from credo.adapters.db.engine import make_engine
 from credo.adapters.db.migrate import upgrade
 from credo.adapters.db.uow import SqlUnitOfWorkFactory
 from credo.adapters.keystore import KeyVault, development_master_key, parse_master_key
+from credo.adapters.mail.mailbox import FileMailbox
+from credo.adapters.mail.smtp import SmtpSender
+from credo.adapters.pdf import WeasyCertificates
 from credo.adapters.signing.issuer import DataIntegritySigner
 from credo.adapters.signing.verifier import DataIntegrityVerifier
 from credo.clock import Clock, SystemClock
 from credo.services import recipient_links
 from credo.services.context import ServiceContext
-from credo.services.ports import ProofVerifier, Signer
+from credo.services.mailing import MailWorker
+from credo.services.ports import CertificateRenderer, MailSender, ProofVerifier, Signer
 from credo.services.runner import Runner
 from credo.settings import Settings, default_data_dir
 
@@ -28,6 +33,14 @@ class App:
     uow: SqlUnitOfWorkFactory
     runner: Runner
     ctx: ServiceContext
+    mailer: MailSender | None = None  # built by bootstrap; None only in hand-made Apps
+    # One per process: it keeps fonts and templates loaded between renders.
+    certificates: CertificateRenderer = field(default_factory=WeasyCertificates)
+
+    def mail_worker(self) -> MailWorker:
+        return MailWorker(
+            self.uow, self.ctx, self.mailer or mail_sender(self.settings), self.settings.mail_from
+        )
 
     def close(self) -> None:
         self.engine.dispose()
@@ -41,6 +54,7 @@ def bootstrap(
     signer: Signer | None = None,
     verifier: ProofVerifier | None = None,
     migrate: bool = False,
+    mailer: MailSender | None = None,
 ) -> App:
     engine = engine or make_engine(settings.database_url, pool_size=settings.db_pool_size)
     if migrate:
@@ -56,7 +70,28 @@ def bootstrap(
         verifier=verifier or DataIntegrityVerifier(),
         link_secret=recipient_links.derive_secret(master_key),
     )
-    return App(settings, engine, clock, uow, Runner(uow, clock), ctx)
+    mailer = mailer or mail_sender(settings)
+    return App(settings, engine, clock, uow, Runner(uow, clock), ctx, mailer=mailer)
+
+
+def mail_sender(settings: Settings) -> MailSender:
+    """SMTP when a host is set; else the file mailbox. In production that is most likely
+    a forgotten setting, but refusing to start would also stop issuing: a warning says it."""
+    if settings.smtp_host:
+        return SmtpSender(
+            settings.smtp_host,
+            settings.smtp_port,
+            security=settings.smtp_security,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            timeout=settings.smtp_timeout,
+        )
+    if settings.environment == "production":
+        logging.getLogger("credo.mail").warning(
+            "CREDO_SMTP_HOST is not set: e-mails are written to %s, not sent",
+            settings.mailbox_dir,
+        )
+    return FileMailbox(settings.mailbox_dir)
 
 
 def _master_key(settings: Settings) -> bytes:

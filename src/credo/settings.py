@@ -4,8 +4,9 @@ tests build it directly."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -29,6 +30,20 @@ class Settings(BaseSettings):
     # 32 bytes, base64url: seals the organizations' signing keys. Required outside
     # development; in development one is generated into ./credo-data/master.key.
     master_key: str | None = None
+    # E-mail to recipients (services/mailing.py). Without an SMTP host, e-mails are written
+    # as .eml files into `mailbox_dir` instead (meant for development; a warning says so
+    # anywhere else).
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout: float = 30.0  # seconds, for each step of an SMTP conversation
+    mail_from: str = "credo@localhost"  # envelope sender and From address
+    mailbox_dir: Path = Field(default_factory=lambda: default_data_dir() / "mailbox")
+    # `credo serve` and `credo demo` send e-mails from a thread of their own; turn it off
+    # when a separate `credo worker` process does it.
+    worker_in_server: bool = True
 
     @model_validator(mode="after")
     def _refuse_weak_secrets(self) -> Settings:
@@ -39,6 +54,8 @@ class Settings(BaseSettings):
         token = self.admin_token
         if self.environment != "development" and token is not None and len(token) < 24:
             raise ValueError("CREDO_ADMIN_TOKEN must be at least 24 characters")
+        if "@" not in self.mail_from:
+            raise ValueError("CREDO_MAIL_FROM must be an e-mail address")
         return self
 
     @property

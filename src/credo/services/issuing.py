@@ -17,13 +17,13 @@ from credo.domain.credentials import (
 from credo.domain.errors import Conflict, InvalidInput, NotFound
 from credo.domain.seats import Quote, SeatEvent
 from credo.ids import new_ids
-from credo.services import charging, documents
+from credo.services import charging, documents, notifications
 from credo.services.addresses import MalformedEmail, recipient_key, require_key
 from credo.services.clocks import lock_org, org_now
 from credo.services.context import ServiceContext
 from credo.services.groups import get_group, is_vc_api_group
 from credo.services.ports import UnitOfWork
-from credo.services.records import Credential, CredentialFilter
+from credo.services.records import Credential, CredentialFilter, Group, Organization
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +140,8 @@ def issue(
     if publish:
         creds = documents.sign_versions(uow, ctx, org, group, creds, now)
     uow.credentials.add_many(creds)
+    if publish:
+        _notify(uow, ctx, org, group, creds, notifications.PUBLISHED)
     return Issued(creds, charged)
 
 
@@ -167,6 +169,7 @@ def publish(
     group = get_group(uow, org_id, cred.group_id)
     published = documents.sign_versions(uow, ctx, org, group, [published], now)[0]
     uow.credentials.update(published)
+    _notify(uow, ctx, org, group, [published], notifications.PUBLISHED)
     return Issued([published], charged)
 
 
@@ -230,7 +233,25 @@ def edit(
         group = get_group(uow, org_id, cred.group_id)
         updated = documents.sign_versions(uow, ctx, org, group, [updated], now)[0]
     uow.credentials.update(updated)
+    if reason is not None:
+        # A renewal tells the recipient; a credential moved to a new recipient is, for them,
+        # newly published.
+        kind = notifications.RENEWED if reason is SeatReason.RENEWAL else notifications.PUBLISHED
+        _notify(uow, ctx, org, get_group(uow, org_id, cred.group_id), [updated], kind)
     return Issued([updated], charged)
+
+
+def _notify(
+    uow: UnitOfWork,
+    ctx: ServiceContext,
+    org: Organization,
+    group: Group,
+    creds: Sequence[Credential],
+    kind: str,
+) -> None:
+    """Enqueue the recipients' e-mails in the caller's transaction: they go out if and
+    only if what they announce is committed."""
+    uow.outbox.add_many(notifications.announce(org, group, creds, kind, ctx.clock.now()))
 
 
 def _content(c: Credential) -> tuple[object, ...]:

@@ -4,9 +4,11 @@ implement them (adapters/db for storage)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from email.message import EmailMessage
+from typing import TYPE_CHECKING, Any, Protocol
 
 from credo.domain.billing import Subscription
 from credo.services.records import (
@@ -20,6 +22,9 @@ from credo.services.records import (
     SigningKey,
     StoredReply,
 )
+
+if TYPE_CHECKING:
+    from credo.services.certificates import CertificateContent
 
 
 class DuplicateRequest(Exception):
@@ -55,6 +60,8 @@ class Groups(Protocol):
     def add(self, group: Group) -> None: ...
     def get(self, org_id: str, group_id: str) -> Group | None: ...
     def page(self, org_id: str, after: str | None, limit: int) -> list[Group]: ...
+    def update(self, group: Group) -> None:
+        """Store a changed group (name, description, criteria, expiry, design)."""
 
 
 class Credentials(Protocol):
@@ -77,6 +84,7 @@ class Credentials(Protocol):
     def any_signed(self, org_id: str) -> bool: ...
     def published(self, cred_id: str) -> tuple[Credential, str] | None: ...
     def set_hidden(self, cred_id: str, hidden: bool) -> None: ...
+    def live_published(self, cred_ids: Sequence[str]) -> set[str]: ...
     def live_seat_counts(self, org_id: str) -> dict[tuple[int, str], int]:
         """(seat year, recipient key) -> number of live published credentials."""
 
@@ -131,8 +139,57 @@ class Artifacts(Protocol):
     ) -> None: ...
 
 
+class CertificateRenderer(Protocol):
+    """Draws a certificate as a one-page PDF. Never fetches anything: every image it draws
+    is in the content."""
+
+    def render(self, content: CertificateContent) -> bytes: ...
+    def warm_up(self) -> None:
+        """Pay one-time costs (fonts, templates) before the first visitor waits for them."""
+
+
 class Outbox(Protocol):
+    """E-mails waiting to be sent. A row is never deleted: it ends sent or failed."""
+
     def add(self, message: OutboxMessage) -> None: ...
+    def add_many(self, messages: Sequence[OutboxMessage]) -> None: ...
+    def has_due(self, now: datetime) -> bool:
+        """Whether a row is pending, due and not leased (a cheap read, for polling)."""
+
+    def claim(self, now: datetime, until: datetime, limit: int) -> list[OutboxMessage]:
+        """Lease up to `limit` due rows until `until` and count an attempt on each, oldest
+        first. Concurrent claimers never get the same row while its lease holds."""
+
+    def mark_sent(self, message_ids: Sequence[str], at: datetime) -> None: ...
+    def retry(self, message_id: str, at: datetime, error: str) -> None:
+        """Release the row's lease and make it due again at `at`."""
+
+    def fail(self, message_id: str, at: datetime, error: str) -> None:
+        """Give the row up: it is kept, with its error, and never claimed again."""
+
+
+class MailError(Exception):
+    """A send failed. `permanent`: the server refused this message for good (5xx), so
+    retrying it cannot help. `server`: the server itself is unusable (down, refusing our
+    login, closing on us), so the other messages of the batch would fail alike."""
+
+    def __init__(self, detail: str, *, permanent: bool = False, server: bool = False) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.permanent = permanent
+        self.server = server
+
+
+class MailSession(Protocol):
+    def send(self, message: EmailMessage) -> None:
+        """Hand one message over for delivery; raises MailError."""
+
+
+class MailSender(Protocol):
+    """Delivers e-mails (adapters/mail): over SMTP, or into a file mailbox."""
+
+    def session(self) -> AbstractContextManager[MailSession]:
+        """A session for a batch of messages (one SMTP connection, opened on first use)."""
 
 
 class Signer(Protocol):

@@ -123,3 +123,5 @@ class OutboxMessage:
     payload: str
     created_at: datetime
     next_attempt_at: datetime
+    attempts: int = 0  # sends started, counted when a worker claims the row
+    leased_until: datetime | None = None  # a claiming worker's lease, while it holds one

@@ -1,14 +1,47 @@
 """The e-mail outbox (tables.outbox): rows are written with what they announce, in the same
-transaction, and sent later by a worker."""
+transaction, and sent later by a worker (services/mailing.py).
+
+A row is pending until `sent_at` or `failed_at` is set; it is never deleted. A worker
+claims due rows by leasing them (`leased_until`) in a short transaction of its own, sends
+outside any transaction, then records the outcome in another."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy.sql.elements import ColumnElement
 
 from credo.adapters.db import tables as t
+from credo.adapters.db.repositories import insert_rows
 from credo.services.records import OutboxMessage
+
+_o = t.outbox.c
+_RECORD_COLUMNS = [
+    _o.id,
+    _o.organization_id,
+    _o.kind,
+    _o.to_address,
+    _o.credential_id,
+    _o.payload,
+    _o.created_at,
+    _o.next_attempt_at,
+    _o.attempts,
+    _o.leased_until,
+]
+ERROR_LENGTH = 500  # the column's width
+
+
+def _due(now: datetime) -> ColumnElement[bool]:
+    return and_(
+        _o.sent_at.is_(None),
+        _o.failed_at.is_(None),
+        _o.next_attempt_at <= now,
+        or_(_o.leased_until.is_(None), _o.leased_until <= now),
+    )
 
 
 class SqlOutbox:
@@ -17,3 +50,67 @@ class SqlOutbox:
 
     def add(self, message: OutboxMessage) -> None:
         self._c.execute(t.outbox.insert().values(**asdict(message)))
+
+    def add_many(self, messages: Sequence[OutboxMessage]) -> None:
+        # A bulk publish of 10,000 credentials enqueues 10,000 rows: one COPY/executemany.
+        insert_rows(self._c, t.outbox, [_values(m) for m in messages])
+
+    def has_due(self, now: datetime) -> bool:
+        found = self._c.execute(select(_o.id).where(_due(now)).limit(1)).first()
+        return found is not None
+
+    def claim(self, now: datetime, until: datetime, limit: int) -> list[OutboxMessage]:
+        due = select(_o.id).where(_due(now)).order_by(_o.next_attempt_at, _o.id).limit(limit)
+        if self._c.dialect.name == "postgresql":
+            # Rows another worker is claiming right now are skipped, not waited for; once
+            # it commits, their lease keeps them out of `_due`. (SQLite has one writer at
+            # a time: the unit of work's BEGIN IMMEDIATE.)
+            due = due.with_for_update(skip_locked=True)
+        ids = list(self._c.execute(due).scalars())
+        if not ids:
+            return []
+        rows = self._c.execute(
+            update(t.outbox)
+            .where(_o.id.in_(ids))
+            .values(leased_until=until, attempts=_o.attempts + 1)
+            .returning(*_RECORD_COLUMNS)
+        ).all()
+        claimed = [OutboxMessage(**row._mapping) for row in rows]
+        claimed.sort(key=lambda m: (m.next_attempt_at, m.id))
+        return claimed
+
+    def mark_sent(self, message_ids: Sequence[str], at: datetime) -> None:
+        for chunk in range(0, len(message_ids), 500):  # bounded IN lists
+            self._finish(
+                message_ids[chunk : chunk + 500], sent_at=at, leased_until=None, last_error=None
+            )
+
+    def retry(self, message_id: str, at: datetime, error: str) -> None:
+        self._finish(
+            [message_id], next_attempt_at=at, leased_until=None, last_error=error[:ERROR_LENGTH]
+        )
+
+    def fail(self, message_id: str, at: datetime, error: str) -> None:
+        self._finish([message_id], failed_at=at, leased_until=None, last_error=error[:ERROR_LENGTH])
+
+    def _finish(self, message_ids: Sequence[str], **values: Any) -> None:
+        # Only a pending row changes: a row once sent stays sent.
+        self._c.execute(
+            update(t.outbox)
+            .where(_o.id.in_(message_ids), _o.sent_at.is_(None), _o.failed_at.is_(None))
+            .values(**values)
+        )
+
+
+def _values(m: OutboxMessage) -> dict[str, Any]:
+    return {
+        "id": m.id,
+        "organization_id": m.organization_id,
+        "kind": m.kind,
+        "to_address": m.to_address,
+        "credential_id": m.credential_id,
+        "payload": m.payload,
+        "created_at": m.created_at,
+        "next_attempt_at": m.next_attempt_at,
+        "attempts": m.attempts,
+    }

@@ -225,6 +225,20 @@ class SqlGroups:
         ).first()
         return _group(row) if row else None
 
+    def update(self, group: Group) -> None:
+        g = t.groups.c
+        self._c.execute(
+            t.groups.update()
+            .where(g.organization_id == group.organization_id, g.id == group.id)
+            .values(
+                name=group.name,
+                description=group.description,
+                criteria=group.criteria,
+                expires_after_months=group.expires_after_months,
+                design=group.design,
+            )
+        )
+
     def page(self, org_id: str, after: str | None, limit: int) -> list[Group]:
         q = select(t.groups).where(t.groups.c.organization_id == org_id)
         if after:
@@ -400,6 +414,17 @@ class SqlCredentials:
         document = m.pop("signed_document")
         m["status"] = Status(m["status"])
         return Credential(**m), document
+
+    def live_published(self, cred_ids: Sequence[str]) -> set[str]:
+        """Which of these credentials are still published and not deleted."""
+        c = t.credentials.c
+        found: set[str] = set()
+        for chunk in _chunks(cred_ids, 500):
+            q = select(c.id).where(
+                c.id.in_(chunk), c.deleted_at.is_(None), c.status == Status.PUBLISHED.value
+            )
+            found.update(r[0] for r in self._c.execute(q))
+        return found
 
     def set_hidden(self, cred_id: str, hidden: bool) -> None:
         c = t.credentials.c

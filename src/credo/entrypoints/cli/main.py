@@ -217,7 +217,59 @@ def serve(
         raise typer.Exit(2)
     with opened(migrate=True):
         pass
-    _run_server(host, port, workers, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
+    with _embedded_mail_worker():
+        _run_server(host, port, workers, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
+
+
+@app.command()
+@friendly
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="send what is due, then exit")] = False,
+    poll: Annotated[float, typer.Option(help="seconds between looks for due e-mails")] = 2.0,
+) -> None:
+    """Send the e-mails of the outbox until interrupted (Ctrl-C); set
+    CREDO_WORKER_IN_SERVER=false for `credo serve` when this runs apart."""
+    import logging
+    import threading
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    with opened() as credo:
+        mail = credo.mail_worker()
+        if once:
+            r = mail.drain()
+            out.print(f"sent {r.sent}, to retry {r.retried}, given up {r.failed}")
+            return
+        stop = threading.Event()
+        out.print(f"sending e-mails through {mail.sender!r}; Ctrl-C stops")
+        try:
+            mail.run(stop, poll)
+        except KeyboardInterrupt:
+            stop.set()
+
+
+@contextmanager
+def _embedded_mail_worker() -> Iterator[None]:
+    """The mail worker on a thread of the serving process, unless turned off: one worker
+    whatever the number of HTTP workers."""
+    import threading
+
+    settings = Settings()
+    if not settings.worker_in_server:
+        yield
+        return
+    credo = bootstrap(settings)
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=credo.mail_worker().run, args=(stop,), name="credo-mail", daemon=True
+    )
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        # A send in flight finishes, or its row is sent again after its lease.
+        thread.join(timeout=10)
+        credo.close()
 
 
 def _run_server(
@@ -249,7 +301,9 @@ MAX_DOCUMENT = 16 * 1024 * 1024
 @app.command()
 @friendly
 def verify(
-    source: Annotated[str, typer.Argument(help="a JSON file, or an http(s) URL of one")],
+    source: Annotated[
+        str, typer.Argument(help="a JSON file or baked badge image (PNG, SVG), or a URL of one")
+    ],
 ) -> None:
     """Verify a credential or presentation and print every check; exit 0 when it verifies,
     1 when it does not, 2 when it cannot be read. Nothing but SOURCE is fetched: status
@@ -264,8 +318,11 @@ def verify(
 
 
 def _read_document(source: str) -> Any:
-    """The JSON at a path or URL; one line and exit 2 when it cannot be read."""
+    """The JSON at a path or URL, or the credential baked into a PNG or SVG badge image
+    there; one line and exit 2 when it cannot be read."""
     import httpx
+
+    from credo.adapters.images import baking
 
     try:
         if source.startswith(("http://", "https://")):
@@ -279,8 +336,15 @@ def _read_document(source: str) -> Any:
                 raw = f.read(MAX_DOCUMENT + 1)
         if len(raw) > MAX_DOCUMENT:
             raise ValueError(f"{source} is larger than {MAX_DOCUMENT} bytes")
-        document = json.loads(raw)
-    except (OSError, ValueError, RecursionError, httpx.HTTPError, httpx.InvalidURL) as exc:
+        document = baking.credential_from_image(raw) if baking.is_image(raw) else json.loads(raw)
+    except (
+        OSError,
+        ValueError,
+        RecursionError,
+        baking.BakingError,
+        httpx.HTTPError,
+        httpx.InvalidURL,
+    ) as exc:
         err.print(
             f"[red]error:[/] cannot read {rich_escape(source)}: {rich_escape(_one_line(exc))}",
             soft_wrap=True,
@@ -399,7 +463,8 @@ def demo(
     out.rule()
     sys.stdout.flush()
     if serve_it:
-        _run_server(host, port, 1)
+        with _embedded_mail_worker():
+            _run_server(host, port, 1)
 
 
 def _date(value: str, field: str) -> date:

@@ -1,0 +1,182 @@
+"""The mail worker: claims due outbox rows, sends them, records each outcome.
+
+Delivery is at least once. A batch of rows is claimed with a lease (its own short
+transaction), sent outside any transaction, and the outcomes recorded together (another).
+Two workers never hold the same row at once, and a worker sends a row only while well inside
+its lease; a crash between sending and recording sends the batch's rows again after the
+lease ends, each with the same Message-ID (notifications.message_id), so receivers can
+recognise the repeat. A failed send is retried
+with exponential backoff, and given up after `max_attempts` (or at once when the server
+refuses the message for good); a given-up row is kept, with its last error."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from credo.clock import Clock
+from credo.services import notifications
+from credo.services.context import ServiceContext
+from credo.services.ports import (
+    MailError,
+    MailSender,
+    MailSession,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from credo.services.records import OutboxMessage
+
+log = logging.getLogger("credo.mail")
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    max_attempts: int = 16  # with the delays below, tries span nearly two days
+    first_delay: timedelta = timedelta(minutes=1)
+    max_delay: timedelta = timedelta(hours=6)
+
+    def delay(self, attempts: int) -> timedelta:
+        """The wait after the `attempts`-th failed send: 1, 2, 4, ... minutes, capped."""
+        return min(self.first_delay * (1 << min(max(attempts - 1, 0), 30)), self.max_delay)
+
+
+@dataclass
+class Report:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+    def add(self, other: Report) -> None:
+        self.sent += other.sent
+        self.retried += other.retried
+        self.failed += other.failed
+
+    @property
+    def handled(self) -> int:
+        return self.sent + self.retried + self.failed
+
+
+@dataclass
+class MailWorker:
+    uow: UnitOfWorkFactory
+    ctx: ServiceContext
+    sender: MailSender
+    sender_address: str
+    clock: Clock | None = None  # default: the context's
+    batch: int = 20
+    lease: timedelta = timedelta(minutes=15)
+    # The longest one send may take (an SMTP conversation under its timeouts). A send
+    # starts only if it ends inside the lease, so no other worker can be sending the row.
+    send_budget: timedelta = timedelta(minutes=5)
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+
+    def now(self) -> datetime:
+        return (self.clock or self.ctx.clock).now()
+
+    def run_once(self) -> Report:
+        """Claim one batch of due rows, send it, then record the outcomes together."""
+        report = Report()
+        now = self.now()
+        with self.uow(write=False) as uow:
+            if not uow.outbox.has_due(now):
+                return report  # polling costs a read, not a write lock
+        with self.uow() as uow:
+            rows = uow.outbox.claim(now, now + self.lease, self.batch)
+            rows = self._drop_withdrawn(uow, rows, now, report)
+            uow.commit()
+        if not rows:
+            return report
+        sent: list[str] = []
+        failed: list[tuple[OutboxMessage, MailError]] = []
+        try:
+            with self.sender.session() as session:
+                for i, row in enumerate(rows):
+                    if self.now() + self.send_budget > now + self.lease:
+                        break  # the rest wait for their lease to end, then go to anyone
+                    error = self._send(session, row)
+                    if error is None:
+                        sent.append(row.id)
+                        continue
+                    failed.append((row, error))
+                    if error.server:
+                        # The others would fail alike: put them back, each with its backoff.
+                        failed.extend((rest, error) for rest in rows[i + 1 :])
+                        break
+        finally:
+            # One transaction per batch, not per message: the embedded worker shares
+            # SQLite's one writer with the API. A crash before it re-sends the batch.
+            self._record(sent, failed, report)
+        return report
+
+    def drain(self, max_batches: int = 10_000) -> Report:
+        """Send until nothing is due: failed rows wait for their next attempt."""
+        total = Report()
+        for _ in range(max_batches):
+            report = self.run_once()
+            total.add(report)
+            if report.handled == 0:
+                break
+        return total
+
+    def run(self, stop: threading.Event, poll_seconds: float = 2.0) -> None:
+        """Send until `stop` is set, looking for due rows every `poll_seconds`."""
+        log.info("mail worker started")
+        while not stop.is_set():
+            try:
+                report = self.run_once()
+            except Exception:
+                # A database outage must not end the worker; the rows wait in the outbox.
+                log.exception("mail worker: a round failed; trying again")
+                report = Report()
+            if report.handled == 0 or report.sent == 0:
+                stop.wait(poll_seconds)
+        log.info("mail worker stopped")
+
+    @staticmethod
+    def _drop_withdrawn(
+        uow: UnitOfWork, rows: list[OutboxMessage], now: datetime, report: Report
+    ) -> list[OutboxMessage]:
+        """A credential deleted before its e-mail went out is not announced: the link would
+        lead to a page that no longer exists."""
+        about = [r.credential_id for r in rows if r.credential_id is not None]
+        live = uow.credentials.live_published(about) if about else set()
+        keep = []
+        for row in rows:
+            if row.credential_id is None or row.credential_id in live:
+                keep.append(row)
+            else:
+                uow.outbox.fail(row.id, now, "not sent: the credential was deleted")
+                report.failed += 1
+        return keep
+
+    def _send(self, session: MailSession, row: OutboxMessage) -> MailError | None:
+        try:
+            session.send(notifications.compose(row, self.ctx, self.sender_address, self.now()))
+        except MailError as exc:
+            return exc
+        except (ValueError, KeyError, TypeError) as exc:
+            # A row that cannot be composed never will be.
+            return MailError(f"cannot compose: {exc}", permanent=True)
+        return None
+
+    def _record(
+        self, sent: list[str], failed: list[tuple[OutboxMessage, MailError]], report: Report
+    ) -> None:
+        if not sent and not failed:
+            return
+        now = self.now()
+        with self.uow() as uow:
+            uow.outbox.mark_sent(sent, now)
+            for row, exc in failed:
+                if exc.permanent or row.attempts >= self.policy.max_attempts:
+                    uow.outbox.fail(row.id, now, exc.detail)
+                    report.failed += 1
+                    log.warning("mail %s (%s) given up: %s", row.id, row.kind, exc.detail)
+                else:
+                    uow.outbox.retry(row.id, now + self.policy.delay(row.attempts), exc.detail)
+                    report.retried += 1
+                    log.info("mail %s: attempt %d failed: %s", row.id, row.attempts, exc.detail)
+            uow.commit()
+        report.sent += len(sent)

@@ -1,0 +1,119 @@
+"""E-mails to recipients: what is enqueued with a publish or renewal (in its transaction),
+and how an outbox row becomes a message (HTML and plain text, templates/email/).
+
+The row's payload keeps the names as they were when the credential was published; the
+links are made when the message is composed, from the credential id, so that no
+capability (the manage link's token) is stored in the outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+from functools import cache
+from typing import Any
+
+import orjson
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from credo.ids import new_ids
+from credo.services import recipient_links
+from credo.services.context import ServiceContext
+from credo.services.records import Credential, Group, Organization, OutboxMessage
+
+PUBLISHED = "credential.published"
+RENEWED = "credential.renewed"
+KINDS = (PUBLISHED, RENEWED)
+
+
+def announce(
+    org: Organization, group: Group, creds: Sequence[Credential], kind: str, now: datetime
+) -> list[OutboxMessage]:
+    """One outbox row per credential, due at once. `now` is real time (the context's
+    clock), not a sandbox's test clock, which may stand years ahead of the worker's."""
+    ids = new_ids("mail", len(creds))
+    return [
+        OutboxMessage(
+            id=ids[i],
+            organization_id=org.id,
+            kind=kind,
+            to_address=c.recipient_email,
+            credential_id=c.id,
+            payload=orjson.dumps(
+                {
+                    "organization": org.name,
+                    "recipient_name": c.recipient_name,
+                    "achievement": group.name,
+                    "issued_on": c.issued_on,
+                    "expires_on": c.expires_on,
+                }
+            ).decode(),
+            created_at=now,
+            next_attempt_at=now,
+        )
+        for i, c in enumerate(creds)
+    ]
+
+
+def message_id(row_id: str, sender_address: str) -> str:
+    """The same for every send of a row: receivers can tell a re-send (after a crash
+    between sending and recording it) from a new message."""
+    return f"<{row_id}@{sender_address.rpartition('@')[2]}>"
+
+
+def compose(
+    row: OutboxMessage, ctx: ServiceContext, sender_address: str, now: datetime
+) -> EmailMessage:
+    if row.kind not in KINDS or row.credential_id is None:
+        raise ValueError(f"outbox row {row.id}: no template for {row.kind!r}")
+    data: dict[str, Any] = orjson.loads(row.payload)
+    org = _one_line(data["organization"])
+    fields = {
+        **data,
+        "issued_on": _long_date(data["issued_on"]),
+        "expires_on": _long_date(data["expires_on"]) if data["expires_on"] else None,
+        "renewed": row.kind == RENEWED,
+        "page_url": f"{ctx.base_url}/c/{row.credential_id}",
+        "manage_url": recipient_links.manage_url(ctx, row.credential_id),
+    }
+    verb = "renewed" if row.kind == RENEWED else "issued"
+    msg = EmailMessage()
+    msg["Subject"] = f"{org} {verb} your credential: {_one_line(data['achievement'])}"
+    # The organization's name shows as the sender; the address is the deployment's own.
+    local, _, domain = sender_address.rpartition("@")
+    msg["From"] = Address(display_name=org, username=local, domain=domain)
+    msg["To"] = Address(display_name=_one_line(data["recipient_name"]), addr_spec=row.to_address)
+    msg["Date"] = format_datetime(now)
+    msg["Message-ID"] = message_id(row.id, sender_address)
+    msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies, please
+    env = _templates()
+    msg.set_content(env.get_template("credential.txt").render(fields))
+    msg.add_alternative(env.get_template("credential.html").render(fields), subtype="html")
+    return msg
+
+
+def _long_date(iso: str) -> str:
+    # "1 February 2026": read alike everywhere, unlike 01/02/2026.
+    day = date.fromisoformat(iso)
+    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
+_MONTHS: tuple[str, ...] = ("January", "February", "March", "April", "May", "June", "July")
+_MONTHS += ("August", "September", "October", "November", "December")
+
+
+def _one_line(text: str) -> str:
+    # Header values may not carry line breaks; names given by users might.
+    return " ".join(str(text).split())
+
+
+@cache
+def _templates() -> Environment:
+    return Environment(
+        loader=PackageLoader("credo", "templates/email"),
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
