@@ -20,7 +20,8 @@ class BodyGate:
             return
         headers = dict(scope.get("headers") or [])
         ctype = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        if ctype and ctype != b"application/json" and not ctype.endswith(b"+json"):
+        json_body = ctype == b"application/json" or ctype.endswith(b"+json")
+        if ctype and not json_body and not _html_form(scope, ctype) and not _image(scope, ctype):
             await _problem(
                 send,
                 415,
@@ -68,6 +69,23 @@ class BodyGate:
             "Payload too large",
             f"request bodies are limited to {self.max_bytes} bytes",
         )
+
+
+def _html_form(scope: Scope, ctype: bytes) -> bool:
+    # The one HTML form: a recipient's manage page hides or shows its credential, no
+    # JavaScript needed. Its body is small and still capped below.
+    path = str(scope.get("path", ""))
+    return (
+        ctype == b"application/x-www-form-urlencoded"
+        and path.startswith("/c/")
+        and path.endswith("/manage")
+    )
+
+
+def _image(scope: Scope, ctype: bytes) -> bool:
+    # A baked badge image is verified as it is sent (Open Badges 3.0 baking); capped below.
+    images = (b"image/png", b"image/svg+xml")
+    return ctype in images and scope.get("path") == "/credentials/verify"
 
 
 async def _problem(send: Send, status: int, code: str, title: str, detail: str) -> None:

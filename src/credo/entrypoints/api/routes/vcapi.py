@@ -12,17 +12,20 @@
   `{"verified": true, "checks": [{"check", "ok", "detail"}], "warnings", "errors"}` when it
   verifies; otherwise 400 problem JSON carrying the same members (`verified` false, each
   failed check in `errors`), as the W3C test suites expect of a verifier (a 4xx for what
-  does not verify, 200 with no errors for what does).
+  does not verify, 200 with no errors for what does). `/credentials/verify` also takes a
+  baked badge image as the body (Content-Type `image/png` or `image/svg+xml`).
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 
+from credo.adapters.images.baking import credential_from_image
 from credo.entrypoints.api.context import AppDep, OrgMutation, Outcome
+from credo.entrypoints.api.images import IMAGE_BODIES, ImageBodyRoute, image_body
 from credo.entrypoints.api.problems import PROBLEM, problem_dict
 from credo.entrypoints.api.schemas import (
     IssueCredentialIn,
@@ -74,7 +77,25 @@ def update_status(body: UpdateStatusIn, m: OrgMutation, app: AppDep) -> Response
     return m.run(action)
 
 
-@router.post("/credentials/verify")
+def verify_baked_credential(image: Annotated[bytes, Depends(image_body)], app: AppDep) -> Response:
+    """A PNG or SVG badge image as the body: the credential baked into it (Open Badges 3.0
+    baking) is verified as a JSON one is; an image that carries none is a 422."""
+    doc = credential_from_image(image)
+    result = app.runner.read(lambda uow: verification.verify_credential(uow, app.ctx, doc))
+    return _answer(result)
+
+
+# Registered before its JSON twin, which would otherwise take every body.
+router.add_api_route(
+    "/credentials/verify",
+    verify_baked_credential,
+    methods=["POST"],
+    route_class_override=ImageBodyRoute,
+    include_in_schema=False,
+)
+
+
+@router.post("/credentials/verify", openapi_extra=IMAGE_BODIES)
 def verify_credential(body: VerifyCredentialIn, app: AppDep) -> Response:
     """Every check named: structure, signature, issuer, status, validity."""
     doc = body.verifiable_credential

@@ -1,0 +1,1 @@
+"""Badge images: rendering (render.py) and Open Badges 3.0 baking (baking.py)."""
