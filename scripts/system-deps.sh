@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Debian packages the PDF certificates and the browser tests need: fonts for every script a
-# recipient's name may use, poppler (PDF to PNG), tesseract (reads names back off the PNG)
-# and Chromium. Installs what is missing when it can (root, apt-get); otherwise says what
-# to install and carries on, since only some tests need them.
+# recipient's name may use, poppler (PDF to PNG), tesseract (reads names back off the PNG),
+# zbar (decodes QR codes independently) and Chromium. Installs what is missing when it can
+# (root, apt-get); otherwise says what to install and carries on, since only some tests
+# need them.
 set -euo pipefail
 
-packages=(chromium poppler-utils tesseract-ocr fonts-noto-core fonts-noto-cjk fonts-dejavu-core)
+packages=(chromium poppler-utils tesseract-ocr zbar-tools fonts-noto-core fonts-noto-cjk fonts-dejavu-core)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

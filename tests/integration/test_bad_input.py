@@ -302,6 +302,7 @@ BODY_ROUTES: list[tuple[str, str, str, dict[str, Any] | None, bool]] = [
     ("PUT", ADMIN_SUB, "admin", SUB_BODY, True),
     ("DELETE", ADMIN_SUB, "admin", {"when": "now"}, False),
     ("POST", "/v1/groups", "ours", GROUP_BODY, True),
+    ("PATCH", "/v1/groups/$group", "ours", {"name": "Renamed"}, True),
     ("POST", "/v1/credentials", "ours", CRED_BODY, True),
     ("POST", "/v1/credentials/bulk", "ours", BULK_BODY, True),
     ("PATCH", "/v1/credentials/$cred", "ours", {"expires_on": "2028-01-01"}, True),
@@ -312,6 +313,8 @@ READ_ROUTES: list[tuple[str, str, str]] = [
     ("GET", f"{ADMIN_SUB}", "admin"),
     ("GET", "/v1/groups", "ours"),
     ("GET", "/v1/groups/$group", "ours"),
+    ("GET", "/v1/groups/$group/certificate-preview.pdf", "ours"),
+    ("GET", "/v1/designs", "ours"),
     ("GET", "/v1/credentials", "ours"),
     ("GET", "/v1/credentials/$cred", "ours"),
     ("GET", "/v1/credits", "ours"),
@@ -1030,6 +1033,63 @@ for name, value in {
         "/v1/groups",
         {**GROUP_BODY, "expires_after_months": value},
         "expires_after_months",
+    )
+
+# A design is checked field by field; none of these may answer 500 (POST and PATCH alike).
+for name, design, bad in (
+    ("not an object", "classic", "design"),
+    ("a list", [{"certificate": "classic"}], "design"),
+    ("unknown look", {"certificate": "gothic"}, "design.certificate"),
+    ("look a number", {"certificate": 1}, "design.certificate"),
+    ("look an object", {"certificate": {}}, "design.certificate"),
+    ("colour a word", {"primary_color": "navy"}, "design.primary_color"),
+    ("colour a list", {"accent_color": ["#000000"]}, "design.accent_color"),
+    ("logo a URL", {"logo": "https://example.org/logo.png"}, "design.logo"),
+    ("logo a file", {"logo": "file:///etc/passwd"}, "design.logo"),
+    ("logo bad base64", {"logo": "data:image/png;base64,===="}, "design.logo"),
+    ("signature a number", {"signature_image": 7}, "design.signature_image"),
+    ("signatory empty", {"signatory_name": " "}, "design.signatory_name"),
+    ("signatory NUL", {"signatory_title": "Dean\x00"}, "design.signatory_title"),
+    ("paper a3", {"paper": "a3"}, "design.paper"),
+    ("unknown field", {"font": "Comic Sans"}, "design.font"),
+):
+    invalid(
+        f"POST groups: design {name}", "POST", "/v1/groups", {**GROUP_BODY, "design": design}, bad
+    )
+    invalid(f"PATCH groups: design {name}", "PATCH", "/v1/groups/$group", {"design": design}, bad)
+for name, body, bad in (
+    ("name null", {"name": None}, "name"),
+    ("name empty", {"name": ""}, "name"),
+    ("months zero", {"expires_after_months": 0}, "expires_after_months"),
+    ("criteria a number", {"criteria": 5}, "criteria"),
+):
+    invalid(f"PATCH groups: {name}", "PATCH", "/v1/groups/$group", body, bad)
+for name, bad in {
+    "garbage": "nope",
+    "unknown": "$unknown_group",
+    "other organization's": "$other_group",
+    "a credential's": "$cred",
+}.items():
+    case(
+        f"PATCH groups/{{id}}: {name} id",
+        Case("PATCH", f"/v1/groups/{bad}", json={"name": "X"}, status=404),
+    )
+    case(
+        f"GET groups/{{id}}/certificate-preview.pdf: {name} id",
+        Case("GET", f"/v1/groups/{bad}/certificate-preview.pdf", status=404),
+    )
+# Another organization's published credential is public: its PDF is no error.
+for name, bad in BAD_IDS.items():
+    if bad == "$other_cred":
+        continue
+    case(f"GET c/{{id}}.pdf: {name} id", Case("GET", f"/c/{bad}.pdf", auth=None, status=404))
+for name, params, bad in (
+    ("paper a5", {"paper": "a5"}, "paper"),
+    ("orientation upright", {"orientation": "upright"}, "orientation"),
+):
+    case(
+        f"GET groups/{{id}}/certificate-preview.pdf: {name}",
+        Case("GET", "/v1/groups/$group/certificate-preview.pdf", params=params, fields=(bad,)),
     )
 
 # --- operator bodies ------------------------------------------------------------------------------

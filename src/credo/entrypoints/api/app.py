@@ -4,6 +4,7 @@ tests pass a bootstrapped App in."""
 from __future__ import annotations
 
 import gc
+import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -39,6 +40,8 @@ def create_app(app: App | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if owned:  # a served process: the first certificate should not pay for font loading
+            threading.Thread(target=credo.certificates.warm_up, daemon=True).start()
         yield
         if owned:
             credo.close()

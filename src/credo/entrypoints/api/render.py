@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+from credo.domain import designs
 from credo.domain.billing import BillingYear, Subscription, billing_year
 from credo.services.credits import Balance
 from credo.services.issuing import Preview
@@ -50,6 +51,9 @@ def group(g: Group) -> dict[str, Any]:
         "description": g.description,
         "expires_after_months": g.expires_after_months,
         "created_at": rfc3339(g.created_at),
+        "criteria": g.criteria,
+        # The full design (defaults filled in): logo and signature are data URIs.
+        "design": designs.load(g.design).as_dict(),
     }
 
 

@@ -17,6 +17,7 @@ from pydantic import (
     StrictInt,
     StrictStr,
     StringConstraints,
+    field_validator,
 )
 
 from credo.domain.billing import MAX_CUSTOM_ALLOWANCE
@@ -110,10 +111,34 @@ class CancelIn(Body):
     when: Literal["now", "year_end"] = "year_end"
 
 
+# A group's design: checked field by field by domain.designs (422 names `design.<field>`).
+DesignIn = dict[str, Any]
+
+
 class GroupIn(Body):
     name: Name
     description: Text | None = None
+    criteria: Text | None = None
     expires_after_months: Months | None = None
+    design: DesignIn | None = None
+
+
+class GroupPatch(Body):
+    """Only the fields given change; null clears description, criteria and expiry, and
+    restores the default design. A design object is merged over the stored one."""
+
+    name: Name | None = None
+    description: Text | None = None
+    criteria: Text | None = None
+    expires_after_months: Months | None = None
+    design: DesignIn | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name_not_null(cls, value: str | None) -> str:
+        if value is None:
+            raise ValueError("must not be null")
+        return value
 
 
 class RecipientIn(Body):

@@ -1,0 +1,5 @@
+"""Certificates as PDF files (WeasyPrint) with QR codes (segno)."""
+
+from credo.adapters.pdf.renderer import WeasyCertificates
+
+__all__ = ["WeasyCertificates"]
