@@ -34,8 +34,10 @@ def vc_media(request: Request) -> str:
 @router.get("/c/{cred_id}.json")
 def signed_credential(cred_id: str, app: AppDep, request: Request) -> Response:
     object_id(cred_id)
-    found = app.runner.read(lambda uow: uow.credentials.document(cred_id))
-    if found is None:
+    # A credential its recipient hid is gone from public view, its file too; the file the
+    # recipient holds still verifies (status lists and DIDs stay public).
+    found = app.runner.read(lambda uow: uow.credentials.published(cred_id))
+    if found is None or found[0].hidden:
         raise NotFound(f"no credential {cred_id}")
     return Response(
         found[1],

@@ -1,0 +1,39 @@
+"""The one Jinja2 environment: templates compile once per process and are cached."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from functools import cache
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+
+def long_date(d: date | datetime | None) -> str:
+    """25 November 2026: unambiguous to every reader, unlike 11/25/2026."""
+    if d is None:
+        return ""
+    return f"{d.day} {d:%B %Y}"
+
+
+def month_year(d: date | None) -> str:
+    return "" if d is None else f"{d:%B %Y}"
+
+
+@cache
+def environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("credo", "templates"),
+        autoescape=True,
+        # Templates ship with the package and never change under a running process.
+        auto_reload=False,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["long_date"] = long_date
+    env.filters["month_year"] = month_year
+    return env
+
+
+def render(name: str, **values: object) -> str:
+    return environment().get_template(name).render(**values)

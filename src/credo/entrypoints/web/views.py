@@ -1,0 +1,126 @@
+"""What the templates show, computed here so that templates only lay it out: checks in
+words, the status said plainly, download and share links, readable brand colours."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from credo.entrypoints.web import colours
+from credo.entrypoints.web.linkedin import add_to_profile_url
+from credo.services import verification as v
+from credo.services.visibility import Page
+
+OUTCOMES = {True: "Passed", False: "Failed", None: "Not checked"}
+SHOWN_CHECKS = (v.SIGNATURE, v.ISSUER, v.STATUS, v.VALIDITY)
+_NAMES = {v.SIGNATURE: "Signature", v.ISSUER: "Issuer", v.STATUS: "Status", v.VALIDITY: "Validity"}
+
+
+@dataclass(frozen=True, slots=True)
+class CheckLine:
+    name: str
+    outcome: str  # Passed, Failed, Not checked: said in words, not by colour alone
+    kind: str  # pass, fail, skip: the CSS class
+    summary: str
+    detail: str  # the verifier's own words, for the technically minded
+
+
+def _long(d: date) -> str:
+    return f"{d.day} {d:%B %Y}"
+
+
+def _summary(check: v.Check, page: Page) -> str:
+    org = page.view.organization.name
+    expires = page.view.credential.expires_on
+    if check.ok is None:
+        return "Not checked."
+    if check.ok:
+        return {
+            v.SIGNATURE: "Signed, and unaltered since it was issued.",
+            v.ISSUER: f"Signed with the key of {org}, the issuer it names.",
+            v.STATUS: "Neither revoked nor suspended by the issuer.",
+            v.VALIDITY: f"Valid until {_long(expires)}."
+            if expires
+            else "Valid; it does not expire.",
+        }[check.check]
+    word = (check.title or "").removeprefix("Credential ")
+    if check.check == v.STATUS and word in ("revoked", "suspended"):
+        return f"{word.capitalize()} by the issuer."
+    if check.check == v.VALIDITY and word == "expired" and expires:
+        return f"Expired: it was valid until {_long(expires)}."
+    return {
+        v.SIGNATURE: "The signature does not match: the file was altered or is not genuine.",
+        v.ISSUER: "Not signed by the issuer it names.",
+        v.STATUS: "The issuer's status list could not confirm it.",
+        v.VALIDITY: f"Outside its validity period ({word or 'invalid dates'}).",
+    }[check.check]
+
+
+def check_lines(page: Page) -> list[CheckLine]:
+    by_name = {c.check: c for c in page.result.checks}
+    lines = []
+    for name in SHOWN_CHECKS:
+        c = by_name[name]
+        kind = {True: "pass", False: "fail", None: "skip"}[c.ok]
+        lines.append(CheckLine(_NAMES[name], OUTCOMES[c.ok], kind, _summary(c, page), c.detail))
+    return lines
+
+
+def _share_links(url: str, text: str) -> list[tuple[str, str]]:
+    q = quote
+    return [
+        ("LinkedIn", "https://www.linkedin.com/sharing/share-offsite/?" + urlencode({"url": url})),
+        ("X", "https://x.com/intent/post?" + urlencode({"url": url, "text": text}, quote_via=q)),
+        ("Facebook", "https://www.facebook.com/sharer/sharer.php?" + urlencode({"u": url})),
+        ("E-mail", "mailto:?" + urlencode({"subject": text, "body": url}, quote_via=q)),
+    ]
+
+
+def brand(page: Page) -> dict[str, str]:
+    d = page.view.design
+    return {
+        "primary": d.primary_color,
+        "on_primary": colours.text_on(d.primary_color),
+        "ink": colours.ink(d.primary_color),
+        "accent": d.accent_color,
+        "accent_ink": colours.ink(d.accent_color),
+    }
+
+
+def credential(page: Page) -> dict[str, Any]:
+    view = page.view
+    cred, org, group = view.credential, view.organization, view.group
+    url = view.page_url
+    state = page.state
+    return {
+        "page": page,
+        "cred": cred,
+        "org": org,
+        "group": group,
+        "design": view.design,
+        "brand": brand(page),
+        "state": state,
+        "checks": check_lines(page),
+        "verified": page.result.verified,
+        "url": url,
+        # Same-origin paths on the page (the CSP allows 'self'); absolute ones for others.
+        "files": {ext: f"/c/{cred.id}.{ext}" for ext in ("pdf", "png", "svg", "json")},
+        "og_image": f"{url}.png",
+        # Nobody should add a revoked or suspended credential to a profile, nor share it.
+        "linkedin": add_to_profile_url(
+            name=group.name,
+            organization=org.name,
+            issued_on=cred.issued_on,
+            expires_on=cred.expires_on,
+            cert_url=url,
+            cert_id=cred.id,
+        )
+        if state in ("active", "expired")
+        else None,
+        "share": _share_links(url, f"{cred.recipient_name} earned {group.name} from {org.name}")
+        if state == "active"
+        else [],
+        "description": f"{group.name}, issued to {cred.recipient_name} by {org.name}.",
+    }
