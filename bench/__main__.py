@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 from tests.e2e.server import running_server
 
-from bench import baseline, signing
+from bench import baseline, certificates, recipient, signing
 from bench.server import peak_rss_mb
 from bench.singles_baseline import single_inserts
 from bench.workloads import bulk_publish, concurrent_singles, new_org
@@ -141,7 +141,11 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    only, no_signing = "--only" in sys.argv, "--no-signing" in sys.argv
     main()
-    if "--no-signing" not in sys.argv:
-        sys.argv = [sys.argv[0]]
+    sys.argv = [sys.argv[0]]
+    if not only:
+        recipient.main()
+        certificates.main()
+    if not no_signing:
         signing.main()

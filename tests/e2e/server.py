@@ -191,13 +191,14 @@ def running_server(
     workers: int = WORKERS,
     attempts: int = 3,
     tls: tuple[Path, Path] | None = None,
+    extra_env: Mapping[str, str] | None = None,
 ) -> Iterator[LiveServer]:
     """Start `credo serve --workers N` on a free loopback port; stop its whole process group
     on exit. A port taken between choosing and binding it is retried with another.
     `tls` = (certificate, key) PEM files: serve HTTPS (the certificate must be its own CA,
-    as a self-signed one is)."""
+    as a self-signed one is). `extra_env` adds settings (CREDO_SMTP_HOST, say)."""
     workdir.mkdir(parents=True, exist_ok=True)
-    env = server_env(database_url)
+    env = {**server_env(database_url), **(extra_env or {})}
     for attempt in range(1, attempts + 1):
         port = free_port()
         out_path = workdir / f"server-{attempt}.stdout.log"
@@ -208,17 +209,19 @@ def running_server(
         if tls is not None:
             argv += ["--ssl-certfile", str(tls[0]), "--ssl-keyfile", str(tls[1])]
             verify = ssl.create_default_context(cafile=str(tls[0]))
+        base_url = f"{'https' if tls else 'http'}://{HOST}:{port}"
+        # Links in pages and e-mails must lead back to this server.
+        run_env = {"CREDO_BASE_URL": base_url, **env}
         with out_path.open("wb") as out, err_path.open("wb") as err:
             proc = subprocess.Popen(
                 argv,
-                env=env,
+                env=run_env,
                 cwd=workdir,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=err,
                 start_new_session=True,
             )
-        base_url = f"{'https' if tls else 'http'}://{HOST}:{port}"
         try:
             try:
                 _wait_healthy(proc, base_url, err_path, verify)
@@ -226,7 +229,9 @@ def running_server(
                 if attempt < attempts and "address already in use" in _tail(err_path).lower():
                     continue
                 raise
-            yield LiveServer(backend, base_url, database_url, ADMIN_TOKEN, env, workdir, proc.pid)
+            yield LiveServer(
+                backend, base_url, database_url, ADMIN_TOKEN, run_env, workdir, proc.pid
+            )
             return
         finally:
             _stop(proc)
