@@ -13,6 +13,7 @@ from credo.adapters.db.uow import SqlUnitOfWorkFactory
 from credo.adapters.keystore import KeyVault, development_master_key, parse_master_key
 from credo.adapters.mail.mailbox import FileMailbox
 from credo.adapters.mail.smtp import SmtpSender
+from credo.adapters.passwords import Argon2Passwords
 from credo.adapters.pdf import WeasyCertificates
 from credo.adapters.signing.issuer import DataIntegritySigner
 from credo.adapters.signing.verifier import DataIntegrityVerifier
@@ -20,7 +21,13 @@ from credo.clock import Clock, SystemClock
 from credo.services import recipient_links
 from credo.services.context import ServiceContext
 from credo.services.mailing import MailWorker
-from credo.services.ports import CertificateRenderer, MailSender, ProofVerifier, Signer
+from credo.services.ports import (
+    CertificateRenderer,
+    MailSender,
+    PasswordHasher,
+    ProofVerifier,
+    Signer,
+)
 from credo.services.runner import Runner
 from credo.settings import Settings, default_data_dir
 
@@ -36,6 +43,7 @@ class App:
     mailer: MailSender | None = None  # built by bootstrap; None only in hand-made Apps
     # One per process: it keeps fonts and templates loaded between renders.
     certificates: CertificateRenderer = field(default_factory=WeasyCertificates)
+    passwords: PasswordHasher = field(default_factory=Argon2Passwords)
 
     def mail_worker(self) -> MailWorker:
         return MailWorker(

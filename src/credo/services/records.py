@@ -125,3 +125,30 @@ class OutboxMessage:
     next_attempt_at: datetime
     attempts: int = 0  # sends started, counted when a worker claims the row
     leased_until: datetime | None = None  # a claiming worker's lease, while it holds one
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: str
+    email: str
+    name: str
+    password_hash: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    organization_id: str
+    user_id: str
+    role: str  # domain.accounts.Role
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class WebSession:
+    token_hash: str
+    user_id: str
+    organization_id: str | None
+    csrf_token: str
+    created_at: datetime
+    expires_at: datetime

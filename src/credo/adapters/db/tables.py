@@ -275,3 +275,98 @@ credential_artifacts = Table(
     Column("content", LargeBinary, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
 )
+
+# --- The issuer's dashboard: people, their memberships and sessions -----------------------
+
+# A person who signs in. `email_key` is the case-blind address (one account per address);
+# the password is an argon2id hash.
+users = Table(
+    "users",
+    metadata,
+    Column("id", _id(), primary_key=True),
+    Column("email", String(320), nullable=False),
+    Column("email_key", String(320), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("password_hash", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# A person's role in an organization: owner, issuer or viewer (domain.accounts).
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("organization_id", _id(), ForeignKey("organizations.id"), primary_key=True),
+    Column("user_id", _id(), ForeignKey("users.id"), primary_key=True),
+    Column("role", String(12), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "user_id"),
+)
+
+# Signed-in browsers. The cookie holds a random token; only its SHA-256 is stored, so a
+# read of this table signs no one in. `organization_id` is the organization being worked on.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", _id(), ForeignKey("users.id"), nullable=False),
+    Column("organization_id", _id(), ForeignKey("organizations.id"), nullable=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index(None, "user_id"),
+)
+
+# Failed sign-ins, per e-mail key and per client address, for rate limiting.
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("subject", String(400), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Index(None, "subject", "at"),
+)
+
+# One-time password reset tokens (hashed), sent by e-mail through the outbox.
+password_resets = Table(
+    "password_resets",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", _id(), ForeignKey("users.id"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime, nullable=True),
+)
+
+# A spreadsheet upload: its rows, validated and mapped, wait here until published (in
+# chunks, by a worker, with progress), so a 50,000-row file never blocks a request.
+import_jobs = Table(
+    "import_jobs",
+    metadata,
+    Column("id", _id(), primary_key=True),
+    Column("organization_id", _id(), ForeignKey("organizations.id"), nullable=False),
+    Column("group_id", _id(), ForeignKey("groups.id"), nullable=False),
+    Column("created_by", _id(), ForeignKey("users.id"), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("filename", String(300), nullable=False),
+    Column("state", String(12), nullable=False),
+    Column("publish", Boolean, nullable=False),
+    Column("total", Integer, nullable=False),
+    Column("done", Integer, nullable=False, server_default="0"),
+    Column("credits_charged", Integer, nullable=False, server_default="0"),
+    Column("rows", Text, nullable=False),
+    Column("error", Text, nullable=True),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Index(None, "organization_id", "id"),
+)
+
+# Allowance alerts raised (80% and 100% of a billing year's allowance), once each.
+credit_alerts = Table(
+    "credit_alerts",
+    metadata,
+    Column("organization_id", _id(), ForeignKey("organizations.id"), primary_key=True),
+    Column("billing_year", Integer, primary_key=True),
+    Column("threshold", Integer, primary_key=True),
+    Column("raised_at", UTCDateTime, nullable=False),
+)

@@ -6,6 +6,7 @@ import threading
 
 from sqlalchemy import Connection, Engine
 
+from credo.adapters.db.accounts import SqlAccounts
 from credo.adapters.db.artifacts import SqlArtifacts
 from credo.adapters.db.outbox import SqlOutbox
 from credo.adapters.db.repositories import (
@@ -37,6 +38,7 @@ class SqlUnitOfWork:
     status_bits: SqlStatusBits
     artifacts: SqlArtifacts
     outbox: SqlOutbox
+    accounts: SqlAccounts
 
     def __init__(
         self, engine: Engine, *, write: bool = True, queue: threading.Lock | None = None
@@ -72,6 +74,7 @@ class SqlUnitOfWork:
         self.status_bits = SqlStatusBits(conn)
         self.artifacts = SqlArtifacts(conn)
         self.outbox = SqlOutbox(conn)
+        self.accounts = SqlAccounts(conn)
         return self
 
     def __exit__(self, *exc: object) -> None:

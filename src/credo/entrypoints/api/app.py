@@ -27,6 +27,7 @@ from credo.entrypoints.api.routes import (
     public,
     vcapi,
 )
+from credo.entrypoints.dashboard import install as dashboard
 from credo.settings import Settings
 
 
@@ -56,6 +57,7 @@ def create_app(app: App | None = None) -> FastAPI:
     problems.install(api)
     for module in (admin, groups, credentials, credits, public, vcapi, badges, certificates, pages):
         api.include_router(module.router)
+    dashboard.install(api)
 
     @api.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, Any]:

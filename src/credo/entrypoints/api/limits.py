@@ -71,15 +71,20 @@ class BodyGate:
         )
 
 
+# Where browsers post HTML forms (no JavaScript needed): the recipient's manage page, and
+# the issuer's dashboard with its sign-in pages. Bodies are still capped below.
+_DASHBOARD_PREFIXES = ("/app/", "/login", "/logout", "/password-reset")
+
+
 def _html_form(scope: Scope, ctype: bytes) -> bool:
-    # The one HTML form: a recipient's manage page hides or shows its credential, no
-    # JavaScript needed. Its body is small and still capped below.
     path = str(scope.get("path", ""))
-    return (
-        ctype == b"application/x-www-form-urlencoded"
-        and path.startswith("/c/")
-        and path.endswith("/manage")
-    )
+    media = ctype.split(b";", 1)[0].strip()
+    if media == b"application/x-www-form-urlencoded":
+        return (path.startswith("/c/") and path.endswith("/manage")) or path.startswith(
+            _DASHBOARD_PREFIXES
+        )
+    # Spreadsheet uploads.
+    return media == b"multipart/form-data" and path.startswith("/app/")
 
 
 def _image(scope: Scope, ctype: bytes) -> bool:

@@ -69,6 +69,20 @@ def _validation_message(err: dict[str, Any]) -> str:
     return msg.removeprefix("Value error, ")
 
 
+def validation_problem(exc: RequestValidationError) -> JSONResponse:
+    errors = [
+        {
+            # A body that is not JSON at all: its loc is a character offset, not a field.
+            "field": "body"
+            if e.get("type") == "json_invalid"
+            else field_name(tuple(e.get("loc", ()))),
+            "message": _validation_message(e),
+        }
+        for e in exc.errors()
+    ]
+    return problem(422, "invalid_input", f"{len(errors)} field(s) are invalid", errors=errors)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
@@ -76,17 +90,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {
-                # A body that is not JSON at all: its loc is a character offset, not a field.
-                "field": "body"
-                if e.get("type") == "json_invalid"
-                else field_name(tuple(e.get("loc", ()))),
-                "message": _validation_message(e),
-            }
-            for e in exc.errors()
-        ]
-        return problem(422, "invalid_input", f"{len(errors)} field(s) are invalid", errors=errors)
+        return validation_problem(exc)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -28,7 +28,12 @@ router = APIRouter(tags=["public"])
 
 # No length limit here: an overlong token is a wrong token (404), not invalid input.
 Token = Annotated[str | None, Query()]
-_STATIC_TYPES = {"credo.css": "text/css; charset=utf-8", "copy.js": "text/javascript"}
+_STATIC_TYPES = {
+    "credo.css": "text/css; charset=utf-8",
+    "copy.js": "text/javascript",
+    "app.css": "text/css; charset=utf-8",
+    "app.js": "text/javascript",
+}
 
 
 def _csp(nonce: str) -> str:

@@ -1,0 +1,47 @@
+"""People and what their role in an organization lets them do. Pure."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    OWNER = "owner"  # billing, API keys, members, and everything an issuer does
+    ISSUER = "issuer"  # groups and credentials
+    VIEWER = "viewer"  # reads only
+
+
+class Permission(StrEnum):
+    VIEW = "view"
+    ISSUE = "issue"  # create, publish, renew, revoke, delete credentials; imports
+    MANAGE_GROUPS = "manage_groups"
+    BILLING = "billing"  # plan and credits settings (the credits page is VIEW)
+    MEMBERS = "members"
+    API_KEYS = "api_keys"
+
+
+_GRANTS: dict[Role, frozenset[Permission]] = {
+    Role.VIEWER: frozenset({Permission.VIEW}),
+    Role.ISSUER: frozenset({Permission.VIEW, Permission.ISSUE, Permission.MANAGE_GROUPS}),
+    Role.OWNER: frozenset(Permission),
+}
+
+
+def allowed(role: Role, permission: Permission) -> bool:
+    return permission in _GRANTS[role]
+
+
+MIN_PASSWORD = 10
+MAX_PASSWORD = 200
+
+
+def password_problem(password: str) -> str | None:
+    """Why a new password is refused, or None. Length is what matters (NIST 800-63B);
+    composition rules are not imposed."""
+    if len(password) < MIN_PASSWORD:
+        return f"must be at least {MIN_PASSWORD} characters"
+    if len(password) > MAX_PASSWORD:
+        return f"must be at most {MAX_PASSWORD} characters"
+    if password.strip() == "":
+        return "must not be blank"
+    return None

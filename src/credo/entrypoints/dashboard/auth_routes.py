@@ -1,0 +1,100 @@
+"""Signing in and out, and choosing the organization to work on."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request, Response
+
+from credo.entrypoints.api.context import AppDep
+from credo.entrypoints.dashboard.render import page, see_other
+from credo.entrypoints.dashboard.session import (
+    COOKIE,
+    MemberDep,
+    check_csrf,
+    clear_session_cookie,
+    set_session_cookie,
+)
+from credo.services import accounts
+from credo.services.accounts import TooManyAttempts
+from credo.services.ports import UnitOfWork
+from credo.services.records import WebSession
+
+router = APIRouter(include_in_schema=False)
+
+Field = Annotated[str, Form(max_length=320)]
+Password = Annotated[str, Form(max_length=400)]
+
+
+def safe_next(next_path: str | None) -> str:
+    """Only a path of the dashboard: never another site (no open redirect)."""
+    if next_path and next_path.startswith("/app") and "//" not in next_path:
+        return next_path
+    return "/app"
+
+
+@router.get("/login")
+def login_form(request: Request, app: AppDep, next: str | None = None) -> Response:
+    return page(request, app, None, "app/login.html", next=safe_next(next), error=None, email="")
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    app: AppDep,
+    email: Field = "",
+    password: Password = "",
+    next: Annotated[str, Form(max_length=2000)] = "/app",
+) -> Response:
+    client = request.client.host if request.client else "unknown"
+    target = safe_next(next)
+
+    def attempt(uow: UnitOfWork) -> tuple[str, WebSession] | None:
+        return accounts.sign_in(
+            uow, app.passwords, app.clock, email=email, password=password, client=client
+        )
+
+    try:
+        signed = app.runner.write(attempt)
+    except TooManyAttempts as exc:
+        return page(
+            request, app, None, "app/login.html", 429, next=target, error=exc.detail, email=email
+        )
+    if signed is None:
+        return page(
+            request,
+            app,
+            None,
+            "app/login.html",
+            401,
+            next=target,
+            error="The e-mail or the password is not right.",
+            email=email,
+        )
+    response = see_other(target)
+    set_session_cookie(response, app, signed[0])
+    return response
+
+
+@router.post("/logout")
+def logout(
+    request: Request, member: MemberDep, app: AppDep, csrf: Annotated[str, Form()] = ""
+) -> Response:
+    check_csrf(member, csrf)
+    token = request.cookies.get(COOKIE, "")
+    app.runner.write(lambda uow: accounts.sign_out(uow, token))
+    response = see_other("/login")
+    clear_session_cookie(response)
+    return response
+
+
+@router.post("/app/switch")
+def switch(
+    member: MemberDep,
+    app: AppDep,
+    organization_id: Annotated[str, Form(max_length=40)] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    check_csrf(member, csrf)
+    app.runner.write(lambda uow: accounts.switch_organization(uow, member, organization_id))
+    return see_other("/app")
