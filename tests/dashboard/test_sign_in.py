@@ -56,3 +56,9 @@ def test_no_open_redirect_after_sign_in(credo: App, org: Org) -> None:
         follow_redirects=False,
     )
     assert r.status_code == 303 and r.headers["location"] == "/app"
+
+
+def test_odd_sign_in_input_is_refused_not_crashed(org: Org) -> None:
+    for email in ("nul\x00@example.org", "x" * 320, "ünïcødé@exämple.org", ""):
+        r = org.client.post("/login", data={"email": email, "password": "p\x00ss"})
+        assert r.status_code == 401, (email, r.status_code)

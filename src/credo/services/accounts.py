@@ -67,8 +67,13 @@ def add_member(uow: UnitOfWork, clock: Clock, org_id: str, user_id: str, role: R
     uow.accounts.add_membership(Membership(org_id, user_id, role.value, clock.now()))
 
 
+def _clean(text: str, limit: int = 320) -> str:
+    # Whatever a person types is stored as a rate-limit subject: databases refuse NUL.
+    return text.replace("\x00", "").strip().lower()[:limit]
+
+
 def _subjects(email: str, client: str) -> tuple[str, str]:
-    return f"email:{email.strip().lower()}", f"client:{client}"
+    return f"email:{_clean(email)}", f"client:{_clean(client, 300)}"
 
 
 def sign_in(
@@ -91,7 +96,7 @@ def sign_in(
         or uow.accounts.failures_since(by_client, since) >= MAX_FAILURES_PER_CLIENT
     ):
         raise TooManyAttempts("too many failed sign-ins; wait 15 minutes and try again")
-    user = uow.accounts.user_by_email_key(email.strip().lower())
+    user = uow.accounts.user_by_email_key(_clean(email))
     # Verify against a real hash even for an unknown e-mail, so timing tells nothing.
     known = user.password_hash if user else _DUMMY_HASH.get(passwords)
     if not passwords.verify(known, password) or user is None:

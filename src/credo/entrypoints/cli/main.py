@@ -19,11 +19,13 @@ from rich.table import Table
 from sqlalchemy.exc import OperationalError
 
 from credo.bootstrap import App, bootstrap
+from credo.domain.accounts import Role
 from credo.domain.errors import DomainError
 from credo.services import audit as audit_service
 from credo.services import credits as credit_service
-from credo.services import groups, issuing, organizations, verification
+from credo.services import groups, issuing, members, organizations, verification
 from credo.services.issuing import Issued, NewCredential, Preview
+from credo.services.members import Login
 from credo.services.ports import UnitOfWork
 from credo.settings import Settings
 
@@ -88,12 +90,15 @@ def org_create(
     credits: Annotated[int | None, typer.Option(help="allowance for custom plans")] = None,
     sandbox: Annotated[bool, typer.Option(help="give it a test clock")] = False,
     anchor: Annotated[str | None, typer.Option(help="YYYY-MM-DD, default today")] = None,
+    owner_email: Annotated[str | None, typer.Option(help="make this person its owner")] = None,
+    owner_name: Annotated[str, typer.Option(help="the owner's name")] = "",
 ) -> None:
-    """Create an organization and print its API key (shown once)."""
+    """Create an organization and print its API key (shown once), and its owner's login."""
     with opened() as credo:
         anchor_day = _date(anchor, "anchor") if anchor else None
-        new = credo.runner.write(
-            lambda uow: organizations.create_organization(
+
+        def create(uow: UnitOfWork) -> tuple[organizations.NewOrganization, Login | None]:
+            new = organizations.create_organization(
                 uow,
                 credo.clock,
                 name=name,
@@ -103,13 +108,63 @@ def org_create(
                 anchor=anchor_day,
                 signer=credo.ctx.signer,
             )
-        )
+            if owner_email is None:
+                return new, None
+            login = members.add_login(
+                uow,
+                credo.passwords,
+                credo.clock,
+                new.organization.id,
+                email=owner_email,
+                name=owner_name,
+                role=Role.OWNER,
+            )
+            return new, login
+
+        new, login = credo.runner.write(create)
         out.print(f"organization: {new.organization.id}  ({new.organization.name})")
         out.print(
             f"plan:         {new.subscription.plan}, {new.subscription.allowance} credits/year"
         )
         out.print(f"api key:      {new.api_key}")
         out.print("[dim]The key is shown once; only its hash is stored.[/]")
+        if login is not None:
+            _print_login(login, credo.settings.base_url)
+
+
+def _print_login(login: Login, base_url: str) -> None:
+    out.print(f"sign in:      {base_url.rstrip('/')}/login")
+    out.print(f"e-mail:       {rich_escape(login.user.email)}")
+    if login.password is None:
+        out.print("password:     [dim](their existing one)[/]")
+    else:
+        out.print(f"password:     {login.password}")
+        out.print("[dim]The password is shown once; change it after signing in.[/]")
+
+
+@app.command("user")
+@friendly
+def user_add(
+    action: Annotated[str, typer.Argument(help="add")],
+    email: str,
+    org: Annotated[str, typer.Option(help="organization id")],
+    role: Annotated[str, typer.Option(help="owner, issuer or viewer")] = "issuer",
+    name: Annotated[str, typer.Option(help="the person's name")] = "",
+) -> None:
+    """`credo user add EMAIL --org ORG --role ROLE`: a dashboard login (its password
+    printed once), or an existing person added to the organization."""
+    if action != "add":
+        err.print("[red]error:[/] the only action is: credo user add EMAIL --org ORG")
+        raise typer.Exit(2)
+    with opened() as credo:
+        chosen = members.parse_role(role)
+        login = credo.runner.write(
+            lambda uow: members.add_login(
+                uow, credo.passwords, credo.clock, org, email=email, name=name, role=chosen
+            )
+        )
+        out.print(f"{rich_escape(login.user.email)} is now {chosen.value} of {rich_escape(org)}")
+        _print_login(login, credo.settings.base_url)
 
 
 @app.command()
@@ -386,6 +441,7 @@ def _print_verification(result: verification.Verification, title: str | None = N
 
 
 DEMO_NAME = "Credo Demo Academy"
+DEMO_OWNER = "owner@demo.credo.example"  # RFC 2606: never a real mailbox
 
 
 @app.command()
@@ -404,7 +460,7 @@ def demo(
         raise typer.Exit(2)
     credo = bootstrap(settings, migrate=True)
 
-    def setup(uow: UnitOfWork) -> tuple[str, str, str]:
+    def setup(uow: UnitOfWork) -> tuple[str, str, str, Login]:
         org_id = uow.organizations.id_by_name(DEMO_NAME)
         if org_id is None:
             new = organizations.create_organization(
@@ -434,9 +490,21 @@ def demo(
                 expires_after_months=24,
             )
         )
-        return org_id, key, group.id
+        # The same login on every run, with a new password printed each time: the last
+        # one printed is never lost.
+        login = members.add_login(
+            uow,
+            credo.passwords,
+            credo.clock,
+            org_id,
+            email=DEMO_OWNER,
+            name="Demo Owner",
+            role=Role.OWNER,
+            reset_password=True,
+        )
+        return org_id, key, group.id, login
 
-    org_id, key, group_id = credo.runner.write(setup)
+    org_id, key, group_id, login = credo.runner.write(setup)
     credo.close()
     base = f"http://{host}:{port}"
     admin = settings.admin_token or os.environ.setdefault(
@@ -452,6 +520,7 @@ def demo(
     out.print(f"API key:       {key}")
     out.print(f"group:         {group_id}")
     out.print(f"operator token: {admin}")
+    out.print(f"dashboard:     {base}/login   e-mail {DEMO_OWNER}  password {login.password}")
     out.print(f"database:      {settings.database_url}")
     out.print("\nIssue a credential:")
     out.print(
