@@ -6,6 +6,7 @@ one line and a non-zero exit. Codes never change once published: clients branch 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, ClassVar
 
 
@@ -51,6 +52,16 @@ class InsufficientCredits(DomainError):
         )
         self.credits_required = credits_required
         self.credits_remaining = credits_remaining
+        # Filled in by the charge path for plain-word explanations (services.credit_reports
+        # .explain); not part of the problem JSON: why seats were needed (SeatReason values)
+        # and when the billing year's allowance resets.
+        self.reasons: tuple[str, ...] = ()
+        self.resets_at: datetime | None = None
+
+    @property
+    def credits_short(self) -> int:
+        """How many credits are missing for the event to go through."""
+        return max(0, self.credits_required - self.credits_remaining)
 
 
 class NoActiveSubscription(InsufficientCredits):

@@ -12,9 +12,10 @@ from datetime import datetime
 
 from credo.domain import seats as seat_rules
 from credo.domain.billing import BillingYear
-from credo.domain.errors import NotFound
+from credo.domain.errors import InsufficientCredits, NotFound
 from credo.domain.seats import Account, Quote, SeatEvent
 from credo.ids import new_ids
+from credo.services import credit_alerts
 from credo.services.ports import UnitOfWork
 from credo.services.records import LedgerEntry, Seat
 
@@ -52,7 +53,13 @@ def charge(uow: UnitOfWork, org_id: str, p: Period, events: Sequence[SeatEvent[s
     """Take a seat for every key in `events` that lacks one this year, all or nothing.
     Returns the credits charged. Precondition: the caller holds the organization lock."""
     q = price(uow, org_id, p, events)
-    seat_rules.require(q)
+    try:
+        seat_rules.require(q)
+    except InsufficientCredits as exc:
+        # What a person needs to read the refusal in plain words (credit_reports.explain).
+        exc.reasons = tuple(dict.fromkeys(e.reason.value for e in q.charged))
+        exc.resets_at = p.year.ends_at
+        raise
     year = p.year.index
     seat_ids = new_ids("seat", len(q.charged))
     new_seats = [
@@ -78,6 +85,11 @@ def charge(uow: UnitOfWork, org_id: str, p: Period, events: Sequence[SeatEvent[s
     )
     if q.charged:
         uow.usage.add(org_id, year, len(q.charged))
+        # Free unless the counter crosses 80% or 100% of the allowance (no query otherwise).
+        before = p.account.used
+        credit_alerts.after_charge(
+            uow, org_id, p.year, p.account.allowance, before, before + len(q.charged), p.now
+        )
     return len(q.charged)
 
 
