@@ -1,0 +1,97 @@
+"""Spreadsheet upload jobs (table `import_jobs`): the job's fields apart from its rows, so
+progress polls never read the (megabytes of) rows JSON."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, insert, select, update
+
+from credo.adapters.db import tables as t
+from credo.services.imports import ImportJob
+
+_j = t.import_jobs.c
+_FIELDS = (
+    _j.id,
+    _j.organization_id,
+    _j.group_id,
+    _j.created_by,
+    _j.created_at,
+    _j.filename,
+    _j.state,
+    _j.publish,
+    _j.total,
+    _j.done,
+    _j.credits_charged,
+    _j.error,
+    _j.finished_at,
+)
+
+
+class SqlImports:
+    def __init__(self, conn: Connection) -> None:
+        self._c = conn
+
+    def add(self, job: ImportJob, rows: str) -> None:
+        self._c.execute(
+            insert(t.import_jobs).values(
+                id=job.id,
+                organization_id=job.organization_id,
+                group_id=job.group_id,
+                created_by=job.created_by,
+                created_at=job.created_at,
+                filename=job.filename,
+                state=job.state,
+                publish=job.publish,
+                total=job.total,
+                done=job.done,
+                credits_charged=job.credits_charged,
+                rows=rows,
+                error=job.error,
+                finished_at=job.finished_at,
+            )
+        )
+
+    def get(self, org_id: str, job_id: str) -> ImportJob | None:
+        row = self._c.execute(
+            select(*_FIELDS).where(_j.organization_id == org_id, _j.id == job_id)
+        ).first()
+        return ImportJob(**row._mapping) if row else None
+
+    def rows(self, org_id: str, job_id: str) -> str | None:
+        value = self._c.scalar(select(_j.rows).where(_j.organization_id == org_id, _j.id == job_id))
+        return None if value is None else str(value)
+
+    def save(self, job: ImportJob, rows: str | None = None) -> None:
+        values: dict[str, object] = {
+            "group_id": job.group_id,
+            "state": job.state,
+            "publish": job.publish,
+            "total": job.total,
+            "done": job.done,
+            "credits_charged": job.credits_charged,
+            "error": job.error,
+            "finished_at": job.finished_at,
+        }
+        if rows is not None:
+            values["rows"] = rows
+        self._c.execute(
+            update(t.import_jobs)
+            .where(_j.organization_id == job.organization_id, _j.id == job.id)
+            .values(**values)
+        )
+
+    def recent(self, org_id: str, limit: int) -> list[ImportJob]:
+        q = (
+            select(*_FIELDS)
+            .where(_j.organization_id == org_id)
+            .order_by(_j.created_at.desc(), _j.id.desc())
+            .limit(limit)
+        )
+        return [ImportJob(**r._mapping) for r in self._c.execute(q)]
+
+    def running(self) -> list[tuple[str, str]]:
+        q = (
+            select(_j.organization_id, _j.id)
+            .where(_j.state == "running")
+            .order_by(_j.created_at, _j.id)
+        )
+        return [(r.organization_id, r.id) for r in self._c.execute(q)]

@@ -1,0 +1,349 @@
+"""Spreadsheet uploads in the dashboard: map, validate every row, price like the API's dry
+run (R12), publish in the background, 50,000 rows without blocking the server."""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+import uuid
+import zipfile
+from datetime import date
+from typing import Any
+
+import openpyxl
+import pytest
+from sqlalchemy import func, select
+
+from credo.adapters.db import tables as t
+from credo.bootstrap import App
+from credo.domain.accounts import Role
+from credo.entrypoints.dashboard.imports_routes import wait_for
+from credo.services import imports
+from tests.conftest import Org, create_org
+from tests.dashboard.helpers import Person, sign_in
+
+GOOD = (
+    "Name,Email,Issue date,Expiry date\n"
+    "Ann Lee,ann@x.org,2026-01-10,25/01/2027\n"
+    "Bob Roy,BOB@x.org,,\n"
+    "Ann Lee,ANN@X.ORG,10 Jan 2026,\n"
+)
+BAD = (
+    "Name,Email,Issue date,Expiry date\n"
+    "Ann Lee,ann@x.org,2026-01-10,\n"
+    "Bob Roy,not-an-email,,\n"
+    ",cy@x.org,,\n"
+    "Dee Poe,dee@x.org,31/02/2026,\n"
+    "Eve Fox,eve@x.org,2026-05-01,2026-04-01\n"
+)
+
+
+def unique(who: str) -> str:
+    """Accounts are global (not per organization): each test signs in new people."""
+    return f"{who}-{uuid.uuid4().hex[:10]}@example.org"
+
+
+def count_credentials(credo: App, org_id: str, status: str | None = None) -> int:
+    c = t.credentials.c
+    q = select(func.count()).select_from(t.credentials).where(c.organization_id == org_id)
+    if status:
+        q = q.where(c.status == status)
+    with credo.engine.connect() as conn:
+        return int(conn.scalar(q) or 0)
+
+
+def upload(person: Person, group_id: str, content: bytes, name: str = "people.csv") -> Any:
+    return person.post(
+        "/app/imports",
+        {"group_id": group_id},
+        files={"file": (name, content, "application/octet-stream")},
+    )
+
+
+def job_id_of(response: Any) -> str:
+    assert response.status_code == 303, response.text
+    found = re.search(r"/app/imports/([a-z]+_[0-9a-f]+)", response.headers["location"])
+    assert found
+    return found.group(1)
+
+
+def map_guessed(person: Person, job_id: str, **extra: str) -> Any:
+    form = {"name": "0", "email": "1", "issued_on": "2", "expires_on": "3", **extra}
+    return person.post(f"/app/imports/{job_id}/map", form)
+
+
+def test_bad_rows_are_reported_by_row_and_nothing_is_written(credo: App, org: Org) -> None:
+    gid = org.group("Course")
+    owner = sign_in(credo, unique("owner"), org.id)
+    job = job_id_of(upload(owner, gid, BAD.encode()))
+    form = owner.get(f"/app/imports/{job}/map")
+    assert form.status_code == 200
+    assert 'value="1" selected' in form.text  # the e-mail column was guessed
+    r = map_guessed(owner, job)
+    assert r.status_code == 303 and r.headers["location"].endswith("/map")
+    page = owner.get(f"/app/imports/{job}/map").text
+    assert "4 row(s) have problems" in page
+    for row, field in [(3, "Recipient e-mail"), (4, "Recipient name"), (5, "Issue date")]:
+        assert re.search(rf'<td class="num">{row}</td><td>{field}</td>', page), (row, field)
+    assert "is before the issue date" in page  # row 6
+    report = owner.get(f"/app/imports/{job}/errors.csv")
+    assert report.status_code == 200 and report.headers["content-type"].startswith("text/csv")
+    lines = report.text.strip().splitlines()
+    assert lines[0] == "row,field,column,problem" and len(lines) == 5
+    assert lines[1].startswith("3,Recipient e-mail,Email,")
+    assert count_credentials(credo, org.id) == 0 and org.used() == 0
+    # Publishing cannot be reached while rows are bad.
+    start = owner.post(f"/app/imports/{job}/start", {"mode": "publish"})
+    assert start.status_code == 409
+    assert count_credentials(credo, org.id) == 0
+
+
+def test_fixed_file_prices_like_the_api_dry_run_and_publishes(credo: App, org: Org) -> None:
+    gid = org.group("Course")
+    org.issue(gid, "bob@x.org")  # bob already holds a seat: free (R1)
+    owner = sign_in(credo, unique("owner"), org.id)
+    job = job_id_of(upload(owner, gid, GOOD.encode()))
+    assert map_guessed(owner, job).headers["location"] == f"/app/imports/{job}"
+    preview = owner.get(f"/app/imports/{job}")
+    assert preview.status_code == 200
+    api = org.post(
+        "/v1/credentials/bulk",
+        {
+            "group_id": gid,
+            "dry_run": True,
+            "credentials": [
+                {"recipient": {"name": "Ann Lee", "email": "ann@x.org"}, "issued_on": "2026-01-10"},
+                {"recipient": {"name": "Bob Roy", "email": "BOB@x.org"}},
+                {"recipient": {"name": "Ann Lee", "email": "ANN@X.ORG"}},
+            ],
+        },
+    ).json()
+    assert api["credits_required"] == 1
+    assert f'id="credits-required">{api["credits_required"]}<' in preview.text
+    assert f'id="credits-left">{api["credits_remaining"]}<' in preview.text
+    used = org.used()
+    r = owner.post(f"/app/imports/{job}/start", {"mode": "publish"})
+    assert r.status_code == 303
+    assert wait_for(job, 60)
+    done = owner.get(f"/app/imports/{job}")
+    assert "Done: 3 credentials published" in done.text
+    assert "data-done" in owner.get(f"/app/imports/{job}/progress").text
+    assert org.used() - used == api["credits_required"]
+    assert count_credentials(credo, org.id, "published") == 4
+    listed = org.get("/v1/credentials", params={"recipient_email": "ann@x.org"}).json()
+    ann = [c for c in listed["credentials"] if c["expires_on"]]
+    assert ann and ann[0]["expires_on"] == "2027-01-25" and ann[0]["issued_on"] == "2026-01-10"
+    # Started once only.
+    again = owner.post(f"/app/imports/{job}/start", {"mode": "publish"})
+    assert again.status_code == 409
+
+
+def test_bad_rows_may_be_left_out_and_drafts_cost_nothing(credo: App, org: Org) -> None:
+    gid = org.group("Course")
+    owner = sign_in(credo, unique("owner"), org.id)
+    job = job_id_of(upload(owner, gid, BAD.encode()))
+    map_guessed(owner, job)
+    r = map_guessed(owner, job, skip_invalid="1")
+    assert r.headers["location"] == f"/app/imports/{job}"
+    preview = owner.get(f"/app/imports/{job}")
+    assert "Ready to issue 1 credentials" in preview.text and "4 row(s)" in preview.text
+    owner.post(f"/app/imports/{job}/start", {"mode": "draft"})
+    assert wait_for(job, 60)
+    assert count_credentials(credo, org.id, "draft") == 1 and org.used() == 0
+
+
+def test_xlsx_with_date_cells_and_month_first_text(credo: App, org: Org) -> None:
+    gid = org.group("Course")
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.append(["Recipient", "E-mail address", "Date", "Expires"])
+    ws.append(["Ann Lee", "ann@x.org", date(2026, 1, 10), "11/25/2026"])
+    ws.append(["Bob Roy", "bob@x.org", "01/02/2026", None])
+    buf = io.BytesIO()
+    book.save(buf)
+    owner = sign_in(credo, unique("owner"), org.id)
+    job = job_id_of(upload(owner, gid, buf.getvalue(), "people.xlsx"))
+    r = map_guessed(owner, job, dates="month")
+    assert r.headers["location"] == f"/app/imports/{job}", owner.get(r.headers["location"]).text
+    preview = owner.get(f"/app/imports/{job}").text
+    assert "25 November 2026" in preview and "2 January 2026" in preview
+
+
+def test_viewers_cannot_import_and_other_organizations_jobs_are_not_found(
+    credo: App, org: Org
+) -> None:
+    gid = org.group("Course")
+    owner = sign_in(credo, unique("owner"), org.id)
+    job = job_id_of(upload(owner, gid, GOOD.encode()))
+    viewer = sign_in(credo, unique("viewer"), org.id, Role.VIEWER)
+    assert viewer.get("/app/imports/new").status_code == 403
+    assert upload(viewer, gid, GOOD.encode()).status_code == 403
+    assert viewer.get(f"/app/imports/{job}/map").status_code == 403
+    assert map_guessed(viewer, job).status_code == 403
+    other = create_org(org.client, name="Other", sandbox=True, anchor="2026-01-15")
+    stranger = sign_in(credo, unique("stranger"), other.id)
+    for path in (
+        f"/app/imports/{job}",
+        f"/app/imports/{job}/map",
+        f"/app/imports/{job}/errors.csv",
+    ):
+        assert stranger.get(path).status_code == 404, path
+    assert map_guessed(stranger, job).status_code == 404
+    assert stranger.post(f"/app/imports/{job}/start", {"mode": "draft"}).status_code == 404
+    assert stranger.get("/app/imports/junk").status_code == 404
+    # Nor can a group of another organization be used.
+    assert upload(stranger, gid, GOOD.encode()).status_code == 404
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "says"),
+    [
+        ("junk.csv", bytes(range(256)) * 64, "does not look like a CSV"),
+        ("empty.csv", b"", "empty"),
+        ("header.csv", b"name,email\n", "no rows"),
+        ("fake.xlsx", b"PK\x03\x04" + b"\x00" * 200, "damaged"),
+        ("text.xlsx", b"name,email\nAnn,ann@x.org\n", "damaged"),
+        ("old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 500, ".xls"),
+        ("noworkbook.xlsx", _zip({"hello.txt": b"hi"}), "damaged"),
+        (
+            "bomb.xlsx",
+            _zip({"xl/worksheets/sheet1.xml": b"\x00" * (120 * 1024 * 1024)}),
+            "too much",
+        ),
+        ("huge.csv", b'name,email\n"' + b"x" * 300_000 + b'",a@x.org\n', "cannot be read"),
+    ],
+)
+def test_unusable_files_are_refused_politely(
+    credo: App, org: Org, name: str, content: bytes, says: str
+) -> None:
+    gid = org.group("Course")
+    owner = sign_in(credo, unique("owner"), org.id)
+    r = upload(owner, gid, content, name)
+    assert r.status_code == 422, r.text[:300]
+    assert says in r.text
+
+
+def test_odd_forms_never_fail_with_500(credo: App, org: Org) -> None:
+    gid = org.group("Course")
+    owner = sign_in(credo, unique("owner"), org.id)
+    assert owner.post("/app/imports", {"group_id": gid}).status_code == 422  # no file
+    assert upload(owner, "", GOOD.encode()).status_code == 422
+    assert upload(owner, "grp_" + "0" * 32, GOOD.encode()).status_code == 404
+    job = job_id_of(upload(owner, gid, GOOD.encode()))
+    for form in (
+        {"name": "0", "email": "0"},
+        {"name": "", "email": "1"},
+        {"name": "99", "email": "1"},
+        {"name": "x", "email": "-1"},
+    ):
+        r = owner.post(f"/app/imports/{job}/map", form)
+        assert r.status_code == 422, form
+    assert owner.post(f"/app/imports/{job}/start", {"mode": "sideways"}).status_code == 422
+    forged = owner.client.post(
+        f"/app/imports/{job}/start",
+        data={"mode": "draft", "csrf": "no"},
+        headers={"Accept": "text/html"},
+    )
+    assert forged.status_code == 403
+
+
+def test_a_publish_short_of_credits_midway_stops_and_says_how_far(
+    credo: App, org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(imports, "CHUNK", 2)
+    gid = org.group("Course")
+    rows = "".join(f"P{i},p{i}@x.org\n" for i in range(6))
+    owner = sign_in(credo, unique("owner"), org.id)
+    job = job_id_of(upload(owner, gid, f"Name,Email\n{rows}".encode()))
+    owner.post(f"/app/imports/{job}/map", {"name": "0", "email": "1"})
+    credo.runner.write(lambda uow: imports.start(uow, credo.ctx, org.id, job, publish=True))
+    # Someone else spends 247 of the 250 credits after the preview: 3 remain.
+    bulk = [{"recipient": {"name": "X", "email": f"x{i}@y.org"}} for i in range(247)]
+    assert (
+        org.post("/v1/credentials/bulk", {"group_id": gid, "credentials": bulk}).status_code == 201
+    )
+    final = imports.run(credo.uow, credo.ctx, org.id, job)
+    assert final.state == "failed" and final.done == 2 and final.credits_charged == 2
+    assert final.error and "stopped after 2 of 6 rows" in final.error
+    page = owner.get(f"/app/imports/{job}").text
+    assert "The import stopped" in page
+    assert org.used() == 249  # 247 + the first chunk; the second needed 2 of the 1 left
+
+
+def test_a_crashed_job_resumes_without_issuing_twice(
+    credo: App, org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(imports, "CHUNK", 2)
+    gid = org.group("Course")
+    rows = "".join(f"P{i},p{i}@x.org\n" for i in range(5))
+    owner = sign_in(credo, unique("owner"), org.id)
+    job = job_id_of(upload(owner, gid, f"Name,Email\n{rows}".encode()))
+    owner.post(f"/app/imports/{job}/map", {"name": "0", "email": "1"})
+    credo.runner.write(lambda uow: imports.start(uow, credo.ctx, org.id, job, publish=True))
+
+    class Crash(Exception):
+        pass
+
+    def crash(_: imports.ImportJob) -> None:
+        raise Crash
+
+    with pytest.raises(Crash):  # the process dies after its first chunk committed
+        imports.run(credo.uow, credo.ctx, org.id, job, between=crash)
+    assert count_credentials(credo, org.id) == 2
+    # Looking at the job resumes it on a thread of this process.
+    assert "data-poll" in owner.get(f"/app/imports/{job}").text
+    assert wait_for(job, 60)
+    assert imports.resume_running(credo.uow, credo.ctx) == []  # nothing left running
+    assert count_credentials(credo, org.id) == 5 and org.used() == 5
+    assert "Done: 5 credentials published" in owner.get(f"/app/imports/{job}").text
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_fifty_thousand_rows_with_a_responsive_server(credo: App, org: Org) -> None:
+    big = create_org(org.client, name="Big", plan="growth", credits=60_000, anchor="2026-01-15")
+    gid = big.group("Course")
+    n = 50_000
+    lines = ["Name,Email,Issue date"]
+    lines += [f"Person {i},person{i % 40_000}@example.org,25/11/2025" for i in range(n)]
+    content = ("\n".join(lines) + "\n").encode()
+    owner = sign_in(credo, unique("owner"), big.id)
+    t0 = time.perf_counter()
+    job = job_id_of(upload(owner, gid, content, "big.csv"))
+    r = owner.post(f"/app/imports/{job}/map", {"name": "0", "email": "1", "issued_on": "2"})
+    assert r.headers["location"] == f"/app/imports/{job}"
+    preview = owner.get(f"/app/imports/{job}")
+    prepared = time.perf_counter() - t0
+    assert 'id="credits-required">40000<' in preview.text  # distinct recipients, whole file
+    assert owner.post(f"/app/imports/{job}/start", {"mode": "draft"}).status_code == 303
+    t1 = time.perf_counter()
+    answered: list[float] = []
+    seen_progress: set[str] = set()
+    while not wait_for(job, 0.05):
+        s = time.perf_counter()
+        assert owner.client.get("/healthz").status_code == 200
+        assert owner.get("/app").status_code == 200
+        answered.append(time.perf_counter() - s)
+        found = re.search(
+            r'id="import-done">([\d,]+)<', owner.get(f"/app/imports/{job}/progress").text
+        )
+        if found:
+            seen_progress.add(found.group(1))
+        assert time.perf_counter() - t1 < 300
+    published = time.perf_counter() - t1
+    assert count_credentials(credo, big.id, "draft") == n
+    assert "Done: 50,000 credentials saved as drafts" in owner.get(f"/app/imports/{job}").text
+    assert answered, "the job ended before the server was asked anything"
+    assert len(seen_progress) >= 2  # the bar moved
+    print(
+        f"\n50,000 rows: upload+validate+preview {prepared:.1f}s, drafts {published:.1f}s "
+        f"({n / published:,.0f}/s); other requests answered in at most {max(answered):.2f}s"
+    )
