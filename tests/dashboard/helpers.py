@@ -20,6 +20,7 @@ class Person:
     email: str
     user_id: str
     client: TestClient
+    session_csrf: str = ""  # filled by tests that post many forms with one token
 
     def csrf(self, path: str = "/app") -> str:
         """The CSRF token as the dashboard's pages carry it."""

@@ -17,7 +17,7 @@ from credo.domain.credentials import (
 from credo.domain.errors import Conflict, InvalidInput, NotFound
 from credo.domain.seats import Quote, SeatEvent
 from credo.ids import new_ids
-from credo.services import charging, documents, notifications
+from credo.services import charging, documents, group_settings, notifications
 from credo.services.addresses import MalformedEmail, recipient_key, require_key
 from credo.services.clocks import lock_org, org_now
 from credo.services.context import ServiceContext
@@ -130,6 +130,7 @@ def issue(
         )
     if errors:
         raise InvalidInput(f"{len(errors)} field(s) are invalid", errors)
+    group_settings.require_issuable(uow, group, [c.recipient_key for c in creds if publish])
     # R9: drafts are free and take no seat.
     events = [SeatEvent(c.id, c.recipient_key, SeatReason.PUBLISH) for c in creds if publish]
     if dry_run:
@@ -162,11 +163,12 @@ def publish(
     reason = publish_need(cred.state)
     p = charging.period(uow, org_id, now)
     events = [SeatEvent(cred.id, cred.recipient_key, reason)]
+    group = get_group(uow, org_id, cred.group_id)
+    group_settings.require_issuable(uow, group, [cred.recipient_key])
     if dry_run:
         return Preview.of(charging.price(uow, org_id, p, events), 1)
     charged = charging.charge(uow, org_id, p, events)
     published = replace(cred, status=Status.PUBLISHED, seat_year=p.year.index, updated_at=now)
-    group = get_group(uow, org_id, cred.group_id)
     published = documents.sign_versions(uow, ctx, org, group, [published], now)[0]
     uow.credentials.update(published)
     _notify(uow, ctx, org, group, [published], notifications.PUBLISHED)

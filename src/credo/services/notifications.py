@@ -1,5 +1,6 @@
 """E-mails to recipients: what is enqueued with a publish or renewal (in its transaction),
-and how an outbox row becomes a message (HTML and plain text, templates/email/).
+and how an outbox row becomes a message (HTML and plain text, templates/email/). Dashboard
+users' e-mails (password resets, invitations) are enqueued by services.members.
 
 The row's payload keeps the names as they were when the credential was published; the
 links are made when the message is composed, from the credential id, so that no
@@ -19,7 +20,7 @@ import orjson
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from credo.ids import new_ids
-from credo.services import recipient_links
+from credo.services import credit_alerts, members, recipient_links
 from credo.services.context import ServiceContext
 from credo.services.records import Credential, Group, Organization, OutboxMessage
 
@@ -66,6 +67,10 @@ def message_id(row_id: str, sender_address: str) -> str:
 def compose(
     row: OutboxMessage, ctx: ServiceContext, sender_address: str, now: datetime
 ) -> EmailMessage:
+    if row.kind in members.KINDS:
+        return _compose_account(row, ctx, sender_address, now)
+    if row.kind == credit_alerts.KIND:
+        return _compose_credits_alert(row, ctx, sender_address, now)
     if row.kind not in KINDS or row.credential_id is None:
         raise ValueError(f"outbox row {row.id}: no template for {row.kind!r}")
     data: dict[str, Any] = orjson.loads(row.payload)
@@ -91,6 +96,70 @@ def compose(
     env = _templates()
     msg.set_content(env.get_template("credential.txt").render(fields))
     msg.add_alternative(env.get_template("credential.html").render(fields), subtype="html")
+    return msg
+
+
+def _compose_account(
+    row: OutboxMessage, ctx: ServiceContext, sender_address: str, now: datetime
+) -> EmailMessage:
+    """Password resets and invitations to the dashboard. The link is derived from the
+    row's nonce here (services.members): the outbox never holds a working one."""
+    data: dict[str, Any] = orjson.loads(row.payload)
+    nonce = data.get("nonce")
+    fields = {
+        **data,
+        "link": members.reset_url(ctx, nonce) if nonce else None,
+        "login_url": f"{ctx.base_url}/login",
+        "valid_for": "3 days" if row.kind == members.ACCOUNT_INVITE else "1 hour",
+    }
+    msg = EmailMessage()
+    if row.kind == members.ACCOUNT_INVITE:
+        org = _one_line(data["organization"])
+        msg["Subject"] = f"{_one_line(data['inviter'])} added you to {org} on Credo"
+        name = "account_invite"
+    else:
+        msg["Subject"] = "Reset your Credo password"
+        name = "password_reset"
+    local, _, domain = sender_address.rpartition("@")
+    msg["From"] = Address(display_name="Credo", username=local, domain=domain)
+    msg["To"] = Address(display_name=_one_line(data["name"]), addr_spec=row.to_address)
+    msg["Date"] = format_datetime(now)
+    msg["Message-ID"] = message_id(row.id, sender_address)
+    msg["Auto-Submitted"] = "auto-generated"
+    env = _templates()
+    msg.set_content(env.get_template(f"{name}.txt").render(fields))
+    msg.add_alternative(env.get_template(f"{name}.html").render(fields), subtype="html")
+    return msg
+
+
+def _compose_credits_alert(
+    row: OutboxMessage, ctx: ServiceContext, sender_address: str, now: datetime
+) -> EmailMessage:
+    """To an owner: 80% or 100% of the billing year's credits are used (credit_alerts)."""
+    data: dict[str, Any] = orjson.loads(row.payload)
+    org = _one_line(data["organization"])
+    ends = datetime.fromisoformat(data["year_ends_at"])
+    fields = {
+        **data,
+        "organization": org,
+        "remaining": max(0, int(data["allowance"]) - int(data["used"])),
+        "resets_on": _long_date(ends.date().isoformat()),
+        "credits_url": f"{ctx.base_url}/app/credits",
+    }
+    msg = EmailMessage()
+    if int(data["threshold"]) >= 100:
+        msg["Subject"] = f"{org}: all {data['allowance']} credits of this billing year are used"
+    else:
+        msg["Subject"] = f"{org}: {data['threshold']}% of this billing year's credits are used"
+    local, _, domain = sender_address.rpartition("@")
+    msg["From"] = Address(display_name="Credo", username=local, domain=domain)
+    msg["To"] = Address(display_name=_one_line(data["owner_name"]), addr_spec=row.to_address)
+    msg["Date"] = format_datetime(now)
+    msg["Message-ID"] = message_id(row.id, sender_address)
+    msg["Auto-Submitted"] = "auto-generated"
+    env = _templates()
+    msg.set_content(env.get_template("credits_alert.txt").render(fields))
+    msg.add_alternative(env.get_template("credits_alert.html").render(fields), subtype="html")
     return msg
 
 

@@ -12,9 +12,12 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from credo.domain.billing import Subscription
 from credo.services.records import (
+    ApiKey,
     Credential,
     CredentialFilter,
+    CredentialQuery,
     Group,
+    GroupSummary,
     LedgerEntry,
     Membership,
     Organization,
@@ -28,6 +31,7 @@ from credo.services.records import (
 
 if TYPE_CHECKING:
     from credo.services.certificates import CertificateContent
+    from credo.services.imports import ImportJob
 
 
 class DuplicateRequest(Exception):
@@ -52,6 +56,10 @@ class Organizations(Protocol):
 class ApiKeys(Protocol):
     def add(self, key_id: str, org_id: str, key_hash: str, prefix: str, at: datetime) -> None: ...
     def organization_for(self, key_hash: str) -> str | None: ...
+    def all(self, org_id: str) -> list[ApiKey]: ...
+    def revoke(self, org_id: str, key_id: str, at: datetime) -> bool:
+        """False if the organization has no such key, or it was revoked already."""
+        ...
 
 
 class Subscriptions(Protocol):
@@ -65,6 +73,20 @@ class Groups(Protocol):
     def page(self, org_id: str, after: str | None, limit: int) -> list[Group]: ...
     def update(self, group: Group) -> None:
         """Store a changed group (name, description, criteria, expiry, design)."""
+
+
+class CredentialSearch(Protocol):
+    """The dashboard's read model: searching credentials, listing groups with counts."""
+
+    def find(self, org_id: str, q: CredentialQuery) -> tuple[list[Credential], int]:
+        """One page of matching live (not deleted) credentials, newest first, and how many
+        match in all."""
+        ...
+
+    def groups(self, org_id: str, *, archived: bool) -> list[GroupSummary]: ...
+    def live_keys_in_group(self, org_id: str, group_id: str, keys: Iterable[str]) -> set[str]:
+        """Which of `keys` hold a published, not deleted credential of the group."""
+        ...
 
 
 class Credentials(Protocol):
@@ -105,6 +127,52 @@ class Ledger(Protocol):
     def add_many(self, entries: Sequence[LedgerEntry]) -> None: ...
     def page(self, org_id: str, year: int, after: int | None, limit: int) -> list[LedgerEntry]: ...
     def all_entries(self, org_id: str) -> list[LedgerEntry]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerQuery:
+    """Which ledger entries to list; None matches any. `recipient_contains` is a piece of the
+    recipient key (lower-case); `since` is inclusive, `until` exclusive."""
+
+    year: int | None = None
+    reason: str | None = None
+    recipient_contains: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+class CreditReports(Protocol):
+    """Read-only reports over the ledger, for the credits page and its CSV export."""
+
+    def charges_between(self, org_id: str, year: int, bounds: Sequence[datetime]) -> list[int]:
+        """Charges of billing year `year` per interval: one count per gap between
+        consecutive `bounds`; a charge before the first bound counts in the first interval,
+        one at or after the last bound in the last."""
+
+    def entries(
+        self,
+        org_id: str,
+        q: LedgerQuery,
+        *,
+        limit: int,
+        after: int | None = None,
+        before: int | None = None,
+        newest_first: bool = False,
+    ) -> list[LedgerEntry]:
+        """Matching entries with after < id < before, by id."""
+
+    def count(self, org_id: str, q: LedgerQuery) -> int: ...
+    def last_id(self, org_id: str) -> int | None: ...
+
+
+class CreditAlerts(Protocol):
+    """Allowance alerts raised (80% and 100%), at most once per billing year and threshold."""
+
+    def add(self, org_id: str, year: int, threshold: int, at: datetime) -> bool:
+        """Record the alert; False (and nothing changed) when it was raised before. Call
+        while holding the organization lock."""
+
+    def raised(self, org_id: str, year: int) -> list[int]: ...
 
 
 class Usage(Protocol):
@@ -222,6 +290,23 @@ class Accounts(Protocol):
     def use_reset(self, token_hash: str, at: datetime) -> bool: ...
 
 
+class Imports(Protocol):
+    """Spreadsheet uploads (services/imports.py): one row per upload, its table or its
+    validated rows as JSON, and its publishing progress."""
+
+    def add(self, job: ImportJob, rows: str) -> None: ...
+    def get(self, org_id: str, job_id: str) -> ImportJob | None:
+        """The job without its rows (cheap: for progress polls)."""
+
+    def rows(self, org_id: str, job_id: str) -> str | None: ...
+    def save(self, job: ImportJob, rows: str | None = None) -> None:
+        """Store the job's state, counters, error and finish time (and rows when given)."""
+
+    def recent(self, org_id: str, limit: int) -> list[ImportJob]: ...
+    def running(self) -> list[tuple[str, str]]:
+        """(organization id, job id) of every job left running, oldest first."""
+
+
 class PasswordHasher(Protocol):
     def hash(self, password: str) -> str: ...
     def verify(self, password_hash: str, password: str) -> bool: ...
@@ -307,6 +392,14 @@ class UnitOfWork(Protocol):
     def outbox(self) -> Outbox: ...
     @property
     def accounts(self) -> Accounts: ...
+    @property
+    def credit_reports(self) -> CreditReports: ...
+    @property
+    def credit_alerts(self) -> CreditAlerts: ...
+    @property
+    def imports(self) -> Imports: ...
+    @property
+    def credential_search(self) -> CredentialSearch: ...
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None: ...

@@ -41,6 +41,8 @@ class Group:
     criteria: str | None = None
     image_url: str | None = None
     design: str | None = None  # domain.designs.Design as JSON; None is the default design
+    archived_at: datetime | None = None  # archived groups issue nothing new
+    duplicate_policy: str = "allow"  # services.group_settings.DuplicatePolicy
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +114,26 @@ class CredentialFilter:
 
 
 @dataclass(frozen=True, slots=True)
+class CredentialQuery:
+    """The dashboard's credentials list: a search over names and e-mails, filters, a page.
+    `state`: draft, published (not revoked) or revoked. `expiring`: (from, to) inclusive,
+    published and not revoked credentials whose expiry falls in it."""
+
+    text: str | None = None
+    group_id: str | None = None
+    state: str | None = None
+    expiring: tuple[date, date] | None = None
+    offset: int = 0
+    limit: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class GroupSummary:
+    group: Group
+    credentials: int  # not deleted, drafts included
+
+
+@dataclass(frozen=True, slots=True)
 class OutboxMessage:
     """An e-mail to send: `kind` names its template, `payload` (JSON) what fills it."""
 
@@ -125,6 +147,17 @@ class OutboxMessage:
     next_attempt_at: datetime
     attempts: int = 0  # sends started, counted when a worker claims the row
     leased_until: datetime | None = None  # a claiming worker's lease, while it holds one
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """An organization's API key as the dashboard lists it: never the key itself."""
+
+    id: str
+    organization_id: str
+    prefix: str  # its first characters, so people can tell their keys apart
+    created_at: datetime
+    revoked_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from credo.domain.billing import Subscription
 from credo.domain.credentials import Status
 from credo.services.ports import DuplicateRequest
 from credo.services.records import (
+    ApiKey,
     Credential,
     CredentialFilter,
     Group,
@@ -164,6 +165,24 @@ class SqlApiKeys:
             )
         )
 
+    def all(self, org_id: str) -> list[ApiKey]:
+        k = t.api_keys.c
+        rows = self._c.execute(
+            select(k.id, k.organization_id, k.prefix, k.created_at, k.revoked_at)
+            .where(k.organization_id == org_id)
+            .order_by(k.created_at.desc(), k.id)
+        )
+        return [ApiKey(**r._mapping) for r in rows]
+
+    def revoke(self, org_id: str, key_id: str, at: datetime) -> bool:
+        k = t.api_keys.c
+        done = self._c.execute(
+            update(t.api_keys)
+            .where(k.organization_id == org_id, k.id == key_id, k.revoked_at.is_(None))
+            .values(revoked_at=at)
+        )
+        return done.rowcount == 1
+
 
 class SqlSubscriptions:
     def __init__(self, conn: Connection) -> None:
@@ -236,6 +255,8 @@ class SqlGroups:
                 criteria=group.criteria,
                 expires_after_months=group.expires_after_months,
                 design=group.design,
+                archived_at=group.archived_at,
+                duplicate_policy=group.duplicate_policy,
             )
         )
 

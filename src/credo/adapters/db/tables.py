@@ -137,6 +137,10 @@ groups = Table(
     Column("image_url", String(2000), nullable=True),
     # The certificate and badge design (domain.designs.Design as JSON); None is the default.
     Column("design", Text, nullable=True),
+    # Archived groups issue nothing new; their credentials stay (migration 0007).
+    Column("archived_at", UTCDateTime, nullable=True),
+    # services.group_settings.DuplicatePolicy: allow, warn or refuse.
+    Column("duplicate_policy", String(12), nullable=False, server_default=text("'allow'")),
     Index(None, "organization_id", "id"),
 )
 

@@ -8,6 +8,9 @@ from sqlalchemy import Connection, Engine
 
 from credo.adapters.db.accounts import SqlAccounts
 from credo.adapters.db.artifacts import SqlArtifacts
+from credo.adapters.db.credential_search import SqlCredentialSearch
+from credo.adapters.db.credit_reports import SqlCreditAlerts, SqlCreditReports
+from credo.adapters.db.imports import SqlImports
 from credo.adapters.db.outbox import SqlOutbox
 from credo.adapters.db.repositories import (
     SqlApiKeys,
@@ -39,6 +42,10 @@ class SqlUnitOfWork:
     artifacts: SqlArtifacts
     outbox: SqlOutbox
     accounts: SqlAccounts
+    credit_reports: SqlCreditReports
+    credit_alerts: SqlCreditAlerts
+    imports: SqlImports
+    credential_search: SqlCredentialSearch
 
     def __init__(
         self, engine: Engine, *, write: bool = True, queue: threading.Lock | None = None
@@ -75,6 +82,10 @@ class SqlUnitOfWork:
         self.artifacts = SqlArtifacts(conn)
         self.outbox = SqlOutbox(conn)
         self.accounts = SqlAccounts(conn)
+        self.credit_reports = SqlCreditReports(conn)
+        self.credit_alerts = SqlCreditAlerts(conn)
+        self.imports = SqlImports(conn)
+        self.credential_search = SqlCredentialSearch(conn)
         return self
 
     def __exit__(self, *exc: object) -> None:

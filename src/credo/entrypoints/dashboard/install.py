@@ -8,7 +8,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 
-from credo.domain.errors import DomainError
+from credo.domain.errors import DomainError, InsufficientCredits
 from credo.entrypoints.api.problems import problem, validation_problem
 from credo.entrypoints.dashboard import (
     auth_routes,
@@ -18,9 +18,11 @@ from credo.entrypoints.dashboard import (
     home_routes,
     imports_routes,
     members_routes,
+    password_reset_routes,
 )
 from credo.entrypoints.dashboard.render import page, see_other
 from credo.entrypoints.dashboard.session import LoginRequired, login_redirect_location
+from credo.services.credit_reports import explain
 
 ROUTERS = (
     auth_routes,
@@ -30,6 +32,7 @@ ROUTERS = (
     imports_routes,
     credits_routes,
     members_routes,
+    password_reset_routes,
 )
 DASHBOARD_PATHS = ("/app", "/login", "/logout", "/password-reset")
 
@@ -54,8 +57,9 @@ def install(api: FastAPI) -> None:
     async def _domain(request: Request, exc: DomainError) -> Response:
         if _browser_on_dashboard(request):
             app = request.app.state.credo
+            detail = explain(exc) if isinstance(exc, InsufficientCredits) else exc.detail
             return page(
-                request, app, None, "app/error.html", exc.status, title=exc.title, detail=exc.detail
+                request, app, None, "app/error.html", exc.status, title=exc.title, detail=detail
             )
         return problem(exc.status, exc.code, exc.detail, exc.title, **exc.fields)
 
