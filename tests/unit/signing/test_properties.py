@@ -96,3 +96,32 @@ def test_signing_is_deterministic(cryptosuite: str) -> None:
         for _ in range(2)
     )
     assert first == second
+
+
+@given(st.binary(max_size=100))
+def test_base58_chunked_encoding_is_the_plain_definition(data: bytes) -> None:
+    from credo.adapters.signing import multibase
+
+    n, digits = int.from_bytes(data, "big"), ""
+    while n:
+        n, rest = divmod(n, 58)
+        digits = multibase._ALPHABET[rest] + digits
+    plain = "1" * (len(data) - len(data.lstrip(b"\0"))) + digits
+    assert multibase.b58encode(data) == plain
+    assert multibase.b58decode(plain) == data
+
+
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+        max_leaves=20,
+    )
+)
+def test_json_copy_equals_and_shares_nothing_mutable(value: object) -> None:
+    from credo.adapters.signing.data_integrity import json_copy
+
+    copied = json_copy(value)
+    assert copied == value
+    if isinstance(value, (dict, list)) and value:
+        assert copied is not value

@@ -46,6 +46,7 @@ class DataIntegritySigner:
                     cryptosuite=cryptosuite,
                     verification_method=method,
                     created=created,
+                    owned=True,  # built for this signature, serialized right after
                 )
                 for doc in documents
             ]

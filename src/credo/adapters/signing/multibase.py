@@ -8,13 +8,27 @@ _ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _INDEX = {ch: i for i, ch in enumerate(_ALPHABET)}
 
 
+_CHUNK_DIGITS = 10
+_CHUNK = 58**_CHUNK_DIGITS  # below 2**63: each chunk's digits come by machine-size division
+
+
 def b58encode(data: bytes) -> str:
-    """Bitcoin base58: big-endian base-58 digits, one `1` per leading zero byte."""
+    """Bitcoin base58: big-endian base-58 digits, one `1` per leading zero byte.
+    Every signature is encoded, so the big number is cut into chunks of ten digits first:
+    a tenth of the big-number divisions."""
     n = int.from_bytes(data, "big")
-    digits: list[str] = []
+    chunks: list[int] = []
     while n:
-        n, rest = divmod(n, 58)
-        digits.append(_ALPHABET[rest])
+        n, chunk = divmod(n, _CHUNK)
+        chunks.append(chunk)
+    digits: list[str] = []
+    last = len(chunks) - 1
+    for i, chunk in enumerate(chunks):
+        for _ in range(_CHUNK_DIGITS):
+            if i == last and not chunk:
+                break  # no leading zeros in the most significant chunk
+            chunk, rest = divmod(chunk, 58)
+            digits.append(_ALPHABET[rest])
     zeros = len(data) - len(data.lstrip(b"\0"))
     return "1" * zeros + "".join(reversed(digits))
 
