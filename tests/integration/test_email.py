@@ -437,19 +437,20 @@ def cli_env(credo: App, smtp: SmtpServer) -> dict[str, str]:
     }
 
 
-def test_the_server_sends_from_a_thread_unless_told_not_to(
+def test_the_server_sends_from_a_child_process_unless_told_not_to(
     credo: App, org: Org, smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for name, value in cli_env(credo, smtp_server).items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("CREDO_WORKER_IN_SERVER", "false")
-    with _embedded_mail_worker():
-        assert "credo-mail" not in {t.name for t in threading.enumerate()}
+    with _embedded_mail_worker() as child:
+        assert child is None
     monkeypatch.delenv("CREDO_WORKER_IN_SERVER")
-    with _embedded_mail_worker():
+    with _embedded_mail_worker() as child:
+        assert child is not None and child.poll() is None
         publish_one(org, "served@example.org")
-        smtp_server.wait_for(1)
-    assert "credo-mail" not in {t.name for t in threading.enumerate()}
+        smtp_server.wait_for(1, timeout=30)
+    assert child.returncode is not None  # stopped with the server
     assert len(smtp_server.to("served@example.org")) == 1
 
 

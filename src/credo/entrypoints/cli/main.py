@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import secrets
+import signal
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -291,6 +294,7 @@ def worker(
     with opened() as credo:
         mail = credo.mail_worker()
         if once:
+            mail.remind_if_due()
             r = mail.drain()
             out.print(f"sent {r.sent}, to retry {r.retried}, given up {r.failed}")
             return
@@ -303,28 +307,31 @@ def worker(
 
 
 @contextmanager
-def _embedded_mail_worker() -> Iterator[None]:
-    """The mail worker on a thread of the serving process, unless turned off: one worker
-    whatever the number of HTTP workers."""
-    import threading
-
+def _embedded_mail_worker() -> Iterator[subprocess.Popen[bytes] | None]:
+    """The mail worker as a child process of `credo serve`, unless turned off: one worker
+    whatever the number of HTTP workers. A process, not a thread: composing e-mails is
+    CPU work that would otherwise hold the GIL against the requests (a bulk publish signed
+    at half speed while the previous bulk's e-mails went out)."""
     settings = Settings()
     if not settings.worker_in_server:
-        yield
+        yield None
         return
-    credo = bootstrap(settings)
-    stop = threading.Event()
-    thread = threading.Thread(
-        target=credo.mail_worker().run, args=(stop,), name="credo-mail", daemon=True
+    child = subprocess.Popen(
+        [sys.executable, "-m", "credo.entrypoints.cli.main", "worker"],
+        env=os.environ.copy(),
+        stdin=subprocess.DEVNULL,
     )
-    thread.start()
     try:
-        yield
+        yield child
     finally:
-        stop.set()
-        # A send in flight finishes, or its row is sent again after its lease.
-        thread.join(timeout=10)
-        credo.close()
+        # Ctrl-C for the worker: a send in flight finishes, or its row is sent again after
+        # its lease.
+        child.send_signal(signal.SIGINT)
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
 
 
 def _run_server(
