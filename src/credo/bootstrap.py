@@ -47,7 +47,11 @@ class App:
 
     def mail_worker(self) -> MailWorker:
         return MailWorker(
-            self.uow, self.ctx, self.mailer or mail_sender(self.settings), self.settings.mail_from
+            self.uow,
+            self.ctx,
+            self.mailer or mail_sender(self.settings),
+            self.settings.mail_from,
+            reminder_days=self.settings.expiry_reminder_days,
         )
 
     def close(self) -> None:

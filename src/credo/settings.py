@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     # `credo serve` and `credo demo` send e-mails from a thread of their own; turn it off
     # when a separate `credo worker` process does it.
     worker_in_server: bool = True
+    # Recipients are reminded this many days before their credential expires (0: never).
+    expiry_reminder_days: int = Field(30, ge=0, le=365)
 
     @model_validator(mode="after")
     def _refuse_weak_secrets(self) -> Settings:

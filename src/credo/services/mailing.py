@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from credo.clock import Clock
-from credo.services import notifications
+from credo.services import notifications, reminders
 from credo.services.context import ServiceContext
 from credo.services.ports import (
     MailError,
@@ -71,6 +71,10 @@ class MailWorker:
     # starts only if it ends inside the lease, so no other worker can be sending the row.
     send_budget: timedelta = timedelta(minutes=5)
     policy: RetryPolicy = field(default_factory=RetryPolicy)
+    # Days before expiry a recipient is reminded (services.reminders); 0: never.
+    reminder_days: int = 30
+    reminder_every: timedelta = timedelta(hours=1)
+    _reminded_at: datetime | None = field(default=None, init=False)
 
     def now(self) -> datetime:
         return (self.clock or self.ctx.clock).now()
@@ -125,6 +129,7 @@ class MailWorker:
         log.info("mail worker started")
         while not stop.is_set():
             try:
+                self.remind_if_due()
                 report = self.run_once()
             except Exception:
                 # A database outage must not end the worker; the rows wait in the outbox.
@@ -133,6 +138,17 @@ class MailWorker:
             if report.handled == 0 or report.sent == 0:
                 stop.wait(poll_seconds)
         log.info("mail worker stopped")
+
+    def remind_if_due(self) -> int:
+        """Enqueue the expiry reminders now due, at most once per `reminder_every`."""
+        now = self.now()
+        if self._reminded_at is not None and now - self._reminded_at < self.reminder_every:
+            return 0
+        self._reminded_at = now
+        count = reminders.enqueue_due(self.uow, self.ctx, self.reminder_days)
+        if count:
+            log.info("mail worker: %d expiry reminder(s) enqueued", count)
+        return count
 
     @staticmethod
     def _drop_withdrawn(

@@ -26,7 +26,8 @@ from credo.services.records import Credential, Group, Organization, OutboxMessag
 
 PUBLISHED = "credential.published"
 RENEWED = "credential.renewed"
-KINDS = (PUBLISHED, RENEWED)
+EXPIRING = "credential.expiring"  # services.reminders enqueues these
+KINDS = (PUBLISHED, RENEWED, EXPIRING)
 
 
 def announce(
@@ -80,12 +81,19 @@ def compose(
         "issued_on": _long_date(data["issued_on"]),
         "expires_on": _long_date(data["expires_on"]) if data["expires_on"] else None,
         "renewed": row.kind == RENEWED,
+        "expiring": row.kind == EXPIRING,
         "page_url": f"{ctx.base_url}/c/{row.credential_id}",
         "manage_url": recipient_links.manage_url(ctx, row.credential_id),
     }
-    verb = "renewed" if row.kind == RENEWED else "issued"
+    achievement = _one_line(data["achievement"])
     msg = EmailMessage()
-    msg["Subject"] = f"{org} {verb} your credential: {_one_line(data['achievement'])}"
+    if row.kind == EXPIRING:
+        msg["Subject"] = (
+            f"Your credential {achievement} from {org} expires on {fields['expires_on']}"
+        )
+    else:
+        verb = "renewed" if row.kind == RENEWED else "issued"
+        msg["Subject"] = f"{org} {verb} your credential: {achievement}"
     # The organization's name shows as the sender; the address is the deployment's own.
     local, _, domain = sender_address.rpartition("@")
     msg["From"] = Address(display_name=org, username=local, domain=domain)

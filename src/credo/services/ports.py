@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -16,6 +16,7 @@ from credo.services.records import (
     Credential,
     CredentialFilter,
     CredentialQuery,
+    ExpiringCredential,
     Group,
     GroupSummary,
     LedgerEntry,
@@ -307,6 +308,11 @@ class Imports(Protocol):
         """(organization id, job id) of every job left running, oldest first."""
 
 
+class Reminders(Protocol):
+    def due(self, org_id: str, today: date, until: date) -> list[ExpiringCredential]: ...
+    def mark(self, org_id: str, cred_ids: Sequence[str]) -> None: ...
+
+
 class PasswordHasher(Protocol):
     def hash(self, password: str) -> str: ...
     def verify(self, password_hash: str, password: str) -> bool: ...
@@ -328,7 +334,9 @@ class Signer(Protocol):
         created: datetime,
         verification_method: str | None = None,
     ) -> list[dict[str, Any]]:
-        """`verification_method`: the proof's method id; None for the key's did:key method."""
+        """`verification_method`: the proof's method id; None for the key's did:key method.
+        The documents are handed over: the caller does not change them afterwards (the
+        signed ones share their parts)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -392,6 +400,8 @@ class UnitOfWork(Protocol):
     def outbox(self) -> Outbox: ...
     @property
     def accounts(self) -> Accounts: ...
+    @property
+    def reminders(self) -> Reminders: ...
     @property
     def credit_reports(self) -> CreditReports: ...
     @property

@@ -185,3 +185,13 @@ class WebSession:
     csrf_token: str
     created_at: datetime
     expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ExpiringCredential:
+    id: str
+    group_id: str
+    recipient_name: str
+    recipient_email: str
+    issued_on: date
+    expires_on: date

@@ -171,6 +171,9 @@ credentials = Table(
     Column("document_id", String(500), nullable=True),
     # The recipient hid its public page (the signed file still verifies).
     Column("hidden", Boolean, nullable=False, server_default=text("false")),
+    # The expiry date its recipient was reminded of (services/reminders.py): one reminder
+    # per expiry date, so a renewal that moves the date earns a new one.
+    Column("reminded_expiry", Date, nullable=True),
     Index(None, "organization_id", "id"),
     Index(None, "organization_id", "recipient_key", "seat_year"),
     Index(None, "organization_id", "document_id"),

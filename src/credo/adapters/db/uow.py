@@ -12,6 +12,7 @@ from credo.adapters.db.credential_search import SqlCredentialSearch
 from credo.adapters.db.credit_reports import SqlCreditAlerts, SqlCreditReports
 from credo.adapters.db.imports import SqlImports
 from credo.adapters.db.outbox import SqlOutbox
+from credo.adapters.db.reminders import SqlReminders
 from credo.adapters.db.repositories import (
     SqlApiKeys,
     SqlCredentials,
@@ -42,6 +43,7 @@ class SqlUnitOfWork:
     artifacts: SqlArtifacts
     outbox: SqlOutbox
     accounts: SqlAccounts
+    reminders: SqlReminders
     credit_reports: SqlCreditReports
     credit_alerts: SqlCreditAlerts
     imports: SqlImports
@@ -82,6 +84,7 @@ class SqlUnitOfWork:
         self.artifacts = SqlArtifacts(conn)
         self.outbox = SqlOutbox(conn)
         self.accounts = SqlAccounts(conn)
+        self.reminders = SqlReminders(conn)
         self.credit_reports = SqlCreditReports(conn)
         self.credit_alerts = SqlCreditAlerts(conn)
         self.imports = SqlImports(conn)
