@@ -184,7 +184,9 @@ def test_archived_groups_are_hidden_and_cannot_issue(credo: App, org: Org) -> No
     assert draft.status_code == 409
     # Its credentials stay.
     assert len(org.get(f"/v1/credentials?group_id={gid}").json()["credentials"]) == 1
+    assert org.get(f"/v1/groups/{gid}").json()["group"]["archived_at"] is not None
     assert owner.post(f"/app/groups/{gid}/unarchive").status_code == 303
+    assert org.get(f"/v1/groups/{gid}").json()["group"]["archived_at"] is None
     assert org.issue(gid, "bob@x.org").status_code == 201
 
 

@@ -128,6 +128,7 @@ def test_an_issuer_publishes_from_a_spreadsheet_and_sees_the_cost(
         good = write_csv(tmp_path / "learners.csv", people)
         upload(page, base, good)
         expect(page.locator("h1")).to_contain_text("Ready to issue 12 credentials")
+        expect(page.locator("table").first).to_contain_text("1 March 2026")  # "Completed on"
         expect(page.locator("body")).to_contain_text("12")
         page.screenshot(path=out / "04-cost-preview.png", full_page=True)
         page.get_by_role(

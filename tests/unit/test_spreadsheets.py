@@ -80,6 +80,7 @@ def test_columns_are_guessed_from_the_header() -> None:
     }
     assert sheets.guess_mapping(["a", "b"]) == dict.fromkeys(sheets.FIELDS)
     assert sheets.guess_mapping(["Email", "Name"])["name"] == 1
+    assert sheets.guess_mapping(["Full name", "Email", "Completed on"])["issued_on"] == 2
 
 
 @pytest.mark.parametrize(

@@ -175,7 +175,11 @@ _SYNONYMS = {
         "date",
         "completion date",
         "completed",
+        "completed on",
+        "date completed",
+        "date of completion",
         "awarded",
+        "awarded on",
         "award date",
     ),
     "expires_on": (

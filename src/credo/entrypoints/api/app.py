@@ -28,6 +28,7 @@ from credo.entrypoints.api.routes import (
     vcapi,
 )
 from credo.entrypoints.dashboard import install as dashboard
+from credo.services import imports
 from credo.settings import Settings
 
 
@@ -43,6 +44,11 @@ def create_app(app: App | None = None) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if owned:  # a served process: the first certificate should not pay for font loading
             threading.Thread(target=credo.certificates.warm_up, daemon=True).start()
+            # Spreadsheet imports a stopped process left running go on here (chunks are
+            # recorded with the credentials they issue, so none is issued twice).
+            threading.Thread(
+                target=imports.resume_running, args=(credo.uow, credo.ctx), daemon=True
+            ).start()
         yield
         if owned:
             credo.close()

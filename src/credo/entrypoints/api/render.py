@@ -54,6 +54,10 @@ def group(g: Group) -> dict[str, Any]:
         "criteria": g.criteria,
         # The full design (defaults filled in): logo and signature are data URIs.
         "design": designs.load(g.design).as_dict(),
+        # Set from the dashboard: archived groups issue nothing new (409 group_archived);
+        # "refuse" refuses a second live credential per recipient (409 duplicate_credential).
+        "archived_at": rfc3339(g.archived_at) if g.archived_at else None,
+        "duplicate_policy": g.duplicate_policy,
     }
 
 
