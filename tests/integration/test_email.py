@@ -474,3 +474,45 @@ def test_production_without_smtp_warns_and_keeps_the_mail(
     with caplog.at_level(logging.WARNING, logger="credo.mail"):
         assert isinstance(mail_sender(settings), FileMailbox)
     assert "CREDO_SMTP_HOST is not set" in caplog.text
+
+
+def test_the_embedded_worker_ends_when_its_server_is_killed(
+    credo: App, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    """A server killed outright cannot stop its worker: the worker notices it is orphaned."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    env = {**os.environ, **cli_env(credo, smtp_server)}
+    script = (
+        "import time\n"
+        "from credo.entrypoints.cli.main import _embedded_mail_worker\n"
+        "with _embedded_mail_worker() as child:\n"
+        "    print(child.pid, flush=True)\n"
+        "    time.sleep(600)\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script], env=env, stdout=subprocess.PIPE, text=True
+    )
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    assert psutil.pid_exists(child)
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    parent.stdout.close()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            if psutil.Process(child).status() == psutil.STATUS_ZOMBIE:
+                break
+        except psutil.NoSuchProcess:
+            break
+        time.sleep(0.1)
+    else:
+        psutil.Process(child).kill()
+        raise AssertionError("the worker outlived its server")

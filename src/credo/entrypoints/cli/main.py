@@ -9,6 +9,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -288,7 +289,6 @@ def worker(
     """Send the e-mails of the outbox until interrupted (Ctrl-C); set
     CREDO_WORKER_IN_SERVER=false for `credo serve` when this runs apart."""
     import logging
-    import threading
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     with opened() as credo:
@@ -299,11 +299,29 @@ def worker(
             out.print(f"sent {r.sent}, to retry {r.retried}, given up {r.failed}")
             return
         stop = threading.Event()
+        parent = os.environ.get(_PARENT_ENV)
+        if parent:
+            _stop_with_parent(int(parent), stop)
         out.print(f"sending e-mails through {mail.sender!r}; Ctrl-C stops")
         try:
             mail.run(stop, poll)
         except KeyboardInterrupt:
             stop.set()
+
+
+_PARENT_ENV = "CREDO_WORKER_PARENT_PID"
+
+
+def _stop_with_parent(parent: int, stop: threading.Event) -> None:
+    """The embedded worker ends with the server that started it, even one killed outright
+    (which cannot tell it to stop): an orphan's parent changes."""
+
+    def watch() -> None:
+        while not stop.wait(1.0):
+            if os.getppid() != parent:
+                stop.set()
+
+    threading.Thread(target=watch, name="credo-parent-watch", daemon=True).start()
 
 
 @contextmanager
@@ -318,7 +336,7 @@ def _embedded_mail_worker() -> Iterator[subprocess.Popen[bytes] | None]:
         return
     child = subprocess.Popen(
         [sys.executable, "-m", "credo.entrypoints.cli.main", "worker"],
-        env=os.environ.copy(),
+        env={**os.environ, _PARENT_ENV: str(os.getpid())},
         stdin=subprocess.DEVNULL,
     )
     try:
