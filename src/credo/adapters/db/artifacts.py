@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, delete, select
 from sqlalchemy.exc import IntegrityError
 
 from credo.adapters.db import tables as t
@@ -27,8 +27,9 @@ class SqlArtifacts:
     def put(
         self, org_id: str, cred_id: str, kind: str, version: int, media_type: str, content: bytes
     ) -> None:
-        """Keeps the file; a twin rendered concurrently by another request wins quietly
-        (both rendered the same version)."""
+        """Keeps the file and drops the files of the credential's earlier versions, which
+        are never served again (a version is its status index, which only grows); a twin
+        rendered concurrently by another request wins quietly (both drew the same)."""
         values = {
             "credential_id": cred_id,
             "kind": kind,
@@ -38,8 +39,12 @@ class SqlArtifacts:
             "content": content,
             "created_at": datetime.now(UTC),
         }
+        a = t.credential_artifacts.c
         try:
             with self._c.begin_nested():
                 self._c.execute(t.credential_artifacts.insert().values(**values))
         except IntegrityError:
-            pass
+            return
+        self._c.execute(
+            delete(t.credential_artifacts).where(a.credential_id == cred_id, a.version < version)
+        )
