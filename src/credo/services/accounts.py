@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from credo.clock import Clock
 from credo.domain.accounts import Permission, Role, allowed, password_problem
@@ -179,7 +179,3 @@ def switch_organization(uow: UnitOfWork, member: Member, org_id: str) -> None:
 
 def sign_out(uow: UnitOfWork, token: str) -> None:
     uow.accounts.delete_session(token_hash(token))
-
-
-def expired(session: WebSession, now: datetime) -> bool:
-    return session.expires_at <= now

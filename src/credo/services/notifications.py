@@ -86,24 +86,39 @@ def compose(
         "manage_url": recipient_links.manage_url(ctx, row.credential_id),
     }
     achievement = _one_line(data["achievement"])
-    msg = EmailMessage()
     if row.kind == EXPIRING:
-        msg["Subject"] = (
-            f"Your credential {achievement} from {org} expires on {fields['expires_on']}"
-        )
+        subject = f"Your credential {achievement} from {org} expires on {fields['expires_on']}"
     else:
         verb = "renewed" if row.kind == RENEWED else "issued"
-        msg["Subject"] = f"{org} {verb} your credential: {achievement}"
+        subject = f"{org} {verb} your credential: {achievement}"
     # The organization's name shows as the sender; the address is the deployment's own.
+    return _message(
+        row, sender_address, now, org, data["recipient_name"], subject, "credential", fields
+    )
+
+
+def _message(
+    row: OutboxMessage,
+    sender_address: str,
+    now: datetime,
+    sender_name: str,
+    to_name: str,
+    subject: str,
+    template: str,
+    fields: dict[str, Any],
+) -> EmailMessage:
+    """An e-mail of `template` (.txt and .html) with the headers every kind shares."""
+    msg = EmailMessage()
+    msg["Subject"] = subject
     local, _, domain = sender_address.rpartition("@")
-    msg["From"] = Address(display_name=org, username=local, domain=domain)
-    msg["To"] = Address(display_name=_one_line(data["recipient_name"]), addr_spec=row.to_address)
+    msg["From"] = Address(display_name=sender_name, username=local, domain=domain)
+    msg["To"] = Address(display_name=_one_line(to_name), addr_spec=row.to_address)
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = message_id(row.id, sender_address)
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies, please
     env = _templates()
-    msg.set_content(env.get_template("credential.txt").render(fields))
-    msg.add_alternative(env.get_template("credential.html").render(fields), subtype="html")
+    msg.set_content(env.get_template(f"{template}.txt").render(fields))
+    msg.add_alternative(env.get_template(f"{template}.html").render(fields), subtype="html")
     return msg
 
 
@@ -120,24 +135,14 @@ def _compose_account(
         "login_url": f"{ctx.base_url}/login",
         "valid_for": "3 days" if row.kind == members.ACCOUNT_INVITE else "1 hour",
     }
-    msg = EmailMessage()
     if row.kind == members.ACCOUNT_INVITE:
         org = _one_line(data["organization"])
-        msg["Subject"] = f"{_one_line(data['inviter'])} added you to {org} on Credo"
+        subject = f"{_one_line(data['inviter'])} added you to {org} on Credo"
         name = "account_invite"
     else:
-        msg["Subject"] = "Reset your Credo password"
+        subject = "Reset your Credo password"
         name = "password_reset"
-    local, _, domain = sender_address.rpartition("@")
-    msg["From"] = Address(display_name="Credo", username=local, domain=domain)
-    msg["To"] = Address(display_name=_one_line(data["name"]), addr_spec=row.to_address)
-    msg["Date"] = format_datetime(now)
-    msg["Message-ID"] = message_id(row.id, sender_address)
-    msg["Auto-Submitted"] = "auto-generated"
-    env = _templates()
-    msg.set_content(env.get_template(f"{name}.txt").render(fields))
-    msg.add_alternative(env.get_template(f"{name}.html").render(fields), subtype="html")
-    return msg
+    return _message(row, sender_address, now, "Credo", data["name"], subject, name, fields)
 
 
 def _compose_credits_alert(
@@ -154,21 +159,13 @@ def _compose_credits_alert(
         "resets_on": _long_date(ends.date().isoformat()),
         "credits_url": f"{ctx.base_url}/app/credits",
     }
-    msg = EmailMessage()
     if int(data["threshold"]) >= 100:
-        msg["Subject"] = f"{org}: all {data['allowance']} credits of this billing year are used"
+        subject = f"{org}: all {data['allowance']} credits of this billing year are used"
     else:
-        msg["Subject"] = f"{org}: {data['threshold']}% of this billing year's credits are used"
-    local, _, domain = sender_address.rpartition("@")
-    msg["From"] = Address(display_name="Credo", username=local, domain=domain)
-    msg["To"] = Address(display_name=_one_line(data["owner_name"]), addr_spec=row.to_address)
-    msg["Date"] = format_datetime(now)
-    msg["Message-ID"] = message_id(row.id, sender_address)
-    msg["Auto-Submitted"] = "auto-generated"
-    env = _templates()
-    msg.set_content(env.get_template("credits_alert.txt").render(fields))
-    msg.add_alternative(env.get_template("credits_alert.html").render(fields), subtype="html")
-    return msg
+        subject = f"{org}: {data['threshold']}% of this billing year's credits are used"
+    return _message(
+        row, sender_address, now, "Credo", data["owner_name"], subject, "credits_alert", fields
+    )
 
 
 def _long_date(iso: str) -> str:

@@ -62,10 +62,6 @@ def check_csrf(member: Member, given: str | None) -> None:
         raise Forbidden("the form has expired or did not come from this site; reload the page")
 
 
-def require(member: Member, permission: Permission) -> None:
-    member.require(permission)
-
-
 def login_redirect_location(next_path: str) -> str:
     return "/login?next=" + quote(next_path, safe="/")
 
