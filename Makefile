@@ -3,15 +3,27 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: setup system-deps run test lint bench clean
+LOCK := requirements/dev.lock
+
+.PHONY: setup system-deps run test lint bench upgrade clean
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# Exactly the versions (and files, by hash) of the lock: a fresh clone installs what was
+# tested, not whatever was released since.
+$(VENV)/.installed: pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q --require-hashes -r $(LOCK)
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $@
+
+# Refresh the lock to the newest versions pyproject.toml allows, then run `make test`.
+upgrade:
+	$(PYTHON) -m venv .venv-tools
+	.venv-tools/bin/pip install -q pip-tools
+	.venv-tools/bin/pip-compile -q --upgrade --generate-hashes --allow-unsafe --strip-extras \
+		--extra dev --all-build-deps --no-emit-index-url --no-emit-find-links \
+		-o $(LOCK) pyproject.toml
 
 system-deps:
 	bash scripts/system-deps.sh
@@ -33,4 +45,4 @@ bench: setup
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) credo-data test-artifacts .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-tools credo-data test-artifacts .pytest_cache .mypy_cache .ruff_cache
