@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 
 from credo.adapters.db.engine import make_engine
-from credo.adapters.db.migrate import upgrade
 from credo.adapters.db.uow import SqlUnitOfWorkFactory
 from credo.adapters.keystore import KeyVault, development_master_key, parse_master_key
 from credo.adapters.mail.mailbox import FileMailbox
@@ -51,7 +50,6 @@ class App:
             self.ctx,
             self.mailer or mail_sender(self.settings),
             self.settings.mail_from,
-            reminder_days=self.settings.expiry_reminder_days,
         )
 
     def close(self) -> None:
@@ -70,6 +68,8 @@ def bootstrap(
 ) -> App:
     engine = engine or make_engine(settings.database_url, pool_size=settings.db_pool_size)
     if migrate:
+        from credo.adapters.db.migrate import upgrade  # Alembic: only when asked
+
         upgrade(engine)
     clock = clock or SystemClock()
     master_key = _master_key(settings)

@@ -41,9 +41,14 @@ class Settings(BaseSettings):
     smtp_timeout: float = 30.0  # seconds, for each step of an SMTP conversation
     mail_from: str = "credo@localhost"  # envelope sender and From address
     mailbox_dir: Path = Field(default_factory=lambda: default_data_dir() / "mailbox")
-    # `credo serve` and `credo demo` send e-mails from a thread of their own; turn it off
-    # when a separate `credo worker` process does it.
+    # `credo serve` and `credo demo` start one `credo worker` child process; turn it off
+    # when workers run apart.
     worker_in_server: bool = True
+    # Seconds a server worker may take to answer its supervisor's health check (a starved
+    # machine answers slowly; killing a slow worker only adds load), and that in-flight
+    # requests get to finish after SIGTERM.
+    healthcheck_timeout: int = Field(30, ge=1, le=600)
+    graceful_shutdown_timeout: int = Field(30, ge=1, le=600)
     # Recipients are reminded this many days before their credential expires (0: never).
     expiry_reminder_days: int = Field(30, ge=0, le=365)
 

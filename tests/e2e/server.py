@@ -1,7 +1,7 @@
 """A real Credo server for end-to-end tests: `credo serve` in its own process group.
 
 `running_server(database_url, workdir)` starts `python -m credo.entrypoints.cli.main serve`
-with N uvicorn workers on a free loopback port, waits for `GET /healthz`, yields a
+with N uvicorn workers on a free loopback port, waits for `GET /readyz`, yields a
 `LiveServer` and, on exit, terminates the whole process group and checks nothing is left.
 
 `live_server` is the module-scoped pytest fixture over both databases (a SQLite file, a
@@ -45,7 +45,7 @@ BACKENDS = [
 
 
 class ServerFailed(RuntimeError):
-    """The server exited or never answered /healthz; the message carries its stderr."""
+    """The server exited or never answered /readyz; the message carries its stderr."""
 
 
 @dataclass(frozen=True)
@@ -160,16 +160,17 @@ def _wait_healthy(
     base_url: str,
     stderr: Path,
     verify: ssl.SSLContext | bool = True,
+    timeout: float = STARTUP_TIMEOUT,
 ) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
+    deadline = time.monotonic() + timeout
     last = "no answer yet"
     with httpx.Client(timeout=2.0, verify=verify) as client:
         while time.monotonic() < deadline:
             code = proc.poll()
             if code is not None:
-                raise ServerFailed(f"server exited with {code} before /healthz:\n{_tail(stderr)}")
+                raise ServerFailed(f"server exited with {code} before /readyz:\n{_tail(stderr)}")
             try:
-                r = client.get(f"{base_url}/healthz")
+                r = client.get(f"{base_url}/readyz")
                 if r.status_code == 200:
                     return
                 last = f"HTTP {r.status_code}: {r.text[:200]}"
@@ -177,7 +178,7 @@ def _wait_healthy(
                 last = f"{type(exc).__name__}: {exc}"
             time.sleep(0.2)
     raise ServerFailed(
-        f"/healthz did not answer 200 within {STARTUP_TIMEOUT:.0f}s ({last}); "
+        f"/readyz did not answer 200 within {timeout:.0f}s ({last}); "
         f"server stderr:\n{_tail(stderr)}"
     )
 
@@ -192,6 +193,7 @@ def running_server(
     attempts: int = 3,
     tls: tuple[Path, Path] | None = None,
     extra_env: Mapping[str, str] | None = None,
+    startup_timeout: float = STARTUP_TIMEOUT,
 ) -> Iterator[LiveServer]:
     """Start `credo serve --workers N` on a free loopback port; stop its whole process group
     on exit. A port taken between choosing and binding it is retried with another.
@@ -224,7 +226,7 @@ def running_server(
             )
         try:
             try:
-                _wait_healthy(proc, base_url, err_path, verify)
+                _wait_healthy(proc, base_url, err_path, verify, startup_timeout)
             except ServerFailed:
                 if attempt < attempts and "address already in use" in _tail(err_path).lower():
                     continue

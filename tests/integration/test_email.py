@@ -26,10 +26,11 @@ from credo.adapters.mail.mailbox import FileMailbox
 from credo.adapters.mail.smtp import SmtpSender
 from credo.bootstrap import App, bootstrap, mail_sender
 from credo.clock import FixedClock
-from credo.entrypoints.cli.main import _embedded_mail_worker
+from credo.domain.jobs import Backoff
+from credo.entrypoints.cli.main import _embedded_worker
 from credo.entrypoints.cli.main import app as cli
 from credo.services import recipient_links
-from credo.services.mailing import MailWorker, RetryPolicy
+from credo.services.mailing import MailWorker
 from credo.settings import Settings
 from tests.conftest import MASTER_KEY, Org, create_org
 from tests.smtp import SmtpServer, running_smtp_server
@@ -255,7 +256,7 @@ def test_transient_failures_give_up_after_max_attempts(
 ) -> None:
     publish_one(org, "flaky@example.org")
     with running_smtp_server(fail_first=100, failure="451") as smtp:
-        worker = smtp_worker(credo, smtp, policy=RetryPolicy(max_attempts=3))
+        worker = smtp_worker(credo, smtp, policy=Backoff(max_attempts=3))
         outcomes = []
         for _ in range(5):
             outcomes.append(worker.run_once())
@@ -443,10 +444,10 @@ def test_the_server_sends_from_a_child_process_unless_told_not_to(
     for name, value in cli_env(credo, smtp_server).items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("CREDO_WORKER_IN_SERVER", "false")
-    with _embedded_mail_worker() as child:
+    with _embedded_worker() as child:
         assert child is None
     monkeypatch.delenv("CREDO_WORKER_IN_SERVER")
-    with _embedded_mail_worker() as child:
+    with _embedded_worker() as child:
         assert child is not None and child.poll() is None
         publish_one(org, "served@example.org")
         smtp_server.wait_for(1, timeout=30)
@@ -491,8 +492,8 @@ def test_the_embedded_worker_ends_when_its_server_is_killed(
     env = {**os.environ, **cli_env(credo, smtp_server)}
     script = (
         "import time\n"
-        "from credo.entrypoints.cli.main import _embedded_mail_worker\n"
-        "with _embedded_mail_worker() as child:\n"
+        "from credo.entrypoints.cli.main import _embedded_worker\n"
+        "with _embedded_worker() as child:\n"
         "    print(child.pid, flush=True)\n"
         "    time.sleep(600)\n"
     )

@@ -12,9 +12,9 @@ States: uploaded -> (mapped) invalid | ready -> running -> done | failed.
 - Publishing runs `issuing.issue` on chunks of CHUNK rows, one transaction each, which also
   moves the job's `done` counter. A chunk re-reads `done` while holding the organization
   lock, so a job resumed after a crash, or run by two processes at once, never issues a
-  row twice. A job left "running" by a dead process is resumed by `resume_running` (the
-  dashboard also restarts it when its page is looked at and no thread of this process
-  runs it).
+  row twice. Starting a job enqueues a background job (services/jobs.py) in the same
+  transaction; a worker takes one chunk per claim, so imports of several organizations
+  advance in turn, and a chunk cut short by a dead worker is taken up by the next.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from credo.domain.errors import (
 )
 from credo.domain.spreadsheets import RowError, SpreadsheetError, Table
 from credo.ids import new_id
-from credo.services import issuing
+from credo.services import issuing, jobs
 from credo.services.addresses import MalformedEmail, recipient_key
 from credo.services.clocks import load_org, lock_org, org_now
 from credo.services.context import ServiceContext
@@ -401,6 +401,15 @@ def start(
             )
     job = replace(job, state=RUNNING, publish=publish, done=0, credits_charged=0, error=None)
     uow.imports.save(job)
+    # Published by a worker, chunk by chunk; written here so a start is never lost.
+    jobs.enqueue(
+        uow,
+        jobs.IMPORT,
+        ctx.clock.now(),
+        organization_id=org_id,
+        subject_id=job_id,
+        singleton=f"{jobs.IMPORT}:{job_id}",
+    )
     return job
 
 
@@ -441,6 +450,37 @@ def run_chunk(
     return job
 
 
+def step(
+    uow_factory: UnitOfWorkFactory,
+    ctx: ServiceContext,
+    org_id: str,
+    job_id: str,
+    rows: Sequence[Row] | None = None,
+) -> ImportJob:
+    """Publish the next chunk of a running job in a transaction of its own (the job's
+    worker calls this until the job is no longer running). A refusal (credits, an archived
+    group) stops the job, stored with how far it got and why; other errors are raised for
+    the worker to try again. `rows` may be passed to save reading them again."""
+    if rows is None:
+        with uow_factory(write=False) as uow:
+            job = get(uow, org_id, job_id)
+            if job.state != RUNNING:
+                return job
+            rows = sheet(uow, job).rows
+    try:
+        with uow_factory() as uow:
+            job = run_chunk(uow, ctx, org_id, job_id, rows)
+            uow.commit()
+    except DomainError as exc:
+        return fail(uow_factory, ctx, org_id, job_id, exc.detail)
+    return job
+
+
+def rows_of(uow_factory: UnitOfWorkFactory, org_id: str, job_id: str) -> Sequence[Row]:
+    with uow_factory(write=False) as uow:
+        return sheet(uow, get(uow, org_id, job_id)).rows
+
+
 def run(
     uow_factory: UnitOfWorkFactory,
     ctx: ServiceContext,
@@ -449,32 +489,18 @@ def run(
     *,
     between: Callable[[ImportJob], None] | None = None,
 ) -> ImportJob:
-    """Run a job to its end, one committed chunk at a time; never raises (a failure is
-    stored on the job: how far it got and why it stopped). `between` is called after each
-    chunk (benchmarks, tests)."""
-    try:
-        with uow_factory(write=False) as uow:
-            job = get(uow, org_id, job_id)
-            rows = sheet(uow, job).rows
-    except Exception as exc:  # pragma: no cover - the job row vanished or is unreadable
-        log.exception("import %s cannot be loaded", job_id)
-        return _fail(uow_factory, ctx, org_id, job_id, f"could not be read: {exc}")
+    """Run a job to its end in this thread, one committed chunk at a time (benchmarks,
+    tests; workers take one step per claim). `between` is called after each chunk."""
+    rows = rows_of(uow_factory, org_id, job_id)
+    job = step(uow_factory, ctx, org_id, job_id, rows)
     while job.state == RUNNING:
-        try:
-            with uow_factory() as uow:
-                job = run_chunk(uow, ctx, org_id, job_id, rows)
-                uow.commit()
-        except DomainError as exc:
-            return _fail(uow_factory, ctx, org_id, job_id, exc.detail)
-        except Exception:
-            log.exception("import %s stopped", job_id)
-            return _fail(uow_factory, ctx, org_id, job_id, "an internal error stopped it")
         if between is not None:
             between(job)
+        job = step(uow_factory, ctx, org_id, job_id, rows)
     return job
 
 
-def _fail(
+def fail(
     uow_factory: UnitOfWorkFactory, ctx: ServiceContext, org_id: str, job_id: str, why: str
 ) -> ImportJob:
     with uow_factory() as uow:
@@ -490,17 +516,6 @@ def _fail(
             uow.imports.save(job)
             uow.commit()
         return job
-
-
-def running(uow: UnitOfWork) -> list[tuple[str, str]]:
-    return uow.imports.running()
-
-
-def resume_running(uow_factory: UnitOfWorkFactory, ctx: ServiceContext) -> list[ImportJob]:
-    """Finish every job a stopped process left running (`credo worker`, or at start)."""
-    with uow_factory(write=False) as uow:
-        left = running(uow)
-    return [run(uow_factory, ctx, org_id, job_id) for org_id, job_id in left]
 
 
 # Reports ----------------------------------------------------------------------------------

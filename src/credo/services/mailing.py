@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from credo.clock import Clock
-from credo.services import notifications, reminders
+from credo.domain.jobs import Backoff
+from credo.services import notifications
 from credo.services.context import ServiceContext
 from credo.services.ports import (
     MailError,
@@ -29,17 +30,6 @@ from credo.services.ports import (
 from credo.services.records import OutboxMessage
 
 log = logging.getLogger("credo.mail")
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    max_attempts: int = 16  # with the delays below, tries span nearly two days
-    first_delay: timedelta = timedelta(minutes=1)
-    max_delay: timedelta = timedelta(hours=6)
-
-    def delay(self, attempts: int) -> timedelta:
-        """The wait after the `attempts`-th failed send: 1, 2, 4, ... minutes, capped."""
-        return min(self.first_delay * (1 << min(max(attempts - 1, 0), 30)), self.max_delay)
 
 
 @dataclass
@@ -70,33 +60,38 @@ class MailWorker:
     # The longest one send may take (an SMTP conversation under its timeouts). A send
     # starts only if it ends inside the lease, so no other worker can be sending the row.
     send_budget: timedelta = timedelta(minutes=5)
-    policy: RetryPolicy = field(default_factory=RetryPolicy)
-    # Days before expiry a recipient is reminded (services.reminders); 0: never.
-    reminder_days: int = 30
-    reminder_every: timedelta = timedelta(hours=1)
-    _reminded_at: datetime | None = field(default=None, init=False)
+    policy: Backoff = field(default_factory=Backoff)
+    # The organization served last (outbox claims go round the organizations in turn).
+    _after_org: str = field(default="", init=False)
 
     def now(self) -> datetime:
         return (self.clock or self.ctx.clock).now()
 
-    def run_once(self) -> Report:
-        """Claim one batch of due rows, send it, then record the outcomes together."""
+    def run_once(self, stop: threading.Event | None = None) -> Report:
+        """Claim one batch of due rows, send it, then record the outcomes together. When
+        `stop` is set meanwhile, the send in flight ends and the rest are handed back."""
         report = Report()
         now = self.now()
         with self.uow(write=False) as uow:
             if not uow.outbox.has_due(now):
                 return report  # polling costs a read, not a write lock
         with self.uow() as uow:
-            rows = uow.outbox.claim(now, now + self.lease, self.batch)
+            rows, self._after_org = uow.outbox.claim(
+                now, now + self.lease, self.batch, self._after_org
+            )
             rows = self._drop_withdrawn(uow, rows, now, report)
             uow.commit()
         if not rows:
             return report
         sent: list[str] = []
         failed: list[tuple[OutboxMessage, MailError]] = []
+        unsent: list[str] = []
         try:
             with self.sender.session() as session:
                 for i, row in enumerate(rows):
+                    if stop is not None and stop.is_set():
+                        unsent = [r.id for r in rows[i:]]
+                        break
                     if self.now() + self.send_budget > now + self.lease:
                         break  # the rest wait for their lease to end, then go to anyone
                     error = self._send(session, row)
@@ -111,7 +106,7 @@ class MailWorker:
         finally:
             # One transaction per batch, not per message: the embedded worker shares
             # SQLite's one writer with the API. A crash before it re-sends the batch.
-            self._record(sent, failed, report)
+            self._record(sent, failed, report, unsent)
         return report
 
     def drain(self, max_batches: int = 10_000) -> Report:
@@ -123,32 +118,6 @@ class MailWorker:
             if report.handled == 0:
                 break
         return total
-
-    def run(self, stop: threading.Event, poll_seconds: float = 2.0) -> None:
-        """Send until `stop` is set, looking for due rows every `poll_seconds`."""
-        log.info("mail worker started")
-        while not stop.is_set():
-            try:
-                self.remind_if_due()
-                report = self.run_once()
-            except Exception:
-                # A database outage must not end the worker; the rows wait in the outbox.
-                log.exception("mail worker: a round failed; trying again")
-                report = Report()
-            if report.handled == 0 or report.sent == 0:
-                stop.wait(poll_seconds)
-        log.info("mail worker stopped")
-
-    def remind_if_due(self) -> int:
-        """Enqueue the expiry reminders now due, at most once per `reminder_every`."""
-        now = self.now()
-        if self._reminded_at is not None and now - self._reminded_at < self.reminder_every:
-            return 0
-        self._reminded_at = now
-        count = reminders.enqueue_due(self.uow, self.ctx, self.reminder_days)
-        if count:
-            log.info("mail worker: %d expiry reminder(s) enqueued", count)
-        return count
 
     @staticmethod
     def _drop_withdrawn(
@@ -178,15 +147,20 @@ class MailWorker:
         return None
 
     def _record(
-        self, sent: list[str], failed: list[tuple[OutboxMessage, MailError]], report: Report
+        self,
+        sent: list[str],
+        failed: list[tuple[OutboxMessage, MailError]],
+        report: Report,
+        unsent: list[str],
     ) -> None:
-        if not sent and not failed:
+        if not sent and not failed and not unsent:
             return
         now = self.now()
         with self.uow() as uow:
             uow.outbox.mark_sent(sent, now)
+            uow.outbox.release(unsent)
             for row, exc in failed:
-                if exc.permanent or row.attempts >= self.policy.max_attempts:
+                if exc.permanent or self.policy.gives_up(row.attempts):
                     uow.outbox.fail(row.id, now, exc.detail)
                     report.failed += 1
                     log.warning("mail %s (%s) given up: %s", row.id, row.kind, exc.detail)

@@ -19,10 +19,12 @@ from credo.services.records import (
     ExpiringCredential,
     Group,
     GroupSummary,
+    Job,
     LedgerEntry,
     Membership,
     Organization,
     OutboxMessage,
+    QueueStats,
     Seat,
     SigningKey,
     StoredReply,
@@ -48,6 +50,9 @@ class Organizations(Protocol):
 
     def set_clock(self, org_id: str, now: datetime) -> None: ...
     def all_ids(self) -> list[str]: ...
+    def schema_revision(self) -> str | None:
+        """The schema migration the database is at; None when it has none."""
+
     def take_status_indexes(self, org_id: str, n: int) -> int: ...
     def id_by_name(self, name: str) -> str | None: ...
     def id_by_domain(self, domain: str) -> str | None: ...
@@ -228,9 +233,20 @@ class Outbox(Protocol):
     def has_due(self, now: datetime) -> bool:
         """Whether a row is pending, due and not leased (a cheap read, for polling)."""
 
-    def claim(self, now: datetime, until: datetime, limit: int) -> list[OutboxMessage]:
-        """Lease up to `limit` due rows until `until` and count an attempt on each, oldest
-        first. Concurrent claimers never get the same row while its lease holds."""
+    def claim(
+        self, now: datetime, until: datetime, limit: int, after_org: str = ""
+    ) -> tuple[list[OutboxMessage], str]:
+        """Lease up to `limit` due rows until `until` and count an attempt on each: first
+        the account lane's, oldest first, then those of one organization, the next after
+        `after_org` that has rows due (round robin, so that one organization's 50,000 do
+        not hold back another's ten). Answers the rows and the organization served.
+        Concurrent claimers never get the same row while its lease holds."""
+
+    def release(self, message_ids: Sequence[str]) -> None:
+        """Hand leased rows back unsent (a stopping worker): due again at once, the
+        attempt not counted."""
+
+    def stats(self, now: datetime) -> list[QueueStats]: ...
 
     def mark_sent(self, message_ids: Sequence[str], at: datetime) -> None: ...
     def retry(self, message_id: str, at: datetime, error: str) -> None:
@@ -238,6 +254,38 @@ class Outbox(Protocol):
 
     def fail(self, message_id: str, at: datetime, error: str) -> None:
         """Give the row up: it is kept, with its error, and never claimed again."""
+
+
+class Jobs(Protocol):
+    """Background work other than e-mail. A job is never deleted: it ends finished or
+    failed, with its last error."""
+
+    def add(self, job: Job) -> bool:
+        """Enqueue; False (and nothing written) when a pending job holds its singleton."""
+
+    def has_due(self, now: datetime) -> bool:
+        """Whether a job is pending, due and not leased (a cheap read, for polling)."""
+
+    def claim(self, now: datetime, until: datetime, owner: str) -> Job | None:
+        """Lease the first due job (by priority, then due time) and count an attempt."""
+
+    def finish(self, job_id: str, at: datetime) -> None: ...
+    def retry(self, job_id: str, at: datetime, error: str | None = None) -> None:
+        """Release the lease; due again at `at` (the attempt stays counted)."""
+
+    def reschedule(self, job_id: str, at: datetime) -> None:
+        """Release the lease and make the job due at `at` with its attempts reset: a
+        periodic job, or one more step of a long one."""
+
+    def fail(self, job_id: str, at: datetime, error: str) -> None: ...
+    def release(self, job_id: str) -> None:
+        """Hand a leased job back untouched (a stopping worker): due at once, the attempt
+        not counted."""
+
+    def get(self, job_id: str) -> Job | None: ...
+    def stats(self, now: datetime) -> list[QueueStats]: ...
+    def failures(self, limit: int) -> list[tuple[Job, datetime, str]]:
+        """The latest given-up jobs with when and why."""
 
 
 class MailError(Exception):
@@ -304,8 +352,6 @@ class Imports(Protocol):
         """Store the job's state, counters, error and finish time (and rows when given)."""
 
     def recent(self, org_id: str, limit: int) -> list[ImportJob]: ...
-    def running(self) -> list[tuple[str, str]]:
-        """(organization id, job id) of every job left running, oldest first."""
 
 
 class Reminders(Protocol):
@@ -398,6 +444,8 @@ class UnitOfWork(Protocol):
     def artifacts(self) -> Artifacts: ...
     @property
     def outbox(self) -> Outbox: ...
+    @property
+    def jobs(self) -> Jobs: ...
     @property
     def accounts(self) -> Accounts: ...
     @property

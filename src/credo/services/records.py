@@ -147,6 +147,36 @@ class OutboxMessage:
     next_attempt_at: datetime
     attempts: int = 0  # sends started, counted when a worker claims the row
     leased_until: datetime | None = None  # a claiming worker's lease, while it holds one
+    priority: int | None = None  # domain.jobs.Lane; None: by kind (domain.jobs.mail_lane)
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A unit of background work other than an e-mail (services/jobs.py): `kind` names its
+    handler, `subject_id` and `payload` (JSON) what it works on."""
+
+    id: str
+    organization_id: str | None
+    kind: str
+    priority: int
+    subject_id: str | None
+    payload: str
+    created_at: datetime
+    run_at: datetime
+    attempts: int = 0  # tries started, counted when a worker claims the job
+    singleton: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStats:
+    """What waits in one queue (an e-mail lane or a job kind), for operators."""
+
+    queue: str
+    pending: int
+    due: int
+    oldest_due_at: datetime | None
+    running: int
+    failed: int
 
 
 @dataclass(frozen=True, slots=True)

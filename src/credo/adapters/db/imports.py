@@ -87,11 +87,3 @@ class SqlImports:
             .limit(limit)
         )
         return [ImportJob(**r._mapping) for r in self._c.execute(q)]
-
-    def running(self) -> list[tuple[str, str]]:
-        q = (
-            select(_j.organization_id, _j.id)
-            .where(_j.state == "running")
-            .order_by(_j.created_at, _j.id)
-        )
-        return [(r.organization_id, r.id) for r in self._c.execute(q)]

@@ -8,16 +8,16 @@ outside any transaction, then records the outcome in another."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy import Connection, Select, and_, case, func, or_, select, type_coerce, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from credo.adapters.db import tables as t
 from credo.adapters.db.repositories import insert_rows
-from credo.services.records import OutboxMessage
+from credo.domain.jobs import Lane, mail_lane
+from credo.services.records import OutboxMessage, QueueStats
 
 _o = t.outbox.c
 _RECORD_COLUMNS = [
@@ -31,14 +31,19 @@ _RECORD_COLUMNS = [
     _o.next_attempt_at,
     _o.attempts,
     _o.leased_until,
+    _o.priority,
 ]
 ERROR_LENGTH = 500  # the column's width
 
 
+def _pending() -> ColumnElement[bool]:
+    # Spelled as the partial indexes' predicate, so both databases use them.
+    return and_(_o.sent_at.is_(None), _o.failed_at.is_(None))
+
+
 def _due(now: datetime) -> ColumnElement[bool]:
     return and_(
-        _o.sent_at.is_(None),
-        _o.failed_at.is_(None),
+        _pending(),
         _o.next_attempt_at <= now,
         or_(_o.leased_until.is_(None), _o.leased_until <= now),
     )
@@ -49,7 +54,7 @@ class SqlOutbox:
         self._c = conn
 
     def add(self, message: OutboxMessage) -> None:
-        self._c.execute(t.outbox.insert().values(**asdict(message)))
+        self._c.execute(t.outbox.insert().values(**_values(message)))
 
     def add_many(self, messages: Sequence[OutboxMessage]) -> None:
         # A bulk publish of 10,000 credentials enqueues 10,000 rows: one COPY/executemany.
@@ -59,16 +64,30 @@ class SqlOutbox:
         found = self._c.execute(select(_o.id).where(_due(now)).limit(1)).first()
         return found is not None
 
-    def claim(self, now: datetime, until: datetime, limit: int) -> list[OutboxMessage]:
-        due = select(_o.id).where(_due(now)).order_by(_o.next_attempt_at, _o.id).limit(limit)
-        if self._c.dialect.name == "postgresql":
-            # Rows another worker is claiming right now are skipped, not waited for; once
-            # it commits, their lease keeps them out of `_due`. (SQLite has one writer at
-            # a time: the unit of work's BEGIN IMMEDIATE.)
-            due = due.with_for_update(skip_locked=True)
-        ids = list(self._c.execute(due).scalars())
+    def claim(
+        self, now: datetime, until: datetime, limit: int, after_org: str = ""
+    ) -> tuple[list[OutboxMessage], str]:
+        ids = self._ids(
+            select(_o.id)
+            .where(_due(now), _o.priority == Lane.ACCOUNT)
+            .order_by(_o.next_attempt_at, _o.id)
+            .limit(limit)
+        )
+        served = after_org
+        if len(ids) < limit:
+            org = self._next_org(now, after_org)
+            if org is None and after_org:
+                org = self._next_org(now, "")  # wrap around
+            if org is not None:
+                served = org
+                ids += self._ids(
+                    select(_o.id)
+                    .where(_o.organization_id == org, _due(now), _o.priority > Lane.ACCOUNT)
+                    .order_by(_o.priority, _o.next_attempt_at, _o.id)
+                    .limit(limit - len(ids))
+                )
         if not ids:
-            return []
+            return [], served
         rows = self._c.execute(
             update(t.outbox)
             .where(_o.id.in_(ids))
@@ -76,8 +95,50 @@ class SqlOutbox:
             .returning(*_RECORD_COLUMNS)
         ).all()
         claimed = [OutboxMessage(**row._mapping) for row in rows]
-        claimed.sort(key=lambda m: (m.next_attempt_at, m.id))
-        return claimed
+        claimed.sort(key=lambda m: (m.priority or 0, m.next_attempt_at, m.id))
+        return claimed, served
+
+    def _next_org(self, now: datetime, after: str) -> str | None:
+        """The first organization after `after` (by id) with a row due outside the account
+        lane: an index walk over pending rows, not a scan of every organization."""
+        found: str | None = self._c.scalar(
+            select(_o.organization_id)
+            .where(_o.organization_id > after, _due(now), _o.priority > Lane.ACCOUNT)
+            .order_by(_o.organization_id)
+            .limit(1)
+        )
+        return found
+
+    def _ids(self, query: Select[Any]) -> list[str]:
+        if self._c.dialect.name == "postgresql":
+            # Rows another worker is claiming right now are skipped, not waited for; once
+            # it commits, their lease keeps them out of `_due`. (SQLite has one writer at
+            # a time: the unit of work's BEGIN IMMEDIATE.)
+            query = query.with_for_update(skip_locked=True)
+        return [str(i) for i in self._c.execute(query).scalars()]
+
+    def release(self, message_ids: Sequence[str]) -> None:
+        for chunk in range(0, len(message_ids), 500):
+            self._finish(
+                message_ids[chunk : chunk + 500], leased_until=None, attempts=_o.attempts - 1
+            )
+
+    def stats(self, now: datetime) -> list[QueueStats]:
+        is_due = _due(now)
+        leased = and_(_pending(), _o.leased_until > now)
+        rows = self._c.execute(
+            select(
+                _o.priority,
+                func.count().filter(_pending()),
+                func.count().filter(is_due),
+                type_coerce(func.min(case((is_due, _o.next_attempt_at))), t.UTCDateTime()),
+                func.count().filter(leased),
+                func.count().filter(_o.failed_at.is_not(None)),
+            )
+            .where(or_(_pending(), _o.failed_at.is_not(None)))
+            .group_by(_o.priority)
+        ).all()
+        return [QueueStats(f"mail.{Lane(lane).name.lower()}", *rest) for lane, *rest in rows]
 
     def mark_sent(self, message_ids: Sequence[str], at: datetime) -> None:
         for chunk in range(0, len(message_ids), 500):  # bounded IN lists
@@ -113,4 +174,5 @@ def _values(m: OutboxMessage) -> dict[str, Any]:
         "created_at": m.created_at,
         "next_attempt_at": m.next_attempt_at,
         "attempts": m.attempts,
+        "priority": int(mail_lane(m.kind)) if m.priority is None else m.priority,
     }

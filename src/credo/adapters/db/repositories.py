@@ -8,8 +8,8 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Table, and_, func, insert, select, text, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from credo.adapters.db import tables as t
 from credo.domain.billing import Subscription
@@ -137,6 +137,15 @@ class SqlOrganizations:
 
     def all_ids(self) -> list[str]:
         return list(self._c.scalars(select(t.organizations.c.id).order_by(t.organizations.c.id)))
+
+    def schema_revision(self) -> str | None:
+        """The migration the database is at (Alembic's table), or None before any."""
+        try:
+            with self._c.begin_nested():
+                found = self._c.scalar(text("SELECT version_num FROM alembic_version"))
+        except DBAPIError:
+            return None
+        return None if found is None else str(found)
 
     def id_by_domain(self, domain: str) -> str | None:
         o = t.organizations.c

@@ -264,8 +264,59 @@ outbox = Table(
     Column("sent_at", UTCDateTime, nullable=True),
     Column("failed_at", UTCDateTime, nullable=True),
     Column("last_error", String(500), nullable=True),
-    Index(None, "sent_at", "failed_at", "next_attempt_at"),
+    # domain.jobs.Lane: account e-mails first, then credential e-mails, then reminders.
+    Column("priority", Integer, nullable=False, server_default="1"),
     Index(None, "organization_id", "id"),
+    # Workers claim pending rows by lane, and across organizations in turn (adapters/db/outbox).
+    Index(
+        "ix_outbox_pending_lane",
+        "priority",
+        "next_attempt_at",
+        sqlite_where=text("sent_at IS NULL AND failed_at IS NULL"),
+        postgresql_where=text("sent_at IS NULL AND failed_at IS NULL"),
+    ),
+    Index(
+        "ix_outbox_pending_org",
+        "organization_id",
+        "priority",
+        "next_attempt_at",
+        sqlite_where=text("sent_at IS NULL AND failed_at IS NULL"),
+        postgresql_where=text("sent_at IS NULL AND failed_at IS NULL"),
+    ),
+)
+
+# Background work other than e-mail (spreadsheet imports, the expiry-reminder sweep,
+# webhook deliveries): written in the transaction of the change that causes it, claimed by
+# any `credo worker` with a lease, retried with backoff, kept when done or given up.
+# `organization_id` is empty for work that belongs to no one organization (the sweep);
+# `singleton` makes a job unique while it is pending (one sweep, one run of an import).
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", _id(), primary_key=True),
+    Column("organization_id", _id(), ForeignKey("organizations.id"), nullable=True),
+    Column("kind", String(40), nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("subject_id", _id(), nullable=True),
+    Column("payload", Text, nullable=False, server_default="{}"),
+    Column("singleton", String(120), nullable=True, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("run_at", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("leased_until", UTCDateTime, nullable=True),
+    Column("leased_by", String(80), nullable=True),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Column("failed_at", UTCDateTime, nullable=True),
+    Column("last_error", String(500), nullable=True),
+    Index(
+        "ix_jobs_pending",
+        "priority",
+        "run_at",
+        sqlite_where=text("finished_at IS NULL AND failed_at IS NULL"),
+        postgresql_where=text("finished_at IS NULL AND failed_at IS NULL"),
+    ),
+    Index(None, "organization_id", "id"),
+    Index(None, "kind", "subject_id"),
 )
 
 # Rendered files of a credential version (PDF certificate, badge PNG and SVG), made once on

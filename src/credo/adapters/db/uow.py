@@ -11,6 +11,7 @@ from credo.adapters.db.artifacts import SqlArtifacts
 from credo.adapters.db.credential_search import SqlCredentialSearch
 from credo.adapters.db.credit_reports import SqlCreditAlerts, SqlCreditReports
 from credo.adapters.db.imports import SqlImports
+from credo.adapters.db.jobs import SqlJobs
 from credo.adapters.db.outbox import SqlOutbox
 from credo.adapters.db.reminders import SqlReminders
 from credo.adapters.db.repositories import (
@@ -42,6 +43,7 @@ class SqlUnitOfWork:
     status_bits: SqlStatusBits
     artifacts: SqlArtifacts
     outbox: SqlOutbox
+    jobs: SqlJobs
     accounts: SqlAccounts
     reminders: SqlReminders
     credit_reports: SqlCreditReports
@@ -83,6 +85,7 @@ class SqlUnitOfWork:
         self.status_bits = SqlStatusBits(conn)
         self.artifacts = SqlArtifacts(conn)
         self.outbox = SqlOutbox(conn)
+        self.jobs = SqlJobs(conn)
         self.accounts = SqlAccounts(conn)
         self.reminders = SqlReminders(conn)
         self.credit_reports = SqlCreditReports(conn)

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import threading
 import unicodedata
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
-from weasyprint import HTML  # type: ignore[import-untyped]
-from weasyprint.text.fonts import FontConfiguration  # type: ignore[import-untyped]
-from weasyprint.urls import URLFetcher  # type: ignore[import-untyped]
 
 from credo.adapters.pdf.qr import qr_png_data_uri
 from credo.domain import designs
@@ -39,9 +37,13 @@ SANS = Markup(f'"Noto Sans", {_SCRIPTS}, "DejaVu Sans", sans-serif')
 QR_DARK = "#111111"  # near-black whatever the design's colours: scanners need contrast
 
 
-def data_only() -> URLFetcher:
+def data_only() -> Any:
     """WeasyPrint's fetcher, for data URIs only: a design or template naming a remote or
     local file would otherwise make the server fetch it (SSRF, file disclosure)."""
+    # WeasyPrint (and Pango through it) loads in 0.6 s of CPU: at the first render or the
+    # server's warm-up, not while a process starts and must answer its health checks.
+    from weasyprint.urls import URLFetcher  # type: ignore[import-untyped]
+
     return URLFetcher(allowed_protocols={"data"}, allow_redirects=False, timeout=1)
 
 
@@ -86,7 +88,7 @@ class WeasyCertificates:
         )
         self._env.filters["dir"] = direction
         self._lock = threading.Lock()
-        self._fonts: FontConfiguration | None = None
+        self._fonts: Any = None  # weasyprint's FontConfiguration, made at the first render
 
     def html(self, content: CertificateContent) -> str:
         d = content.design
@@ -124,7 +126,11 @@ class WeasyCertificates:
         markup = self.html(content)
         with self._lock:
             if self._fonts is None:
+                from weasyprint.text.fonts import FontConfiguration  # type: ignore[import-untyped]
+
                 self._fonts = FontConfiguration()
+            from weasyprint import HTML  # type: ignore[import-untyped]
+
             document = HTML(string=markup, url_fetcher=data_only()).render(font_config=self._fonts)
             pdf: bytes = document.write_pdf()
         return pdf

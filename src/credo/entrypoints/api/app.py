@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request, Response
 
 from credo import __version__, timing
 from credo.bootstrap import App, bootstrap
-from credo.entrypoints.api import problems
+from credo.entrypoints.api import health, problems
 from credo.entrypoints.api.limits import BodyGate
 from credo.entrypoints.api.routes import (
     admin,
@@ -28,7 +28,6 @@ from credo.entrypoints.api.routes import (
     vcapi,
 )
 from credo.entrypoints.dashboard import install as dashboard
-from credo.services import imports
 from credo.settings import Settings
 
 
@@ -44,11 +43,6 @@ def create_app(app: App | None = None) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if owned:  # a served process: the first certificate should not pay for font loading
             threading.Thread(target=credo.certificates.warm_up, daemon=True).start()
-            # Spreadsheet imports a stopped process left running go on here (chunks are
-            # recorded with the credentials they issue, so none is issued twice).
-            threading.Thread(
-                target=imports.resume_running, args=(credo.uow, credo.ctx), daemon=True
-            ).start()
         yield
         if owned:
             credo.close()
@@ -65,10 +59,7 @@ def create_app(app: App | None = None) -> FastAPI:
         api.include_router(module.router)
     dashboard.install(api)
 
-    @api.get("/healthz", tags=["operations"])
-    def healthz() -> dict[str, Any]:
-        credo.runner.read(lambda uow: uow.organizations.get("org_healthcheck"))
-        return {"status": "ok", "version": __version__}
+    health.install(api, credo)
 
     @api.middleware("http")
     async def server_timing(request: Request, call_next: Any) -> Response:

@@ -2,15 +2,12 @@
 background.
 
 /app/imports/new -> POST /app/imports -> /app/imports/{id}/map -> /app/imports/{id} (cost
-preview) -> POST .../start -> /app/imports/{id} (progress). Publishing runs on a thread of
-this process (`launch`), chunk by chunk (services/imports.py); the progress page polls a
-fragment with app.js, or refreshes itself without JavaScript. A job whose thread is gone
-(the process restarted) is resumed when its page is looked at, or by
-`imports.resume_running`."""
+preview) -> POST .../start -> /app/imports/{id} (progress). Starting enqueues a job that a
+`credo worker` publishes chunk by chunk (services/imports.py); the progress page polls a
+fragment with app.js, or refreshes itself without JavaScript."""
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile
@@ -36,35 +33,6 @@ router = APIRouter(include_in_schema=False)
 Csrf = Annotated[str, Form(max_length=200)]
 Column = Annotated[str, Form(max_length=4)]
 MAX_UPLOAD = 15 * 1024 * 1024  # below the body cap (settings.max_body_bytes), with room
-
-_threads: dict[str, threading.Thread] = {}
-_threads_lock = threading.Lock()
-
-
-def launch(app: App, org_id: str, job_id: str) -> None:
-    """Run the job on a thread of this process unless one already does."""
-    with _threads_lock:
-        running = _threads.get(job_id)
-        if running is not None and running.is_alive():
-            return
-        thread = threading.Thread(
-            target=imports.run,
-            args=(app.uow, app.ctx, org_id, job_id),
-            name=f"credo-import-{job_id}",
-            daemon=True,  # a job cut short is resumed later: `done` moves with each commit
-        )
-        _threads[job_id] = thread
-        thread.start()
-
-
-def wait_for(job_id: str, timeout: float = 300.0) -> bool:
-    """Join the job's thread (tests, benchmarks); False if it is still running."""
-    with _threads_lock:
-        thread = _threads.get(job_id)
-    if thread is None:
-        return True
-    thread.join(timeout)
-    return not thread.is_alive()
 
 
 def _job(app: App, member: Member, job_id: str) -> ImportJob:
@@ -245,7 +213,6 @@ def show(request: Request, job_id: str, member: MemberDep, app: AppDep) -> Respo
     if job.state == imports.READY:
         member.require(Permission.ISSUE)
         return _preview_page(request, app, member, job, group_name)
-    _resume_if_orphaned(app, job)
     return page(request, app, member, "app/imports_progress.html", job=job, group_name=group_name)
 
 
@@ -298,20 +265,10 @@ def start(
     job = app.runner.write(
         lambda uow: imports.start(uow, app.ctx, org_id, job.id, publish=mode == "publish")
     )
-    launch(app, org_id, job.id)
     return see_other(f"/app/imports/{job.id}")
 
 
 @router.get("/app/imports/{job_id}/progress")
 def progress(request: Request, job_id: str, member: MemberDep, app: AppDep) -> Response:
     job = _job(app, member, job_id)
-    _resume_if_orphaned(app, job)
     return page(request, app, None, "app/imports_progress_fragment.html", job=job)
-
-
-def _resume_if_orphaned(app: App, job: ImportJob) -> None:
-    """A running job that no thread of this process runs was left by a process that
-    stopped (or runs in another one: chunks re-read `done` under the organization lock, so
-    two runners share the work and never issue a row twice)."""
-    if job.state == imports.RUNNING:
-        launch(app, job.organization_id, job.id)

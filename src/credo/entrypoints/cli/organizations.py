@@ -1,0 +1,218 @@
+"""Organizations, their people and credits: `credo db upgrade`, `org create`, `user add`,
+`credits`, `issue`, `audit`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape as rich_escape
+
+from credo.entrypoints.cli.common import (
+    app,
+    db_app,
+    err,
+    friendly,
+    opened,
+    org_app,
+    out,
+    parse_date,
+)
+
+if TYPE_CHECKING:
+    from credo.services.members import Login
+
+
+@db_app.command("upgrade")
+@friendly
+def db_upgrade() -> None:
+    """Apply pending migrations."""
+    with opened(migrate=True) as credo:
+        out.print(f"database at head: {credo.engine.url.render_as_string(hide_password=True)}")
+
+
+@org_app.command("create")
+@friendly
+def org_create(
+    name: str,
+    plan: Annotated[str, typer.Option(help="launch-250, connect, growth or enterprise")] = (
+        "launch-250"
+    ),
+    credits: Annotated[int | None, typer.Option(help="allowance for custom plans")] = None,
+    sandbox: Annotated[bool, typer.Option(help="give it a test clock")] = False,
+    anchor: Annotated[str | None, typer.Option(help="YYYY-MM-DD, default today")] = None,
+    owner_email: Annotated[str | None, typer.Option(help="make this person its owner")] = None,
+    owner_name: Annotated[str, typer.Option(help="the owner's name")] = "",
+) -> None:
+    """Create an organization and print its API key (shown once), and its owner's login."""
+    from credo.domain.accounts import Role
+    from credo.services import members, organizations
+    from credo.services.ports import UnitOfWork
+
+    with opened() as credo:
+        anchor_day = parse_date(anchor, "anchor") if anchor else None
+
+        def create(uow: UnitOfWork) -> tuple[organizations.NewOrganization, Login | None]:
+            new = organizations.create_organization(
+                uow,
+                credo.clock,
+                name=name,
+                plan=plan,
+                credits=credits,
+                sandbox=sandbox,
+                anchor=anchor_day,
+                signer=credo.ctx.signer,
+            )
+            if owner_email is None:
+                return new, None
+            login = members.add_login(
+                uow,
+                credo.passwords,
+                credo.clock,
+                new.organization.id,
+                email=owner_email,
+                name=owner_name,
+                role=Role.OWNER,
+            )
+            return new, login
+
+        new, login = credo.runner.write(create)
+        out.print(f"organization: {new.organization.id}  ({new.organization.name})")
+        out.print(
+            f"plan:         {new.subscription.plan}, {new.subscription.allowance} credits/year"
+        )
+        out.print(f"api key:      {new.api_key}")
+        out.print("[dim]The key is shown once; only its hash is stored.[/]")
+        if login is not None:
+            _print_login(login, credo.settings.base_url)
+
+
+def _print_login(login: Login, base_url: str) -> None:
+    out.print(f"sign in:      {base_url.rstrip('/')}/login")
+    out.print(f"e-mail:       {rich_escape(login.user.email)}")
+    if login.password is None:
+        out.print("password:     [dim](their existing one)[/]")
+    else:
+        out.print(f"password:     {login.password}")
+        out.print("[dim]The password is shown once; change it after signing in.[/]")
+
+
+@app.command("user")
+@friendly
+def user_add(
+    action: Annotated[str, typer.Argument(help="add")],
+    email: str,
+    org: Annotated[str, typer.Option(help="organization id")],
+    role: Annotated[str, typer.Option(help="owner, issuer or viewer")] = "issuer",
+    name: Annotated[str, typer.Option(help="the person's name")] = "",
+) -> None:
+    """`credo user add EMAIL --org ORG --role ROLE`: a dashboard login (its password
+    printed once), or an existing person added to the organization."""
+    from credo.services import members
+
+    if action != "add":
+        err.print("[red]error:[/] the only action is: credo user add EMAIL --org ORG")
+        raise typer.Exit(2)
+    with opened() as credo:
+        chosen = members.parse_role(role)
+        login = credo.runner.write(
+            lambda uow: members.add_login(
+                uow, credo.passwords, credo.clock, org, email=email, name=name, role=chosen
+            )
+        )
+        out.print(f"{rich_escape(login.user.email)} is now {chosen.value} of {rich_escape(org)}")
+        _print_login(login, credo.settings.base_url)
+
+
+@app.command()
+@friendly
+def credits(org: Annotated[str, typer.Option(help="organization id")]) -> None:
+    """Show this billing year's credits."""
+    from rich.table import Table
+
+    from credo.services import credits as credit_service
+
+    with opened() as credo:
+        b = credo.runner.read(lambda uow: credit_service.balance(uow, credo.clock, org))
+        table = Table(title=f"Credits, billing year {b.year.index}")
+        for col in ("from", "to", "allowance", "used", "remaining", "seats held"):
+            table.add_column(col)
+        table.add_row(
+            b.year.starts_at.date().isoformat(),
+            b.year.ends_at.date().isoformat(),
+            str(b.allowance),
+            str(b.used),
+            str(b.remaining),
+            str(b.seats_held),
+        )
+        out.print(table)
+
+
+@app.command()
+@friendly
+def issue(
+    org: Annotated[str, typer.Option(help="organization id")],
+    group: Annotated[str, typer.Option(help="group id")],
+    name: Annotated[str, typer.Option(help="recipient's name")],
+    email: Annotated[str, typer.Option(help="recipient's e-mail")],
+    issued_on: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+    expires_on: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+    draft: Annotated[bool, typer.Option(help="create a draft, not published")] = False,
+    dry_run: Annotated[bool, typer.Option(help="only say what it would cost")] = False,
+) -> None:
+    """Issue one credential."""
+    from credo.services import issuing
+    from credo.services.issuing import Issued, NewCredential, Preview
+    from credo.services.ports import UnitOfWork
+
+    with opened() as credo:
+        item = NewCredential(
+            recipient_name=name,
+            recipient_email=email,
+            issued_on=parse_date(issued_on, "issued_on") if issued_on else None,
+            expires_on=parse_date(expires_on, "expires_on") if expires_on else None,
+            expires_given=expires_on is not None,
+        )
+
+        def action(uow: UnitOfWork) -> Issued | Preview:
+            return issuing.issue(
+                uow, credo.ctx, org, group, [item], publish=not draft, dry_run=dry_run
+            )
+
+        result = credo.runner.read(action) if dry_run else credo.runner.write(action)
+        if isinstance(result, Preview):
+            verdict = "enough" if result.sufficient else "NOT enough"
+            out.print(
+                f"would charge {result.credits_required} credit(s); "
+                f"{result.credits_remaining} remain ({verdict})"
+            )
+        else:
+            c = result.credentials[0]
+            out.print(
+                f"{c.status.value} {c.id} to {c.recipient_email}; charged {result.credits_charged}"
+            )
+
+
+@app.command()
+@friendly
+def audit(
+    org: Annotated[str | None, typer.Option(help="one organization; default all")] = None,
+) -> None:
+    """Recompute seats and balances from the ledger and credentials; exit 1 on any mismatch."""
+    from credo.services import audit as audit_service
+
+    with opened() as credo:
+        org_ids = [org] if org else credo.runner.read(lambda uow: uow.organizations.all_ids())
+        bad = 0
+        for org_id in org_ids:
+            report = credo.runner.read(
+                lambda uow, o=org_id: audit_service.audit_organization(uow, credo.clock, o)  # type: ignore[misc]
+            )
+            status = "[green]ok[/]" if report.ok else f"[red]{len(report.problems)} problem(s)[/]"
+            used = ", ".join(f"year {y}: {n}" for y, n in report.years.items()) or "no charges"
+            out.print(f"{org_id}: {status}  ({used}; {report.seats_open} open seats)")
+            for problem in report.problems:
+                out.print(f"  - {problem}")
+            bad += not report.ok
+    if bad:
+        raise typer.Exit(1)

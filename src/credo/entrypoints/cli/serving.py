@@ -1,0 +1,223 @@
+"""Serving: `credo serve`, `credo demo`, and the worker child they start."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from credo.entrypoints.cli.common import app, err, friendly, opened, out
+
+if TYPE_CHECKING:
+    from credo.services.members import Login
+
+
+@app.command()
+@friendly
+def serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+    ssl_certfile: Annotated[
+        Path | None,
+        typer.Option(help="PEM certificate (chain): serve HTTPS", exists=True, dir_okay=False),
+    ] = None,
+    ssl_keyfile: Annotated[
+        Path | None,
+        typer.Option(help="PEM private key of the certificate", exists=True, dir_okay=False),
+    ] = None,
+) -> None:
+    """Apply pending migrations, then serve the API (HTTPS with a certificate and key)."""
+    if (ssl_certfile is None) != (ssl_keyfile is None):
+        err.print("[red]error:[/] HTTPS needs both --ssl-certfile and --ssl-keyfile")
+        raise typer.Exit(2)
+    with opened(migrate=True):
+        pass
+    with _embedded_worker():
+        _run_server(host, port, workers, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
+
+
+_PARENT_ENV = "CREDO_WORKER_PARENT_PID"
+
+
+def _stop_with_parent(parent: int, stop: threading.Event) -> None:
+    """The embedded worker ends with the server that started it, even one killed outright
+    (which cannot tell it to stop): an orphan's parent changes."""
+
+    def watch() -> None:
+        while not stop.wait(1.0):
+            if os.getppid() != parent:
+                stop.set()
+
+    threading.Thread(target=watch, name="credo-parent-watch", daemon=True).start()
+
+
+@contextmanager
+def _embedded_worker() -> Iterator[subprocess.Popen[bytes] | None]:
+    """The worker as a child process of `credo serve`, unless turned off: one worker
+    whatever the number of HTTP workers. A process, not a thread: composing e-mails is
+    CPU work that would otherwise hold the GIL against the requests (a bulk publish signed
+    at half speed while the previous bulk's e-mails went out)."""
+    from credo.settings import Settings
+
+    settings = Settings()
+    if not settings.worker_in_server:
+        yield None
+        return
+    child = subprocess.Popen(
+        [sys.executable, "-m", "credo.entrypoints.cli.main", "worker"],
+        env={**os.environ, _PARENT_ENV: str(os.getpid())},
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        yield child
+    finally:
+        # The worker finishes the step in flight (an e-mail, an import chunk) and hands
+        # back the rest; what it cannot finish in time is done again after its lease.
+        child.send_signal(signal.SIGTERM)
+        try:
+            child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+def _run_server(
+    host: str,
+    port: int,
+    workers: int,
+    *,
+    ssl_certfile: Path | None = None,
+    ssl_keyfile: Path | None = None,
+) -> None:
+    """Serve until stopped; exit non-zero when the workers cannot stay up."""
+    from credo.entrypoints.api.serving import Serving, serve
+    from credo.settings import Settings
+
+    settings = Settings()
+    code = serve(
+        Serving(
+            host=host,
+            port=port,
+            workers=workers,
+            healthcheck_timeout=settings.healthcheck_timeout,
+            graceful_timeout=settings.graceful_shutdown_timeout,
+            ssl_certfile=ssl_certfile,
+            ssl_keyfile=ssl_keyfile,
+        )
+    )
+    if code:
+        err.print(f"[red]error:[/] the server stopped: its workers could not stay up ({code})")
+        raise typer.Exit(code)
+
+
+DEMO_NAME = "Credo Demo Academy"
+DEMO_OWNER = "owner@demo.credo.example"  # RFC 2606: never a real mailbox
+
+
+@app.command()
+@friendly
+def demo(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    serve_it: Annotated[bool, typer.Option("--serve/--no-serve")] = True,
+) -> None:
+    """Create (or reuse) a sandbox demo organization with a group, print how to use it, serve."""
+    import os
+
+    from credo.bootstrap import bootstrap
+    from credo.domain.accounts import Role
+    from credo.services import groups, members, organizations
+    from credo.services.ports import UnitOfWork
+    from credo.settings import Settings
+
+    settings = Settings()
+    if settings.environment != "development":
+        err.print("[red]error:[/] the demo runs only in development")
+        raise typer.Exit(2)
+    credo = bootstrap(settings, migrate=True)
+
+    def setup(uow: UnitOfWork) -> tuple[str, str, str, Login]:
+        org_id = uow.organizations.id_by_name(DEMO_NAME)
+        if org_id is None:
+            new = organizations.create_organization(
+                uow,
+                credo.clock,
+                name=DEMO_NAME,
+                plan="launch-250",
+                credits=None,
+                sandbox=True,
+                anchor=credo.clock.now().date(),
+                signer=credo.ctx.signer,
+            )
+            org_id = new.organization.id
+            key = new.api_key
+        else:
+            key = organizations.issue_api_key(uow, org_id, credo.clock.now())
+        found = uow.groups.page(org_id, None, 1)
+        group = (
+            found[0]
+            if found
+            else groups.create_group(
+                uow,
+                credo.clock,
+                org_id,
+                name="Data Literacy Fundamentals",
+                description="Completed the 20-hour Data Literacy Fundamentals course.",
+                expires_after_months=24,
+            )
+        )
+        # The same login on every run, with a new password printed each time: the last
+        # one printed is never lost.
+        login = members.add_login(
+            uow,
+            credo.passwords,
+            credo.clock,
+            org_id,
+            email=DEMO_OWNER,
+            name="Demo Owner",
+            role=Role.OWNER,
+            reset_password=True,
+        )
+        return org_id, key, group.id, login
+
+    org_id, key, group_id, login = credo.runner.write(setup)
+    credo.close()
+    base = f"http://{host}:{port}"
+    import secrets
+
+    admin = settings.admin_token or os.environ.setdefault(
+        "CREDO_ADMIN_TOKEN", "demo-" + secrets.token_urlsafe(24)
+    )
+    body = (
+        '{"group_id": "' + group_id + '", "recipient": {"name": "Ada Lovelace", '
+        '"email": "ada@example.org"}}'
+    )
+    out.rule("Credo demo")
+    out.print(f"URL:           {base}   (API docs: {base}/docs)")
+    out.print(f"organization:  {org_id}  ({DEMO_NAME}, sandbox, launch-250)")
+    out.print(f"API key:       {key}")
+    out.print(f"group:         {group_id}")
+    out.print(f"operator token: {admin}")
+    out.print(f"dashboard:     {base}/login   e-mail {DEMO_OWNER}  password {login.password}")
+    out.print(f"database:      {settings.database_url}")
+    out.print("\nIssue a credential:")
+    out.print(
+        f"  curl -s -X POST {base}/v1/credentials -H 'Authorization: Bearer {key}' "
+        f"-H 'Content-Type: application/json' -d '{body}'",
+        soft_wrap=True,
+    )
+    out.print(f"\nSee the credits:\n  curl -s {base}/v1/credits -H 'Authorization: Bearer {key}'")
+    out.rule()
+    sys.stdout.flush()
+    if serve_it:
+        with _embedded_worker():
+            _run_server(host, port, 1)
