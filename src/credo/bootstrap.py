@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy import Engine
 
@@ -45,11 +46,16 @@ class App:
     passwords: PasswordHasher = field(default_factory=Argon2Passwords)
 
     def mail_worker(self) -> MailWorker:
+        lease = timedelta(seconds=self.settings.mail_lease)
         return MailWorker(
             self.uow,
             self.ctx,
             self.mailer or mail_sender(self.settings),
             self.settings.mail_from,
+            lease=lease,
+            # A send starts only if it can end inside the lease (an SMTP conversation
+            # under its timeouts takes at most minutes).
+            send_budget=min(timedelta(minutes=5), lease / 2),
         )
 
     def close(self) -> None:
@@ -66,7 +72,16 @@ def bootstrap(
     migrate: bool = False,
     mailer: MailSender | None = None,
 ) -> App:
-    engine = engine or make_engine(settings.database_url, pool_size=settings.db_pool_size)
+    if settings.metrics:
+        from credo import telemetry
+        from credo.adapters.metrics import PrometheusSink
+
+        telemetry.install(PrometheusSink())
+    engine = engine or make_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        prepared_statements=settings.db_prepared_statements,
+    )
     if migrate:
         from credo.adapters.db.migrate import upgrade  # Alembic: only when asked
 

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     base_url: str = "http://127.0.0.1:8000"
     max_body_bytes: int = 16 * 1024 * 1024
     db_pool_size: int = 10
+    # False behind pgbouncer in transaction pooling mode (before pgbouncer 1.21, whose
+    # max_prepared_statements makes prepared statements safe there).
+    db_prepared_statements: bool = True
     # 32 bytes, base64url: seals the organizations' signing keys. Required outside
     # development; in development one is generated into ./credo-data/master.key.
     master_key: str | None = None
@@ -44,11 +47,20 @@ class Settings(BaseSettings):
     # `credo serve` and `credo demo` start one `credo worker` child process; turn it off
     # when workers run apart.
     worker_in_server: bool = True
+    # How long a worker holds what it claimed (seconds): a batch of e-mails, a job step. A
+    # worker that dies leaves its work to the next one once the lease ends.
+    mail_lease: int = Field(900, ge=10, le=86_400)
+    job_lease: int = Field(300, ge=10, le=86_400)
     # Seconds a server worker may take to answer its supervisor's health check (a starved
     # machine answers slowly; killing a slow worker only adds load), and that in-flight
     # requests get to finish after SIGTERM.
     healthcheck_timeout: int = Field(30, ge=1, le=600)
     graceful_shutdown_timeout: int = Field(30, ge=1, le=600)
+    # Prometheus metrics at /metrics (operator token); off only to measure what they cost.
+    metrics: bool = True
+    # Log lines: `json` (one object a line), `text`, or `auto` (text for a terminal in
+    # development, JSON otherwise).
+    log_format: Literal["auto", "json", "text"] = "auto"
     # Recipients are reminded this many days before their credential expires (0: never).
     expiry_reminder_days: int = Field(30, ge=0, le=365)
 

@@ -1,5 +1,6 @@
 """Where a request's time goes, for the Server-Timing response header: code marks phases
-with `phase("sign")`; the API middleware reports them. Costs nothing outside a request."""
+with `phase("sign")`; the API middleware reports them, and each phase is also told to the
+telemetry sink (signing and rendering time for operators)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+
+from credo import telemetry
 
 _phases: ContextVar[dict[str, float] | None] = ContextVar("credo_phases", default=None)
 
@@ -21,11 +24,14 @@ def start() -> dict[str, float]:
 @contextmanager
 def phase(name: str) -> Iterator[None]:
     record = _phases.get()
-    if record is None:
+    if record is None and telemetry.installed() is None:
         yield
         return
     began = time.perf_counter()
     try:
         yield
     finally:
-        record[name] = record.get(name, 0.0) + time.perf_counter() - began
+        spent = time.perf_counter() - began
+        if record is not None:
+            record[name] = record.get(name, 0.0) + spent
+        telemetry.phase(name, spent)

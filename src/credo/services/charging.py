@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from credo import telemetry
 from credo.domain import seats as seat_rules
 from credo.domain.billing import BillingYear
 from credo.domain.errors import InsufficientCredits, NotFound
@@ -56,6 +57,7 @@ def charge(uow: UnitOfWork, org_id: str, p: Period, events: Sequence[SeatEvent[s
     try:
         seat_rules.require(q)
     except InsufficientCredits as exc:
+        telemetry.event("publish.refused", code=exc.code)
         # What a person needs to read the refusal in plain words (credit_reports.explain).
         exc.reasons = tuple(dict.fromkeys(e.reason.value for e in q.charged))
         exc.resets_at = p.year.ends_at
@@ -84,6 +86,8 @@ def charge(uow: UnitOfWork, org_id: str, p: Period, events: Sequence[SeatEvent[s
         ]
     )
     if q.charged:
+        # Counted when charged: a transaction rolled back after this (rare) over-counts.
+        telemetry.event("credits.charged", len(q.charged))
         uow.usage.add(org_id, year, len(q.charged))
         # Free unless the counter crosses 80% or 100% of the allowance (no query otherwise).
         before = p.account.used

@@ -16,6 +16,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from credo import telemetry
 from credo.clock import Clock
 from credo.domain.jobs import Backoff
 from credo.services import notifications
@@ -163,10 +164,13 @@ class MailWorker:
                 if exc.permanent or self.policy.gives_up(row.attempts):
                     uow.outbox.fail(row.id, now, exc.detail)
                     report.failed += 1
+                    telemetry.event("mail.failed")
                     log.warning("mail %s (%s) given up: %s", row.id, row.kind, exc.detail)
                 else:
                     uow.outbox.retry(row.id, now + self.policy.delay(row.attempts), exc.detail)
                     report.retried += 1
+                    telemetry.event("mail.retried")
                     log.info("mail %s: attempt %d failed: %s", row.id, row.attempts, exc.detail)
             uow.commit()
         report.sent += len(sent)
+        telemetry.event("mail.sent", len(sent))

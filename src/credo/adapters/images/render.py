@@ -12,6 +12,7 @@ import warnings
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from PIL import Image, ImageDraw
 
+from credo import timing
 from credo.adapters.images import baking, fonts
 from credo.adapters.images.layout import Layout
 from credo.adapters.images.looks import layout
@@ -110,8 +111,9 @@ class BadgeImages:
         return out.getvalue()
 
     def render(self, content: BadgeContent, fmt: str) -> bytes:
-        if fmt == "svg":
-            return baking.bake_svg(self.svg(content), content.document).encode("utf-8")
-        with self._lock:  # FreeType faces are shared between threads through the font cache
-            png = self.png(content)
-        return baking.bake_png(png, content.document)
+        with timing.phase("render_badge"):
+            if fmt == "svg":
+                return baking.bake_svg(self.svg(content), content.document).encode("utf-8")
+            with self._lock:  # FreeType faces are shared between threads via the font cache
+                png = self.png(content)
+            return baking.bake_png(png, content.document)

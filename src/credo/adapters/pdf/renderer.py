@@ -15,6 +15,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from credo import timing
 from credo.adapters.pdf.qr import qr_png_data_uri
 from credo.domain import designs
 from credo.services.certificates import CertificateContent
@@ -124,7 +125,7 @@ class WeasyCertificates:
 
     def render(self, content: CertificateContent) -> bytes:
         markup = self.html(content)
-        with self._lock:
+        with self._lock, timing.phase("render_pdf"):
             if self._fonts is None:
                 from weasyprint.text.fonts import FontConfiguration  # type: ignore[import-untyped]
 

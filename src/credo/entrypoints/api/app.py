@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import gc
 import threading
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 
-from credo import __version__, timing
+from credo import __version__
 from credo.bootstrap import App, bootstrap
-from credo.entrypoints.api import health, problems
+from credo.entrypoints.api import health, observability, problems
 from credo.entrypoints.api.limits import BodyGate
 from credo.entrypoints.api.routes import (
     admin,
@@ -61,16 +59,6 @@ def create_app(app: App | None = None) -> FastAPI:
 
     health.install(api, credo)
 
-    @api.middleware("http")
-    async def server_timing(request: Request, call_next: Any) -> Response:
-        record = timing.start()
-        began = time.perf_counter()
-        response: Response = await call_next(request)
-        record["total"] = time.perf_counter() - began
-        response.headers["Server-Timing"] = ", ".join(
-            f"{name};dur={seconds * 1000:.1f}" for name, seconds in record.items()
-        )
-        return response
-
     api.add_middleware(BodyGate, max_bytes=credo.settings.max_body_bytes)
+    observability.install(api, credo)  # outermost: it sees every answer, 413s included
     return api

@@ -40,11 +40,14 @@ def _bearer(authorization: str | None) -> str:
 
 
 def current_org(
+    request: Request,
     app: Annotated[App, Depends(get_app)],
     authorization: Annotated[str | None, Header()] = None,
 ) -> str:
     token = _bearer(authorization)
-    return app.runner.read(lambda uow: authenticate(uow, token))
+    org_id = app.runner.read(lambda uow: authenticate(uow, token))
+    request.state.organization_id = org_id  # for the request's log line
+    return org_id
 
 
 def operator(

@@ -21,6 +21,8 @@ from uvicorn import Config, Server
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors.multiprocess import Multiprocess, Process
 
+from credo import logs
+
 log = logging.getLogger("credo.server")
 
 APP = "credo.entrypoints.api.app:create_app"
@@ -39,6 +41,7 @@ class Serving:
     ssl_certfile: Path | None = None
     ssl_keyfile: Path | None = None
     app: str = APP
+    log_format: str = "text"
 
 
 def serve(s: Serving) -> int:
@@ -50,6 +53,8 @@ def serve(s: Serving) -> int:
         port=s.port,
         workers=s.workers,
         log_level="info",
+        log_config=logs.config(s.log_format),
+        access_log=False,  # the request line is ours (observability.py), by route template
         ssl_certfile=str(s.ssl_certfile) if s.ssl_certfile else None,
         ssl_keyfile=str(s.ssl_keyfile) if s.ssl_keyfile else None,
         timeout_worker_healthcheck=s.healthcheck_timeout,

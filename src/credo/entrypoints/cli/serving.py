@@ -39,10 +39,31 @@ def serve(
     if (ssl_certfile is None) != (ssl_keyfile is None):
         err.print("[red]error:[/] HTTPS needs both --ssl-certfile and --ssl-keyfile")
         raise typer.Exit(2)
-    with opened(migrate=True):
-        pass
-    with _embedded_worker():
-        _run_server(host, port, workers, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
+    with _metrics_dir():
+        with opened(migrate=True):
+            pass
+        with _embedded_worker():
+            _run_server(host, port, workers, ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile)
+
+
+@contextmanager
+def _metrics_dir() -> Iterator[None]:
+    """One directory for the Prometheus samples of every process this command starts (its
+    API workers and worker child), set before any of them loads prometheus-client; a
+    directory the operator chose (PROMETHEUS_MULTIPROC_DIR) is kept as it is."""
+    import shutil
+    import tempfile
+
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        yield
+        return
+    path = tempfile.mkdtemp(prefix="credo-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    try:
+        yield
+    finally:
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        shutil.rmtree(path, ignore_errors=True)
 
 
 _PARENT_ENV = "CREDO_WORKER_PARENT_PID"
@@ -99,10 +120,13 @@ def _run_server(
     ssl_keyfile: Path | None = None,
 ) -> None:
     """Serve until stopped; exit non-zero when the workers cannot stay up."""
+    from credo import logs
     from credo.entrypoints.api.serving import Serving, serve
     from credo.settings import Settings
 
     settings = Settings()
+    fmt = logs.chosen_format(settings.log_format, settings.environment)
+    logs.configure(fmt)
     code = serve(
         Serving(
             host=host,
@@ -112,6 +136,7 @@ def _run_server(
             graceful_timeout=settings.graceful_shutdown_timeout,
             ssl_certfile=ssl_certfile,
             ssl_keyfile=ssl_keyfile,
+            log_format=fmt,
         )
     )
     if code:
@@ -131,8 +156,11 @@ def demo(
     serve_it: Annotated[bool, typer.Option("--serve/--no-serve")] = True,
 ) -> None:
     """Create (or reuse) a sandbox demo organization with a group, print how to use it, serve."""
-    import os
+    with _metrics_dir():
+        _demo(host, port, serve_it)
 
+
+def _demo(host: str, port: int, serve_it: bool) -> None:
     from credo.bootstrap import bootstrap
     from credo.domain.accounts import Role
     from credo.services import groups, members, organizations

@@ -26,12 +26,13 @@ def worker(
     stopped; run as many as you like, on any machines sharing the database. SIGTERM or
     Ctrl-C finishes the step in flight and hands back the rest. Set
     CREDO_WORKER_IN_SERVER=false for `credo serve` when workers run apart."""
-    import logging
-
+    from credo import logs
     from credo.entrypoints.cli.serving import _PARENT_ENV, _stop_with_parent
     from credo.entrypoints.worker.runner import Worker
+    from credo.settings import Settings
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    settings = Settings()
+    logs.configure(logs.chosen_format(settings.log_format, settings.environment))
     with opened() as credo:
         runner = Worker(credo)
         if once:

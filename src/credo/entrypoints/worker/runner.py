@@ -13,9 +13,11 @@ import logging
 import os
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from credo import telemetry
 from credo.bootstrap import App
 from credo.domain.jobs import Backoff, Lane
 from credo.entrypoints.worker.handlers import ExpiryReminders, Handler, ImportChunks
@@ -46,8 +48,9 @@ class Worker:
     mail: MailWorker | None = None  # default: the app's
     name: str = field(default_factory=worker_name)
     # A job step (an import chunk of 2,000 rows) takes seconds; a lease far longer lets a
-    # busy machine finish it, and is what a dead worker's job waits before another runs it.
-    lease: timedelta = timedelta(minutes=5)
+    # busy machine finish it, and is what a dead worker's job waits before another runs it
+    # (settings.job_lease).
+    lease: timedelta = field(default=timedelta(minutes=5), init=False)
     policy: Backoff = field(default_factory=lambda: Backoff(max_attempts=8))
     # Periodic jobs are made sure of this often (one row each, whatever the workers).
     ensure_every: timedelta = timedelta(minutes=10)
@@ -56,6 +59,7 @@ class Worker:
 
     def __post_init__(self) -> None:
         self.mail = self.mail or self.app.mail_worker()
+        self.lease = timedelta(seconds=self.app.settings.job_lease)
         self.handlers = {
             jobs.IMPORT: ImportChunks(self.app),
             jobs.EXPIRY_REMINDERS: ExpiryReminders(self.app),
@@ -70,6 +74,17 @@ class Worker:
         done = Round()
         self.ensure_periodic()
         done.mail = self.mail.run_once(stop)
+        if done.mail.handled:
+            m = done.mail
+            log.info(
+                "mail batch",
+                extra={
+                    "sent": m.sent,
+                    "retried": m.retried,
+                    "failed": m.failed,
+                    "worker": self.name,
+                },
+            )
         if stop is None or not stop.is_set():
             done.jobs = int(self.run_job())
         return done
@@ -124,23 +139,41 @@ class Worker:
         if job is None:
             return False
         handler = self.handlers.get(job.kind)
+        began = time.perf_counter()
+        outcome = "done"
         try:
             if handler is None:
                 # Perhaps a newer version's kind, during a rolling upgrade: try again later.
                 raise LookupError(f"this worker does not know jobs of kind {job.kind!r}")
             again = handler.run(job, now)
         except Exception as exc:
-            self._failed(job, handler, exc)
+            outcome = self._failed(job, handler, exc)
         else:
             with self.app.uow() as uow:
                 if again is None:
                     uow.jobs.finish(job.id, self.now())
                 else:
                     uow.jobs.reschedule(job.id, again)
+                    outcome = "again"
                 uow.commit()
+        elapsed = time.perf_counter() - began
+        telemetry.event("job.step", kind=job.kind, outcome=outcome)
+        telemetry.event("job.seconds", elapsed, kind=job.kind)
+        log.info(
+            "job step",
+            extra={
+                "job_id": job.id,
+                "kind": job.kind,
+                "organization_id": job.organization_id,
+                "outcome": outcome,
+                "attempts": job.attempts,
+                "duration_ms": round(elapsed * 1000, 1),
+                "worker": self.name,
+            },
+        )
         return True
 
-    def _failed(self, job: Job, handler: Handler | None, exc: Exception) -> None:
+    def _failed(self, job: Job, handler: Handler | None, exc: Exception) -> str:
         error = f"{type(exc).__name__}: {exc}"
         now = self.now()
         give_up = self.policy.gives_up(job.attempts)
@@ -156,7 +189,8 @@ class Worker:
             )
             if handler is not None:
                 handler.given_up(job, error)
-        else:
-            log.warning(
-                "job %s (%s) try %d failed: %s", job.id, job.kind, job.attempts, error, exc_info=exc
-            )
+            return "failed"
+        log.warning(
+            "job %s (%s) try %d failed: %s", job.id, job.kind, job.attempts, error, exc_info=exc
+        )
+        return "retry"
