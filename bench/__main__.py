@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 from tests.e2e.server import running_server
 
-from bench import baseline, certificates, recipient, signing
+from bench import baseline, certificates, operations, recipient, signing
 from bench.server import peak_rss_mb
 from bench.singles_baseline import single_inserts
 from bench.workloads import bulk_publish, concurrent_singles, new_org
@@ -147,5 +147,6 @@ if __name__ == "__main__":
     if not only:
         recipient.main()
         certificates.main()
+        operations.main()
     if not no_signing:
         signing.main()

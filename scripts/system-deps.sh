@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Debian packages the PDF certificates and the browser tests need: fonts for every script a
 # recipient's name may use, poppler (PDF to PNG), tesseract (reads names back off the PNG),
-# zbar (decodes QR codes independently) and Chromium. Installs what is missing when it can
-# (root, apt-get); otherwise says what to install and carries on, since only some tests
-# need them.
+# zbar (decodes QR codes independently), Chromium, and pgbouncer and iproute2 for the test
+# that runs API and worker hosts in network namespaces. Installs what is missing when it
+# can (root, apt-get); otherwise says what to install and carries on, since only some
+# tests need them.
 set -euo pipefail
 
-packages=(chromium poppler-utils tesseract-ocr zbar-tools fonts-noto-core fonts-noto-cjk fonts-dejavu-core)
+packages=(chromium poppler-utils tesseract-ocr zbar-tools fonts-noto-core fonts-noto-cjk fonts-dejavu-core pgbouncer iproute2)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -102,18 +102,22 @@ class SmtpServer:
         return _ANSWERS[self.failure]
 
 
-def free_port() -> int:
+def free_port(host: str = HOST) -> int:
     with socket.socket() as s:
-        s.bind((HOST, 0))
+        s.bind((host, 0))
         port: int = s.getsockname()[1]
         return port
 
 
 @contextmanager
 def running_smtp_server(
-    *, fail_first: int = 0, failure: Failure = "451", password: str | None = None
+    *,
+    fail_first: int = 0,
+    failure: Failure = "451",
+    password: str | None = None,
+    host: str = HOST,
 ) -> Iterator[SmtpServer]:
-    smtp = SmtpServer(HOST, free_port(), fail_first=fail_first, failure=failure)
+    smtp = SmtpServer(host, free_port(host), fail_first=fail_first, failure=failure)
     options: dict[str, Any] = {}
     if password is not None:
 
@@ -124,7 +128,7 @@ def running_smtp_server(
             return AuthResult(success=ok, handled=False)
 
         options = {"authenticator": authenticate, "auth_require_tls": False}
-    controller = Controller(smtp, hostname=HOST, port=smtp.port, **options)
+    controller = Controller(smtp, hostname=host, port=smtp.port, **options)
     controller.start()
     try:
         yield smtp
