@@ -23,8 +23,9 @@ def rows(org_id: str, group_id: str, n: int, distinct: int) -> dict[str, list[tu
     now = datetime.now(UTC).replace(tzinfo=None)
     tag = uuid.uuid4().hex[:6]
     today = now.date()
-    cred_ids = new_ids("cred", n)
-    seat_ids = new_ids("seat", distinct)
+    now = datetime.now(UTC)
+    cred_ids = new_ids("cred", n, now)
+    seat_ids = new_ids("seat", distinct, now)
     creds = [
         (
             cred_ids[i],

@@ -19,7 +19,7 @@ from rich.table import Table
 
 from credo.adapters.pdf.renderer import SAMPLE, WeasyCertificates
 from credo.domain import designs
-from credo.services.certificates import CertificateContent
+from credo.domain.entities import CertificateContent
 
 NAMES = {
     "Latin": "Margaret Hamilton",

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 
 from credo.bootstrap import bootstrap
 from credo.entrypoints.api.app import create_app
-from credo.services import imports
+from credo.services.importing import imports
 from credo.settings import Settings
 
 ADMIN = "bench-operator-token-0123456789abcdef"

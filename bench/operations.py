@@ -40,7 +40,7 @@ from credo.bootstrap import App, bootstrap
 from credo.clock import SystemClock
 from credo.domain.accounts import Role
 from credo.entrypoints.api.app import create_app
-from credo.services import members
+from credo.services.people import members
 from credo.settings import Settings
 
 

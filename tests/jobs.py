@@ -6,9 +6,10 @@ from __future__ import annotations
 import time
 
 from credo.bootstrap import App
+from credo.domain import entities
+from credo.domain.entities import ImportJob
 from credo.entrypoints.worker.runner import Worker
-from credo.services import imports
-from credo.services.imports import ImportJob
+from credo.services.importing import imports
 
 
 def finish_import(credo: App, org_id: str, import_id: str, timeout: float = 120) -> ImportJob:
@@ -17,7 +18,7 @@ def finish_import(credo: App, org_id: str, import_id: str, timeout: float = 120)
     deadline = time.monotonic() + timeout
     while True:
         job = credo.runner.read(lambda uow: imports.get(uow, org_id, import_id))
-        if job.state != imports.RUNNING:
+        if job.state != entities.RUNNING:
             return job
         assert time.monotonic() < deadline, f"import {import_id} still running: {job}"
         if not worker.run_job():

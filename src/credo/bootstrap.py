@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from credo.adapters.db.engine import make_engine
 from credo.adapters.db.uow import SqlUnitOfWorkFactory
+from credo.adapters.images.render import BadgeImages
 from credo.adapters.keystore import KeyVault, development_master_key, parse_master_key
 from credo.adapters.mail.mailbox import FileMailbox
 from credo.adapters.mail.smtp import SmtpSender
@@ -18,16 +19,14 @@ from credo.adapters.pdf import WeasyCertificates
 from credo.adapters.signing.issuer import DataIntegritySigner
 from credo.adapters.signing.verifier import DataIntegrityVerifier
 from credo.clock import Clock, SystemClock
-from credo.services import recipient_links
 from credo.services.context import ServiceContext
-from credo.services.mailing import MailWorker
-from credo.services.ports import (
-    CertificateRenderer,
-    MailSender,
-    PasswordHasher,
-    ProofVerifier,
-    Signer,
-)
+from credo.services.credentials.ports import ProofVerifier, Signer
+from credo.services.mail.mailing import MailWorker
+from credo.services.mail.ports import MailSender
+from credo.services.people.ports import PasswordHasher
+from credo.services.recipients import recipient_links
+from credo.services.rendering.badges import BadgeRenderer
+from credo.services.rendering.ports import CertificateRenderer
 from credo.services.runner import Runner
 from credo.settings import Settings, default_data_dir
 
@@ -43,6 +42,7 @@ class App:
     mailer: MailSender | None = None  # built by bootstrap; None only in hand-made Apps
     # One per process: it keeps fonts and templates loaded between renders.
     certificates: CertificateRenderer = field(default_factory=WeasyCertificates)
+    badges: BadgeRenderer = field(default_factory=BadgeImages)
     passwords: PasswordHasher = field(default_factory=Argon2Passwords)
 
     def mail_worker(self) -> MailWorker:

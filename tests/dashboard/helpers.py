@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from credo.bootstrap import App
 from credo.domain.accounts import Role
-from credo.services import accounts
+from credo.services.people import accounts
 
 PASSWORD = "correct horse battery staple"
 

@@ -11,7 +11,7 @@ from sqlalchemy import update
 from credo.adapters.db import tables as t
 from credo.adapters.mail.smtp import SmtpSender
 from credo.bootstrap import App
-from credo.services.mailing import MailWorker
+from credo.services.mail.mailing import MailWorker
 from tests.smtp import Received, SmtpServer
 
 FROM = "accounts@credo.example"

@@ -253,12 +253,13 @@ def test_another_organizations_credentials_are_not_found(credo: App, org: Org) -
 def test_no_input_produces_a_500(credo: App, org: Org) -> None:
     owner = sign_in(credo, email("owner"), org.id)
     gid = org.group("Course")
-    for data in [
+    cases: list[dict[str, object]] = [
         {"action": "explode", "ids": ["x"]},
         {"action": "publish", "ids": ["../../etc"]},
         {"action": "publish"},
         {"action": "revoke", "ids": ["cred_nope"], "reason": "x" * 600},
-    ]:
+    ]
+    for data in cases:
         for path in ("/app/credentials/bulk", "/app/credentials/bulk/run"):
             r = owner.post(path, data)
             assert r.status_code < 500, (path, data, r.status_code)

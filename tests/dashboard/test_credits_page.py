@@ -217,7 +217,7 @@ def test_the_csv_is_the_filtered_ledger_and_injection_safe(credo: App) -> None:
 
 
 def test_the_csv_streams_in_chunks(credo: App, org: Org, monkeypatch: pytest.MonkeyPatch) -> None:
-    from credo.services import credit_reports
+    from credo.services.billing import credit_reports
 
     monkeypatch.setattr(credit_reports, "CSV_CHUNK", 7)
     n = 3 * 7 + 2

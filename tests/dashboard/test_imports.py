@@ -14,12 +14,14 @@ from typing import Any
 
 import openpyxl
 import pytest
+from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import func, select
 
 from credo.adapters.db import tables as t
 from credo.bootstrap import App
+from credo.domain import entities
 from credo.domain.accounts import Role
-from credo.services import imports
+from credo.services.importing import imports
 from tests.conftest import Org, create_org
 from tests.dashboard.helpers import Person, sign_in
 from tests.jobs import finish_import
@@ -127,7 +129,7 @@ def test_fixed_file_prices_like_the_api_dry_run_and_publishes(credo: App, org: O
     r = owner.post(f"/app/imports/{job}/start", {"mode": "publish"})
     assert r.status_code == 303
     assert "data-poll" in owner.get(f"/app/imports/{job}").text  # waiting for a worker
-    assert finish_import(credo, org.id, job).state == imports.DONE
+    assert finish_import(credo, org.id, job).state == entities.DONE
     done = owner.get(f"/app/imports/{job}")
     assert "Done: 3 credentials published" in done.text
     assert "data-done" in owner.get(f"/app/imports/{job}/progress").text
@@ -151,7 +153,7 @@ def test_bad_rows_may_be_left_out_and_drafts_cost_nothing(credo: App, org: Org) 
     preview = owner.get(f"/app/imports/{job}")
     assert "Ready to issue 1 credentials" in preview.text and "4 row(s)" in preview.text
     owner.post(f"/app/imports/{job}/start", {"mode": "draft"})
-    assert finish_import(credo, org.id, job).state == imports.DONE
+    assert finish_import(credo, org.id, job).state == entities.DONE
     assert count_credentials(credo, org.id, "draft") == 1 and org.used() == 0
 
 
@@ -159,6 +161,7 @@ def test_xlsx_with_date_cells_and_month_first_text(credo: App, org: Org) -> None
     gid = org.group("Course")
     book = openpyxl.Workbook()
     ws = book.active
+    assert isinstance(ws, Worksheet)
     ws.append(["Recipient", "E-mail address", "Date", "Expires"])
     ws.append(["Ann Lee", "ann@x.org", date(2026, 1, 10), "11/25/2026"])
     ws.append(["Bob Roy", "bob@x.org", "01/02/2026", None])
@@ -295,7 +298,7 @@ def test_a_crashed_job_resumes_without_issuing_twice(
     class Crash(Exception):
         pass
 
-    def crash(_: imports.ImportJob) -> None:
+    def crash(_: entities.ImportJob) -> None:
         raise Crash
 
     with pytest.raises(Crash):  # the process dies after its first chunk committed
@@ -304,7 +307,7 @@ def test_a_crashed_job_resumes_without_issuing_twice(
     # The worker that runs its job next (here: once its lease has ended) goes on from the
     # last committed chunk.
     assert "data-poll" in owner.get(f"/app/imports/{job}").text
-    assert finish_import(credo, org.id, job).state == imports.DONE
+    assert finish_import(credo, org.id, job).state == entities.DONE
     assert count_credentials(credo, org.id) == 5 and org.used() == 5
     assert "Done: 5 credentials published" in owner.get(f"/app/imports/{job}").text
 

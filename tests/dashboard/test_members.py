@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from credo.bootstrap import App
 from credo.domain.accounts import Role
-from credo.services import accounts
+from credo.services.people import accounts
 from tests.conftest import Org, create_org
 from tests.dashboard.helpers import make_person, sign_in
 from tests.dashboard.mail import unique_email

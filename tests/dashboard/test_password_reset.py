@@ -15,7 +15,7 @@ from credo.adapters.db import tables as t
 from credo.bootstrap import App
 from credo.clock import FixedClock
 from credo.entrypoints.api.app import create_app
-from credo.services.accounts import token_hash
+from credo.services.people.accounts import token_hash
 from tests.conftest import Org
 from tests.dashboard.helpers import PASSWORD, make_person, sign_in
 from tests.dashboard.mail import deliver, html_of, link_path, set_aside_pending, unique_email

@@ -17,8 +17,9 @@ from sqlalchemy import select, update
 
 from credo.adapters.db import tables as t
 from credo.bootstrap import App
+from credo.domain.entities import OutboxMessage
 from credo.ids import new_ids
-from credo.services.records import OutboxMessage
+from credo.services.ports import UnitOfWork
 from tests.conftest import MASTER_KEY, Org
 from tests.smtp import SmtpServer
 
@@ -52,10 +53,15 @@ def backlog(credo: App, org: Org, n: int, tag: str) -> None:
         created_at=row.created_at,
         next_attempt_at=row.next_attempt_at,
     )
-    ids = new_ids("mail", n)
+    ids = new_ids("mail", n, credo.clock.now())
     copies = [replace(first, id=ids[i], to_address=f"{tag}{i}@example.org") for i in range(n)]
     for start in range(0, n, 10_000):
-        credo.runner.write(lambda uow, s=start: uow.outbox.add_many(copies[s : s + 10_000]))
+        chunk = copies[start : start + 10_000]
+
+        def add(uow: UnitOfWork, chunk: list[OutboxMessage] = chunk) -> None:
+            uow.outbox.add_many(chunk)
+
+        credo.runner.write(add)
 
 
 @contextmanager

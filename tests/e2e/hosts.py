@@ -1,7 +1,7 @@
 """Test machines on one machine: network namespaces joined by a bridge, each with an address
 of its own, for tests of what crosses a network (tests/e2e/test_many_machines.py).
 
-`network(n)` makes n hosts (10.213.7.11, .12, ...) behind a bridge at 10.213.7.1 in the
+`network(n)` makes n hosts (10.213.X.11, .12, ...) behind a bridge at 10.213.X.1 in the
 test's own namespace, and removes them afterwards. Only these addresses, made here, are
 ever sent traffic. `Relay` forwards a port of the bridge address to a loopback service (the
 machine's PostgreSQL listens on loopback only), and `PgBouncer` runs Debian's pgbouncer
@@ -21,7 +21,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-SUBNET = "10.213.7"
+# A subnet per test process, so that concurrent runs on one machine do not meet.
+SUBNET = f"10.213.{20 + os.getpid() % 200}"
 GATEWAY = f"{SUBNET}.1"
 
 

@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Page
 
 from credo.adapters.keystore import parse_master_key
-from credo.services import recipient_links
+from credo.services.recipients import recipient_links
 from tests.conftest import MASTER_KEY, artifacts_dir
 from tests.e2e.browser import chromium
 from tests.e2e.server import LiveServer, running_server

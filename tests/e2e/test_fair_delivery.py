@@ -16,7 +16,7 @@ from credo.bootstrap import App, bootstrap
 from credo.clock import SystemClock
 from credo.domain.accounts import Role
 from credo.entrypoints.api.app import create_app
-from credo.services import members
+from credo.services.people import members
 from credo.settings import Settings
 from tests.conftest import ADMIN_TOKEN, MASTER_KEY, Org, create_org
 from tests.dashboard.helpers import make_person

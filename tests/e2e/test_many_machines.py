@@ -314,7 +314,7 @@ def test_two_api_hosts_and_a_worker_lose_nothing(
                         )
                     ).all()
                 )
-                per_email = defaultdict(int)
+                per_email: dict[str, int] = defaultdict(int)
                 for email in stored.values():
                     per_email[email] += 1
                 job = conn.execute(

@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, ViewportSize, expect
 
 from credo.adapters.images.baking import unbake_png
 from tests.conftest import artifacts_dir
@@ -31,7 +31,7 @@ from tests.smtp import SmtpServer, running_smtp_server
 NAME = "Margaret Hamilton"
 ACHIEVEMENT = "Advanced Data Analysis"
 ISSUER = "Northbridge University"
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
 def need(tool: str) -> str:

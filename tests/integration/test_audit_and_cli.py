@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from credo.adapters.db import tables as t
 from credo.bootstrap import App
 from credo.entrypoints.cli.main import app as cli
-from credo.services.audit import audit_organization
+from credo.services.billing.audit import audit_organization
 from tests.conftest import Org
 
 
@@ -96,7 +96,7 @@ def test_cli_org_issue_credits_audit(database_url: str, credo: App) -> None:
     assert "credo_sk_" in r.output
 
     group_id = credo.runner.write(
-        lambda uow: __import__("credo.services.groups", fromlist=["x"]).create_group(
+        lambda uow: __import__("credo.services.credentials.groups", fromlist=["x"]).create_group(
             uow, credo.clock, org_id, name="G", description=None, expires_after_months=None
         )
     ).id

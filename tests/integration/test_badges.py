@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from PIL import Image
+from PIL import Image, PngImagePlugin
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -76,6 +76,7 @@ def test_a_badge_image_carries_the_signed_credential_and_verifies(
     if fmt == "png":
         im = Image.open(io.BytesIO(baked))
         im.load()
+        assert isinstance(im, PngImagePlugin.PngImageFile)
         assert im.size == (512, 512) and im.mode == "RGBA"
         assert json.loads(im.text["openbadgecredential"]) == json.loads(document)
     else:

@@ -180,7 +180,10 @@ def test_pdf_qr_code_encodes_the_credential_page(org: Org, tmp_path: Path) -> No
             continue
         # Sample each module's centre: dark is True.
         got = [
-            [img.getpixel((x * SCALE + SCALE // 2, y * SCALE + SCALE // 2)) < 128 for x in range(n)]
+            [
+                _dark(img.getpixel((x * SCALE + SCALE // 2, y * SCALE + SCALE // 2)))
+                for x in range(n)
+            ]
             for y in range(n)
         ]
         found.append(got)
@@ -192,10 +195,15 @@ def test_pdf_qr_code_encodes_the_credential_page(org: Org, tmp_path: Path) -> No
         assert f"{credo.ctx.base_url}/c/{cred}" in run(zbar, "--raw", "-q", png)
 
 
+def _dark(pixel: object) -> bool:
+    assert isinstance(pixel, int)  # a greyscale ("L") image's pixel
+    return pixel < 128
+
+
 def test_pdf_is_rendered_once_per_version_and_design(org: Org) -> None:
     credo: App = org.client.app.state.credo  # type: ignore[attr-defined]
     counting = CountingRenderer(credo.certificates)
-    credo.certificates = counting
+    credo.certificates = counting  # type: ignore[assignment]
     gid, cred = publish(org)
     first = org.client.get(f"/c/{cred}.pdf")
     assert first.status_code == 200 and counting.calls == 1

@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, urlsplit
 from fastapi.testclient import TestClient
 
 from credo.bootstrap import App
-from credo.services import recipient_links
+from credo.services.recipients import recipient_links
 from tests.conftest import Org
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}

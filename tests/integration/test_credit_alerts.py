@@ -19,9 +19,9 @@ from credo.domain.accounts import Role
 from credo.domain.credentials import SeatReason
 from credo.domain.errors import InsufficientCredits
 from credo.domain.seats import SeatEvent
-from credo.services import charging, credit_alerts
-from credo.services.clocks import lock_org, org_now
-from credo.services.mailing import MailWorker
+from credo.services.billing import charging, credit_alerts
+from credo.services.mail.mailing import MailWorker
+from credo.services.tenancy.clocks import lock_org, org_now
 from tests.conftest import ADMIN, Org, create_org
 from tests.dashboard.helpers import make_person, sign_in
 from tests.dashboard.mail import set_aside_pending

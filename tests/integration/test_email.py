@@ -29,8 +29,8 @@ from credo.clock import FixedClock
 from credo.domain.jobs import Backoff
 from credo.entrypoints.cli.main import _embedded_worker
 from credo.entrypoints.cli.main import app as cli
-from credo.services import recipient_links
-from credo.services.mailing import MailWorker
+from credo.services.mail.mailing import MailWorker
+from credo.services.recipients import recipient_links
 from credo.settings import Settings
 from tests.conftest import MASTER_KEY, Org, create_org
 from tests.smtp import SmtpServer, running_smtp_server

@@ -12,8 +12,8 @@ from sqlalchemy import select, update
 from credo.adapters.db import tables as t
 from credo.adapters.mail.smtp import SmtpSender
 from credo.bootstrap import App
-from credo.services import reminders
-from credo.services.mailing import MailWorker
+from credo.services.mail.mailing import MailWorker
+from credo.services.recipients import reminders
 from tests.conftest import Org
 from tests.smtp import running_smtp_server
 

@@ -19,12 +19,14 @@ from typer.testing import CliRunner
 from credo.adapters.db import tables as t
 from credo.bootstrap import App
 from credo.clock import FixedClock
+from credo.domain import entities
+from credo.domain.entities import Job, OutboxMessage
 from credo.domain.jobs import Backoff, Lane, mail_lane
 from credo.entrypoints.cli.main import app as cli
 from credo.entrypoints.worker.runner import Worker
 from credo.ids import new_ids
-from credo.services import imports, jobs
-from credo.services.records import Job, OutboxMessage
+from credo.services import jobs
+from credo.services.importing import imports
 from tests.conftest import MASTER_KEY, Org, create_org
 
 _j = t.jobs.c
@@ -64,7 +66,7 @@ def started_import(credo: App, org: Org, rows: int) -> str:
     return job.id
 
 
-def import_state(credo: App, org: Org, import_id: str) -> imports.ImportJob:
+def import_state(credo: App, org: Org, import_id: str) -> entities.ImportJob:
     return credo.runner.read(lambda uow: imports.get(uow, org.id, import_id))
 
 
@@ -249,7 +251,7 @@ def test_the_expiry_sweep_is_one_job_whatever_the_workers(credo: App, clock: Fix
 
 
 def enqueue_mail(credo: App, org_id: str, kind: str, n: int, at: datetime) -> list[str]:
-    ids = new_ids("mail", n)
+    ids = new_ids("mail", n, at)
     messages = [
         OutboxMessage(
             id=i,

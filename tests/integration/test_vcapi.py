@@ -21,8 +21,8 @@ from credo.adapters.db import tables as t
 from credo.adapters.signing import KeyPair, sign
 from credo.bootstrap import App
 from credo.entrypoints.cli.main import app as cli
-from credo.services.audit import audit_organization
-from credo.services.groups import VC_API_GROUP_NAME, vc_api_group_id
+from credo.services.billing.audit import audit_organization
+from credo.services.credentials.groups import VC_API_GROUP_NAME, vc_api_group_id
 from tests.conftest import ADMIN, MASTER_KEY, Org, create_org
 from tests.interop.node import node_sign, node_verify
 

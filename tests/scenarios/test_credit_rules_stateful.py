@@ -40,6 +40,7 @@ from sqlalchemy import Engine, select
 from credo.adapters.db import tables as t
 from credo.bootstrap import App, bootstrap
 from credo.clock import FixedClock
+from credo.domain.entities import CredentialFilter
 from credo.domain.errors import (
     AlreadyPublished,
     DomainError,
@@ -48,10 +49,11 @@ from credo.domain.errors import (
     NoActiveSubscription,
     NotFound,
 )
-from credo.services import audit, credits, groups, issuing, organizations
-from credo.services.issuing import Changes, Issued, NewCredential, Preview
+from credo.services.billing import audit, credits
+from credo.services.credentials import groups, issuing
+from credo.services.credentials.issuing import Changes, Issued, NewCredential, Preview
 from credo.services.ports import UnitOfWork
-from credo.services.records import CredentialFilter
+from credo.services.tenancy import organizations
 from credo.settings import Settings
 from tests.conftest import ADMIN_TOKEN, MASTER_KEY
 

@@ -15,10 +15,11 @@ from xml.etree import ElementTree
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 from credo.adapters.images import baking
-from credo.adapters.images.baking import BakingError, bake_png, bake_svg, unbake
+from credo.adapters.images.baking import bake_png, bake_svg, unbake
+from credo.domain.errors import BakingError
 
 CREDENTIAL = json.dumps(
     {
@@ -72,6 +73,7 @@ def test_a_png_round_trip_and_pillow_reads_the_chunk() -> None:
     # An independent reader: Pillow exposes iTXt chunks, and still decodes the image.
     im = Image.open(io.BytesIO(baked))
     im.load()
+    assert isinstance(im, PngImagePlugin.PngImageFile)
     assert im.text["openbadgecredential"] == CREDENTIAL
     assert im.size == (8, 8)
     # OB 3.0: uncompressed, empty language tag and translated keyword, just before IEND.

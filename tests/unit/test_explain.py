@@ -10,8 +10,8 @@ from credo.domain.billing import billing_year
 from credo.domain.credentials import SeatReason
 from credo.domain.errors import InsufficientCredits, InvalidInput, NoActiveSubscription, NotFound
 from credo.domain.seats import Account, SeatEvent, quote, require
-from credo.services import credit_alerts
-from credo.services.credit_reports import (
+from credo.services.billing import credit_alerts
+from credo.services.billing.credit_reports import (
     Month,
     add_months,
     chart,

@@ -7,7 +7,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from credo.domain.errors import InvalidInput
-from credo.services.addresses import MalformedEmail, plain_address, recipient_key, require_key
+from credo.services.recipients.addresses import (
+    MalformedEmail,
+    plain_address,
+    recipient_key,
+    require_key,
+)
 
 
 def key(email: str) -> str:

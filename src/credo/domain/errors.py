@@ -6,6 +6,7 @@ one line and a non-zero exit. Codes never change once published: clients branch 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -102,3 +103,135 @@ class PayloadTooLarge(DomainError):
     code = "payload_too_large"
     status = 413
     title = "Payload too large"
+
+
+# --- accounts and sign-in ------------------------------------------------------------------
+
+
+class TooManyAttempts(DomainError):
+    code = "too_many_attempts"
+    status = 429
+    title = "Too many sign-in attempts"
+
+
+class TooManyResetRequests(TooManyAttempts):
+    title = "Too many requests"
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+    status = 403
+    title = "Not allowed"
+
+
+class ResetLinkInvalid(DomainError):
+    code = "reset_link_invalid"
+    status = 410
+    title = "This link no longer works"
+
+
+class LastOwner(Conflict):
+    code = "last_owner"
+    title = "An organization needs an owner"
+
+
+# --- issuing ------------------------------------------------------------------------------
+
+
+class GroupArchived(Conflict):
+    code = "group_archived"
+    title = "The group is archived"
+
+
+class DuplicateCredential(Conflict):
+    code = "duplicate_credential"
+    title = "Already holds a credential of this group"
+
+
+class CostChanged(Conflict):
+    code = "cost_changed"
+    title = "The cost changed"
+
+
+# --- signing, verifying and badge images (adapters raise these) ----------------------------
+
+
+class SigningError(DomainError):
+    code = "signing_error"
+    status = 422
+    title = "Cannot sign or verify this document"
+
+
+class UnknownContext(SigningError):
+    """A document names a JSON-LD context that is not shipped with Credo. Nothing is ever
+    fetched from the network: the context is refused at once."""
+
+    code = "unknown_context"
+    title = "Unknown JSON-LD context"
+
+    def __init__(self, url: str) -> None:
+        super().__init__(
+            f"the JSON-LD context {url!r} is not one Credo ships; it is never fetched",
+            url=url,
+        )
+        self.url = url
+
+
+class UndefinedTerms(SigningError):
+    """JSON-LD would silently drop part of the document (a term its contexts do not define, a
+    relative IRI, ...), so that part would not be covered by an `eddsa-rdfc-2022` signature.
+    `terms` names what would be dropped; `problems` says why, one line each."""
+
+    code = "undefined_terms"
+    title = "Undefined JSON-LD terms"
+
+    def __init__(self, terms: Sequence[str], problems: Sequence[str]) -> None:
+        shown = ", ".join(repr(t) for t in terms)
+        super().__init__(
+            f"the document uses what its JSON-LD contexts do not define ({shown}); "
+            "it would be dropped from what is signed: " + "; ".join(problems),
+            terms=list(terms),
+            problems=list(problems),
+        )
+        self.terms = list(terms)
+        self.problems = list(problems)
+
+
+class InvalidDocument(SigningError):
+    """The document cannot be signed or canonicalized as given (not an object, already has a
+    proof, invalid JSON-LD, a number JCS cannot represent, ...)."""
+
+    code = "invalid_document"
+    title = "Invalid document"
+
+
+class CanonicalizationLimit(InvalidDocument):
+    """RDF canonicalization gave up: the document's blank nodes need more work than the
+    RDFC-1.0 limit allows (a "poison" dataset, see RDFC-1.0 section on dataset poisoning)."""
+
+    code = "canonicalization_limit"
+    title = "Document too complex to canonicalize"
+
+
+class InvalidKey(SigningError):
+    """A key, a multibase value, a did:key or a verification method id is malformed or is not
+    an Ed25519 key."""
+
+    code = "invalid_key"
+    title = "Invalid key"
+
+
+class KeyResolutionError(SigningError):
+    """A verification method could not be resolved to a public key it is allowed to use."""
+
+    code = "key_resolution_failed"
+    title = "Verification method not resolved"
+
+
+class BakingError(DomainError):
+    """An image that does not carry exactly one readable credential, or one that cannot be
+    baked."""
+
+    code = "invalid_image"
+    status = 422
+    title = "Not a baked badge image"

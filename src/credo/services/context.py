@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from credo.clock import Clock
-from credo.services.ports import ProofVerifier, Signer
-from credo.services.signed_lists import SignedLists
+from credo.services.credentials.ports import ProofVerifier, Signer
+from credo.services.credentials.signed_lists import SignedLists
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from credo.domain.entities import Job
 from credo.domain.jobs import Lane
 from credo.ids import new_id
 from credo.services.ports import UnitOfWork
-from credo.services.records import Job
 
 IMPORT = "import"  # publish a spreadsheet upload, one chunk per run (services/imports.py)
 EXPIRY_REMINDERS = "expiry_reminders"  # the hourly sweep (services/reminders.py)
@@ -34,7 +34,7 @@ def enqueue(
     `singleton`."""
     return uow.jobs.add(
         Job(
-            id=new_id("job"),
+            id=new_id("job", now),
             organization_id=organization_id,
             kind=kind,
             priority=int(lane),

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from credo.clock import Clock
+from credo.domain.entities import StoredReply
 from credo.domain.errors import DomainError, IdempotencyKeyReused
 from credo.services.ports import DuplicateRequest, UnitOfWork, UnitOfWorkFactory
-from credo.services.records import StoredReply
 
 T = TypeVar("T")
 OPERATOR_SCOPE = "_operator"

@@ -32,7 +32,7 @@ SUITES = ["eddsa-rdfc-2022", "eddsa-jcs-2022"]
 CREATED = datetime(2025, 3, 1, 12, 30, 45, 123456, tzinfo=UTC)
 
 
-def _sign(key: KeyPair, cryptosuite: str, document: dict[str, Any] | None = None) -> dict:
+def _sign(key: KeyPair, cryptosuite: str, document: dict[str, Any] | None = None) -> dict[str, Any]:
     return sign(
         document if document is not None else ob_credential(),
         key=key,
@@ -65,8 +65,8 @@ def test_sign_then_verify(key: KeyPair, cryptosuite: str, no_network: list[str])
     assert no_network == []
 
 
-def _set(path: tuple[Any, ...], value: Any) -> Callable[[dict], None]:
-    def change(document: dict) -> None:
+def _set(path: tuple[Any, ...], value: Any) -> Callable[[dict[str, Any]], None]:
+    def change(document: dict[str, Any]) -> None:
         target = document
         for step in path[:-1]:
             target = target[step]
@@ -75,8 +75,8 @@ def _set(path: tuple[Any, ...], value: Any) -> Callable[[dict], None]:
     return change
 
 
-def _delete(path: tuple[Any, ...]) -> Callable[[dict], None]:
-    def change(document: dict) -> None:
+def _delete(path: tuple[Any, ...]) -> Callable[[dict[str, Any]], None]:
+    def change(document: dict[str, Any]) -> None:
         target = document
         for step in path[:-1]:
             target = target[step]
@@ -323,7 +323,7 @@ def test_other_verification_methods_are_signed_as_given(key: KeyPair) -> None:
         created=None,
     )
     assert "created" not in signed["proof"]
-    controller = {
+    controller: dict[str, Any] = {
         "@context": ["https://www.w3.org/ns/did/v1", "https://w3id.org/security/multikey/v1"],
         "id": "https://issuer.example/issuers/1",
         "verificationMethod": [

@@ -292,7 +292,9 @@ def _replace(document: Any, path: tuple[Any, ...], value: str) -> None:
     target[path[-1]] = value
 
 
-def _same_shape_variants(draw: st.DrawFn, document: Any, count: int) -> list[Any]:
+def _same_shape_variants(
+    draw: Callable[[st.SearchStrategy[Any]], Any], document: Any, count: int
+) -> list[Any]:
     """`count` documents of `document`'s skeleton with other strings in its leaves (half of
     them redrawn from `values`, like values, half anything)."""
     paths = _leaf_paths(document)

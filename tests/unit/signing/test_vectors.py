@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,7 @@ from tests.unit.signing.conftest import VECTORS, W3C, load_vector
 CREATED = "2023-02-24T23:36:38Z"
 
 
-def _unsigned(signed: dict) -> dict:
+def _unsigned(signed: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in signed.items() if k != "proof"}
 
 
@@ -77,10 +78,11 @@ def test_rdfc_intermediate_values(w3c_key: KeyPair) -> None:
     assert w3c_key.sign(proof_hash + doc_hash).hex() == published.RDFC_SIGNATURE_HEX
 
 
-def load_vector_config(cryptosuite: str) -> dict:
+def load_vector_config(cryptosuite: str) -> dict[str, Any]:
     """The proof configuration as the specification lists it (only JCS's is in shared/)."""
     if cryptosuite == "eddsa-jcs-2022":
-        return load_vector(W3C / "eddsa-jcs-2022_proofConfigJCS.json")
+        config: dict[str, Any] = load_vector(W3C / "eddsa-jcs-2022_proofConfigJCS.json")
+        return config
     signed = load_vector(W3C / "eddsa-rdfc-2022_signedDataInt.json")
     config = {k: v for k, v in signed["proof"].items() if k != "proofValue"}
     return {**config, "@context": signed["@context"]}

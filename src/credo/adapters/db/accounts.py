@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from credo.adapters.db import tables as t
-from credo.services.records import Membership, User, WebSession
+from credo.domain.entities import Membership, User, WebSession
 
 _u = t.users.c
 _m = t.memberships.c

@@ -3,7 +3,7 @@ deployment shares them (tables.credential_artifacts)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Connection, delete, select
 from sqlalchemy.exc import IntegrityError
@@ -25,7 +25,14 @@ class SqlArtifacts:
         return (row[0], bytes(row[1])) if row else None
 
     def put(
-        self, org_id: str, cred_id: str, kind: str, version: int, media_type: str, content: bytes
+        self,
+        org_id: str,
+        cred_id: str,
+        kind: str,
+        version: int,
+        media_type: str,
+        content: bytes,
+        now: datetime,
     ) -> None:
         """Keeps the file and drops the files of the credential's earlier versions, which
         are never served again (a version is its status index, which only grows); a twin
@@ -37,7 +44,7 @@ class SqlArtifacts:
             "organization_id": org_id,
             "media_type": media_type,
             "content": content,
-            "created_at": datetime.now(UTC),
+            "created_at": now,
         }
         a = t.credential_artifacts.c
         try:

@@ -12,9 +12,10 @@ from typing import Any
 from sqlalchemy import Connection, func, or_, select
 
 from credo.adapters.db import tables as t
-from credo.adapters.db.repositories import _CRED_COLUMNS, _chunks, _credential
+from credo.adapters.db.credentials import _CRED_COLUMNS, _credential
+from credo.adapters.db.rows import _chunks
 from credo.domain.credentials import Status
-from credo.services.records import Credential, CredentialQuery, Group, GroupSummary
+from credo.domain.entities import Credential, CredentialQuery, Group, GroupSummary
 
 
 class SqlCredentialSearch:

@@ -11,8 +11,8 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Connection, and_, case, func, insert, select
 
 from credo.adapters.db import tables as t
-from credo.services.ports import LedgerQuery
-from credo.services.records import LedgerEntry
+from credo.domain.entities import LedgerEntry
+from credo.services.billing.ports import LedgerQuery
 
 _l = t.ledger_entries.c
 _a = t.credit_alerts.c

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, insert, select, update
 
 from credo.adapters.db import tables as t
-from credo.services.imports import ImportJob
+from credo.domain.entities import ImportJob
 
 _j = t.import_jobs.c
 _FIELDS = (

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
 from credo.adapters.db import tables as t
-from credo.services.records import Job, QueueStats
+from credo.domain.entities import Job, QueueStats
 
 _j = t.jobs.c
 _RECORD = (

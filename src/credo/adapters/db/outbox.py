@@ -15,9 +15,9 @@ from sqlalchemy import Connection, Select, and_, case, func, or_, select, type_c
 from sqlalchemy.sql.elements import ColumnElement
 
 from credo.adapters.db import tables as t
-from credo.adapters.db.repositories import insert_rows
+from credo.adapters.db.rows import insert_rows
+from credo.domain.entities import OutboxMessage, QueueStats
 from credo.domain.jobs import Lane, mail_lane
-from credo.services.records import OutboxMessage, QueueStats
 
 _o = t.outbox.c
 _RECORD_COLUMNS = [

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, select, update
 
 from credo.adapters.db import tables as t
 from credo.domain.credentials import Status
-from credo.services.records import ExpiringCredential
+from credo.domain.entities import ExpiringCredential
 
 _c = t.credentials.c
 

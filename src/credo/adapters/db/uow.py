@@ -8,25 +8,16 @@ from sqlalchemy import Connection, Engine
 
 from credo.adapters.db.accounts import SqlAccounts
 from credo.adapters.db.artifacts import SqlArtifacts
+from credo.adapters.db.billing import SqlLedger, SqlSeats, SqlSubscriptions, SqlUsage
 from credo.adapters.db.credential_search import SqlCredentialSearch
+from credo.adapters.db.credentials import SqlCredentials, SqlGroups, SqlSigningKeys, SqlStatusBits
 from credo.adapters.db.credit_reports import SqlCreditAlerts, SqlCreditReports
+from credo.adapters.db.idempotency import SqlIdempotencyKeys
 from credo.adapters.db.imports import SqlImports
 from credo.adapters.db.jobs import SqlJobs
 from credo.adapters.db.outbox import SqlOutbox
 from credo.adapters.db.reminders import SqlReminders
-from credo.adapters.db.repositories import (
-    SqlApiKeys,
-    SqlCredentials,
-    SqlGroups,
-    SqlIdempotencyKeys,
-    SqlLedger,
-    SqlOrganizations,
-    SqlSeats,
-    SqlSigningKeys,
-    SqlStatusBits,
-    SqlSubscriptions,
-    SqlUsage,
-)
+from credo.adapters.db.tenancy import SqlApiKeys, SqlOrganizations
 
 
 class SqlUnitOfWork:

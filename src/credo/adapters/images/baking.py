@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from typing import Any
 from xml.parsers import expat
 
-from credo.domain.errors import DomainError
+from credo.domain.errors import BakingError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 KEYWORD = b"openbadgecredential"
@@ -39,15 +39,6 @@ MAX_XML_DEPTH = 256
 # Characters XML 1.0 cannot carry, even in CDATA.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*")
-
-
-class BakingError(DomainError):
-    """An image that does not carry exactly one readable credential, or one that cannot be
-    baked."""
-
-    code = "invalid_image"
-    status = 422
-    title = "Not a baked badge image"
 
 
 # ----------------------------------------------------------------------------------- PNG

@@ -16,7 +16,7 @@ from credo import timing
 from credo.adapters.images import baking, fonts
 from credo.adapters.images.layout import Layout
 from credo.adapters.images.looks import layout
-from credo.services.badges import BadgeContent
+from credo.domain.entities import BadgeContent
 
 SCALE = 2  # the PNG is painted at twice its size and scaled down: Pillow draws shapes aliased
 MAX_LOGO_PIXELS = 4096 * 4096

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from email.message import EmailMessage
 from pathlib import Path
 
-from credo.services.ports import MailError
+from credo.services.mail.ports import MailError
 
 
 class FileMailbox:

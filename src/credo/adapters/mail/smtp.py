@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import SecretStr
 
-from credo.services.ports import MailError
+from credo.services.mail.ports import MailError
 
 Security = Literal["starttls", "ssl", "none"]
 

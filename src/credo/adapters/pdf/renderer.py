@@ -18,7 +18,7 @@ from markupsafe import Markup
 from credo import timing
 from credo.adapters.pdf.qr import qr_png_data_uri
 from credo.domain import designs
-from credo.services.certificates import CertificateContent
+from credo.domain.entities import CertificateContent
 
 # Page sizes in millimetres, portrait (width, height).
 PAPER_MM = {"a4": (210.0, 297.0), "letter": (215.9, 279.4)}
@@ -43,7 +43,7 @@ def data_only() -> Any:
     local file would otherwise make the server fetch it (SSRF, file disclosure)."""
     # WeasyPrint (and Pango through it) loads in 0.6 s of CPU: at the first render or the
     # server's warm-up, not while a process starts and must answer its health checks.
-    from weasyprint.urls import URLFetcher  # type: ignore[import-untyped]
+    from weasyprint.urls import URLFetcher
 
     return URLFetcher(allowed_protocols={"data"}, allow_redirects=False, timeout=1)
 
@@ -127,10 +127,10 @@ class WeasyCertificates:
         markup = self.html(content)
         with self._lock, timing.phase("render_pdf"):
             if self._fonts is None:
-                from weasyprint.text.fonts import FontConfiguration  # type: ignore[import-untyped]
+                from weasyprint.text.fonts import FontConfiguration
 
                 self._fonts = FontConfiguration()
-            from weasyprint import HTML  # type: ignore[import-untyped]
+            from weasyprint import HTML
 
             document = HTML(string=markup, url_fetcher=data_only()).render(font_config=self._fonts)
             pdf: bytes = document.write_pdf()

@@ -20,7 +20,10 @@ from credo.adapters.signing.data_integrity import (
     sign,
     verify,
 )
-from credo.adapters.signing.errors import (
+from credo.adapters.signing.keys import KeyPair, did_key_document
+from credo.adapters.signing.loader import DocumentLoader
+from credo.adapters.signing.resolvers import Resolver, resolve_did_key
+from credo.domain.errors import (
     CanonicalizationLimit,
     InvalidDocument,
     InvalidKey,
@@ -29,9 +32,6 @@ from credo.adapters.signing.errors import (
     UndefinedTerms,
     UnknownContext,
 )
-from credo.adapters.signing.keys import KeyPair, did_key_document
-from credo.adapters.signing.loader import DocumentLoader
-from credo.adapters.signing.resolvers import Resolver, resolve_did_key
 
 __all__ = [
     "CRYPTOSUITES",

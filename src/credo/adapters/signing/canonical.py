@@ -24,9 +24,9 @@ from pyld import jsonld
 from pyld.context_resolver import ContextResolver
 
 from credo.adapters.signing import rdfc
-from credo.adapters.signing.errors import InvalidDocument, UndefinedTerms, UnknownContext
 from credo.adapters.signing.loader import DocumentLoader, default_loader
 from credo.adapters.signing.shapes import ShapeCache
+from credo.domain.errors import InvalidDocument, UndefinedTerms, UnknownContext
 
 # jsonld.js turns numbers into JavaScript doubles; beyond this an integer would be signed
 # differently by other implementations, so it is refused.

@@ -25,11 +25,6 @@ from typing import Any
 
 from credo.adapters.signing import multibase
 from credo.adapters.signing.canonical import canonize_variants, check, jcs
-from credo.adapters.signing.errors import (
-    InvalidDocument,
-    InvalidKey,
-    SigningError,
-)
 from credo.adapters.signing.keys import (
     DID_KEY_PREFIX,
     KeyPair,
@@ -44,6 +39,11 @@ from credo.adapters.signing.loader import (
     DocumentLoader,
 )
 from credo.adapters.signing.resolvers import PublicKeyResolver
+from credo.domain.errors import (
+    InvalidDocument,
+    InvalidKey,
+    SigningError,
+)
 
 DATA_INTEGRITY_PROOF = "DataIntegrityProof"
 EDDSA_RDFC_2022 = "eddsa-rdfc-2022"

@@ -8,9 +8,9 @@ from typing import Any
 
 from credo.adapters.keystore import KeyVault
 from credo.adapters.signing import data_integrity
-from credo.adapters.signing.errors import InvalidDocument
 from credo.adapters.signing.keys import KeyPair
-from credo.services.records import SigningKey
+from credo.domain.entities import SigningKey
+from credo.domain.errors import InvalidDocument
 
 
 class DataIntegritySigner:

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from credo.adapters.signing import multibase
-from credo.adapters.signing.errors import InvalidKey
+from credo.domain.errors import InvalidKey
 
 ED25519_PUB_HEADER = b"\xed\x01"  # multicodec ed25519-pub, as a varint
 ED25519_PRIV_HEADER = b"\x80\x26"  # multicodec ed25519-priv, as a varint

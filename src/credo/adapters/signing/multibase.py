@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from credo.adapters.signing.errors import InvalidKey
+from credo.domain.errors import InvalidKey
 
 _ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _INDEX = {ch: i for i, ch in enumerate(_ALPHABET)}

@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable
 from itertools import permutations
 
-from credo.adapters.signing.errors import CanonicalizationLimit
+from credo.domain.errors import CanonicalizationLimit
 
 Quad = tuple[str, str, str, str]
 

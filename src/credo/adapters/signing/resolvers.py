@@ -19,8 +19,8 @@ from urllib.parse import urljoin
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from credo.adapters.signing import multibase
-from credo.adapters.signing.errors import InvalidKey, KeyResolutionError
 from credo.adapters.signing.keys import DID_KEY_PREFIX, decode_public_key, parse_did_key
+from credo.domain.errors import InvalidKey, KeyResolutionError
 
 PublicKeyResolver = Callable[[str], Ed25519PublicKey]
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from credo.adapters.signing import data_integrity
 from credo.adapters.signing.resolvers import Resolver
-from credo.services.ports import ProofOutcome
+from credo.services.credentials.ports import ProofOutcome
 
 
 class DataIntegrityVerifier:

@@ -15,9 +15,9 @@ from credo.bootstrap import App
 from credo.domain.errors import DomainError, InvalidInput, NotFound
 from credo.entrypoints.api.problems import PROBLEM, problem_body, unauthorized
 from credo.ids import ID_PATTERN
-from credo.services.organizations import authenticate
 from credo.services.ports import UnitOfWork
 from credo.services.runner import OPERATOR_SCOPE, fingerprint
+from credo.services.tenancy.organizations import authenticate
 
 ID_RE = re.compile(ID_PATTERN)
 # What an action hands back: an HTTP status and a JSON-ready body (None: no content).

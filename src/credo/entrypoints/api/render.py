@@ -7,9 +7,9 @@ from typing import Any
 
 from credo.domain import designs
 from credo.domain.billing import BillingYear, Subscription, billing_year
-from credo.services.credits import Balance
-from credo.services.issuing import Preview
-from credo.services.records import Credential, Group, LedgerEntry, Organization
+from credo.domain.entities import Credential, Group, LedgerEntry, Organization
+from credo.services.billing.credits import Balance
+from credo.services.credentials.issuing import Preview
 
 
 def rfc3339(at: datetime) -> str:

@@ -21,7 +21,7 @@ from pydantic import (
 )
 
 from credo.domain.billing import MAX_CUSTOM_ALLOWANCE
-from credo.services.addresses import MalformedEmail, recipient_key
+from credo.services.recipients.addresses import MalformedEmail, recipient_key
 
 MAX_BULK = 10_000
 EARLIEST = date(1900, 1, 1)

@@ -20,7 +20,7 @@ from credo.entrypoints.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from credo.services.members import Login
+    from credo.services.people.members import Login
 
 
 @db_app.command("upgrade")
@@ -46,8 +46,9 @@ def org_create(
 ) -> None:
     """Create an organization and print its API key (shown once), and its owner's login."""
     from credo.domain.accounts import Role
-    from credo.services import members, organizations
+    from credo.services.people import members
     from credo.services.ports import UnitOfWork
+    from credo.services.tenancy import organizations
 
     with opened() as credo:
         anchor_day = parse_date(anchor, "anchor") if anchor else None
@@ -108,7 +109,7 @@ def user_add(
 ) -> None:
     """`credo user add EMAIL --org ORG --role ROLE`: a dashboard login (its password
     printed once), or an existing person added to the organization."""
-    from credo.services import members
+    from credo.services.people import members
 
     if action != "add":
         err.print("[red]error:[/] the only action is: credo user add EMAIL --org ORG")
@@ -130,7 +131,7 @@ def credits(org: Annotated[str, typer.Option(help="organization id")]) -> None:
     """Show this billing year's credits."""
     from rich.table import Table
 
-    from credo.services import credits as credit_service
+    from credo.services.billing import credits as credit_service
 
     with opened() as credo:
         b = credo.runner.read(lambda uow: credit_service.balance(uow, credo.clock, org))
@@ -161,8 +162,8 @@ def issue(
     dry_run: Annotated[bool, typer.Option(help="only say what it would cost")] = False,
 ) -> None:
     """Issue one credential."""
-    from credo.services import issuing
-    from credo.services.issuing import Issued, NewCredential, Preview
+    from credo.services.credentials import issuing
+    from credo.services.credentials.issuing import Issued, NewCredential, Preview
     from credo.services.ports import UnitOfWork
 
     with opened() as credo:
@@ -199,7 +200,7 @@ def audit(
     org: Annotated[str | None, typer.Option(help="one organization; default all")] = None,
 ) -> None:
     """Recompute seats and balances from the ledger and credentials; exit 1 on any mismatch."""
-    from credo.services import audit as audit_service
+    from credo.services.billing import audit as audit_service
 
     with opened() as credo:
         org_ids = [org] if org else credo.runner.read(lambda uow: uow.organizations.all_ids())

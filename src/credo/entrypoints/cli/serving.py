@@ -17,7 +17,7 @@ import typer
 from credo.entrypoints.cli.common import app, err, friendly, opened, out
 
 if TYPE_CHECKING:
-    from credo.services.members import Login
+    from credo.services.people.members import Login
 
 
 @app.command()
@@ -163,8 +163,10 @@ def demo(
 def _demo(host: str, port: int, serve_it: bool) -> None:
     from credo.bootstrap import bootstrap
     from credo.domain.accounts import Role
-    from credo.services import groups, members, organizations
+    from credo.services.credentials import groups
+    from credo.services.people import members
     from credo.services.ports import UnitOfWork
+    from credo.services.tenancy import organizations
     from credo.settings import Settings
 
     settings = Settings()

@@ -11,7 +11,7 @@ from rich.markup import escape as rich_escape
 from credo.entrypoints.cli.common import app, err, friendly, opened, out
 
 if TYPE_CHECKING:
-    from credo.services import verification
+    from credo.services.credentials import verification
 
 
 VERIFY_TIMEOUT = 15.0  # seconds to fetch a credential given by URL
@@ -28,7 +28,7 @@ def verify(
     """Verify a credential or presentation and print every check; exit 0 when it verifies,
     1 when it does not, 2 when it cannot be read. Nothing but SOURCE is fetched: status
     lists are checked only when this server issued them."""
-    from credo.services import verification
+    from credo.services.credentials import verification
 
     document = _read_document(source)
     with opened() as credo:
@@ -45,6 +45,7 @@ def _read_document(source: str) -> Any:
     import httpx
 
     from credo.adapters.images import baking
+    from credo.domain.errors import BakingError
 
     try:
         if source.startswith(("http://", "https://")):
@@ -63,7 +64,7 @@ def _read_document(source: str) -> Any:
         OSError,
         ValueError,
         RecursionError,
-        baking.BakingError,
+        BakingError,
         httpx.HTTPError,
         httpx.InvalidURL,
     ) as exc:

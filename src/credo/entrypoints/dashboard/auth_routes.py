@@ -6,6 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
 
+from credo.domain.entities import WebSession
+from credo.domain.errors import TooManyAttempts
 from credo.entrypoints.api.context import AppDep
 from credo.entrypoints.dashboard.render import page, see_other
 from credo.entrypoints.dashboard.session import (
@@ -15,10 +17,8 @@ from credo.entrypoints.dashboard.session import (
     clear_session_cookie,
     set_session_cookie,
 )
-from credo.services import accounts
-from credo.services.accounts import TooManyAttempts
+from credo.services.people import accounts
 from credo.services.ports import UnitOfWork
-from credo.services.records import WebSession
 
 router = APIRouter(include_in_schema=False)
 

@@ -19,20 +19,28 @@ from fastapi import APIRouter, Request, Response
 
 from credo.bootstrap import App
 from credo.domain.accounts import Permission
-from credo.domain.errors import DomainError, InsufficientCredits, InvalidInput
+from credo.domain.entities import CredentialQuery, GroupSummary
+from credo.domain.errors import (
+    CostChanged,
+    DomainError,
+    DuplicateCredential,
+    GroupArchived,
+    InsufficientCredits,
+    InvalidInput,
+)
 from credo.entrypoints.api.context import AppDep
 from credo.entrypoints.dashboard.groups_routes import Posted, PostedDep
 from credo.entrypoints.dashboard.render import page, see_other
 from credo.entrypoints.dashboard.session import MemberDep, check_csrf
-from credo.services import bulk_actions, credit_reports, group_settings, issuing
-from credo.services.accounts import Member
-from credo.services.addresses import MalformedEmail, recipient_key
-from credo.services.bulk_actions import BulkAction, CostChanged
-from credo.services.clocks import load_org, org_now
-from credo.services.groups import is_vc_api_group
-from credo.services.issuing import NewCredential, Preview
+from credo.services.billing import credit_reports
+from credo.services.credentials import bulk_actions, group_settings, issuing
+from credo.services.credentials.bulk_actions import BulkAction
+from credo.services.credentials.groups import is_vc_api_group
+from credo.services.credentials.issuing import NewCredential, Preview
+from credo.services.people.accounts import Member
 from credo.services.ports import UnitOfWork
-from credo.services.records import CredentialQuery, GroupSummary
+from credo.services.recipients.addresses import MalformedEmail, recipient_key
+from credo.services.tenancy.clocks import load_org, org_now
 
 router = APIRouter(include_in_schema=False)
 
@@ -265,8 +273,8 @@ def issue_credential(
         return _new_page(request, app, member, values, 422, errors=errors)
     except (
         InsufficientCredits,
-        group_settings.DuplicateCredential,
-        group_settings.GroupArchived,
+        DuplicateCredential,
+        GroupArchived,
     ) as exc:
         status = exc.status
         return _new_page(request, app, member, values, status, refusal=_refusal(exc))

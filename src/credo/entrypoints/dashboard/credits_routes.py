@@ -15,8 +15,8 @@ from credo.domain.errors import InvalidInput
 from credo.entrypoints.api.context import AppDep
 from credo.entrypoints.dashboard.render import HEADERS, page
 from credo.entrypoints.dashboard.session import MemberDep
-from credo.services import credit_reports, credits
-from credo.services.credit_reports import LedgerFilter, LedgerPage, Overview
+from credo.services.billing import credit_reports, credits
+from credo.services.billing.credit_reports import LedgerFilter, LedgerPage, Overview
 from credo.services.ports import UnitOfWork
 
 router = APIRouter(include_in_schema=False)

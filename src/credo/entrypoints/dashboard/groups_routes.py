@@ -22,25 +22,24 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.exceptions import HTTPException
 
-from credo.adapters.images.render import BadgeImages
 from credo.adapters.pdf import thumbnails
 from credo.bootstrap import App
 from credo.domain import designs
 from credo.domain.accounts import Permission
+from credo.domain.entities import Group
 from credo.domain.errors import InvalidInput
 from credo.entrypoints.api.context import AppDep, object_id
 from credo.entrypoints.dashboard.render import page, see_other
 from credo.entrypoints.dashboard.session import MemberDep, check_csrf
-from credo.services import certificates, design_previews, group_settings, groups
-from credo.services.accounts import Member
-from credo.services.design_previews import Draft
-from credo.services.group_settings import POLICY_LABELS, DuplicatePolicy
+from credo.services.credentials import group_settings, groups
+from credo.services.credentials.group_settings import POLICY_LABELS, DuplicatePolicy
+from credo.services.people.accounts import Member
 from credo.services.ports import UnitOfWork
-from credo.services.records import Group
+from credo.services.rendering import certificates, design_previews
+from credo.services.rendering.design_previews import Draft
 
 router = APIRouter(include_in_schema=False)
 
-_badges = BadgeImages()
 DESIGN_FIELDS = (
     "certificate",
     "badge",
@@ -270,7 +269,7 @@ def render_form(
             lambda uow: design_previews.sample_context(uow, app.ctx, member.organization.id)
         )
         draft = form.draft()
-        svg = _badges.svg(design_previews.badge_content(draft, sampled))
+        svg = app.badges.svg(design_previews.badge_content(draft, sampled))
         badge_src = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
         if certificate_src is not None:
             pdf = app.certificates.render(
@@ -466,7 +465,7 @@ def _draft(
 
 def _badge(app: App, member: Member, group_id: str | None, request: Request) -> Response:
     draft, sampled = _draft(app, member, group_id, request.query_params)
-    svg = _badges.svg(design_previews.badge_content(draft, sampled))
+    svg = app.badges.svg(design_previews.badge_content(draft, sampled))
     headers = {**IMAGE_HEADERS, "Content-Security-Policy": SVG_POLICY}
     return Response(svg.encode(), media_type="image/svg+xml", headers=headers)
 

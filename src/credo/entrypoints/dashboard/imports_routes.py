@@ -14,18 +14,19 @@ from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 from fastapi.responses import StreamingResponse
 
 from credo.bootstrap import App
+from credo.domain import entities
 from credo.domain import spreadsheets as sheets
 from credo.domain.accounts import Permission
+from credo.domain.entities import ImportJob
 from credo.domain.errors import InvalidInput
 from credo.domain.spreadsheets import SpreadsheetError
 from credo.entrypoints.api.context import AppDep, object_id
 from credo.entrypoints.dashboard.render import HEADERS, page, see_other
 from credo.entrypoints.dashboard.session import MemberDep, check_csrf
-from credo.services import imports
-from credo.services.accounts import Member
-from credo.services.groups import is_vc_api_group
-from credo.services.imports import ImportJob
-from credo.services.issuing import Preview
+from credo.services.credentials.groups import is_vc_api_group
+from credo.services.credentials.issuing import Preview
+from credo.services.importing import imports
+from credo.services.people.accounts import Member
 from credo.services.ports import UnitOfWork
 
 router = APIRouter(include_in_schema=False)
@@ -131,7 +132,7 @@ def _map_page(
 def map_form(request: Request, job_id: str, member: MemberDep, app: AppDep) -> Response:
     member.require(Permission.ISSUE)
     job = _job(app, member, job_id)
-    if job.state not in (imports.UPLOADED, imports.INVALID, imports.READY):
+    if job.state not in (entities.UPLOADED, entities.INVALID, entities.READY):
         return see_other(f"/app/imports/{job.id}")
     return _map_page(request, app, member, job)
 
@@ -181,7 +182,7 @@ def map_columns(
         job = app.runner.write(action)
     except InvalidInput as exc:
         return _map_page(request, app, member, job, 422, problems=exc.errors)
-    if job.state == imports.READY:
+    if job.state == entities.READY:
         return see_other(f"/app/imports/{job.id}")
     return see_other(f"/app/imports/{job.id}/map")
 
@@ -205,12 +206,12 @@ def error_report(job_id: str, member: MemberDep, app: AppDep) -> Response:
 @router.get("/app/imports/{job_id}")
 def show(request: Request, job_id: str, member: MemberDep, app: AppDep) -> Response:
     job = _job(app, member, job_id)
-    if job.state in (imports.UPLOADED, imports.INVALID):
+    if job.state in (entities.UPLOADED, entities.INVALID):
         member.require(Permission.ISSUE)
         return see_other(f"/app/imports/{job.id}/map")
     group = app.runner.read(lambda uow: uow.groups.get(job.organization_id, job.group_id))
     group_name = group.name if group else job.group_id
-    if job.state == imports.READY:
+    if job.state == entities.READY:
         member.require(Permission.ISSUE)
         return _preview_page(request, app, member, job, group_name)
     return page(request, app, member, "app/imports_progress.html", job=job, group_name=group_name)

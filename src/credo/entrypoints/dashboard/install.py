@@ -22,7 +22,7 @@ from credo.entrypoints.dashboard import (
 )
 from credo.entrypoints.dashboard.render import page, see_other
 from credo.entrypoints.dashboard.session import LoginRequired, login_redirect_location
-from credo.services.credit_reports import explain
+from credo.services.billing.credit_reports import explain
 
 ROUTERS = (
     auth_routes,

@@ -15,8 +15,8 @@ from credo.domain.errors import Conflict, InvalidInput, NotFound
 from credo.entrypoints.api.context import AppDep
 from credo.entrypoints.dashboard.render import page, see_other
 from credo.entrypoints.dashboard.session import MemberDep, check_csrf
-from credo.services import members
-from credo.services.accounts import Member
+from credo.services.people import members
+from credo.services.people.accounts import Member
 
 router = APIRouter(include_in_schema=False)
 

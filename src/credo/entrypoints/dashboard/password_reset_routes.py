@@ -10,11 +10,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
 
-from credo.domain.errors import InvalidInput
+from credo.domain.errors import InvalidInput, ResetLinkInvalid, TooManyResetRequests
 from credo.entrypoints.api.context import AppDep
 from credo.entrypoints.dashboard.render import page
-from credo.services import members
-from credo.services.members import ResetLinkInvalid, TooManyResetRequests
+from credo.services.people import members
 from credo.services.ports import UnitOfWork
 
 router = APIRouter(include_in_schema=False)

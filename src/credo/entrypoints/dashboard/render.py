@@ -11,7 +11,7 @@ from credo.bootstrap import App
 from credo.entrypoints.api.routes.pages import static_url
 from credo.entrypoints.dashboard.session import layout_values
 from credo.entrypoints.web.templates import render
-from credo.services.accounts import Member
+from credo.services.people.accounts import Member
 
 CSP = (
     "default-src 'none'; img-src 'self' data:; style-src 'self'; script-src 'self'; "

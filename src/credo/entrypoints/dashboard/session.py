@@ -14,9 +14,11 @@ from fastapi import Depends, Request, Response
 
 from credo.bootstrap import App
 from credo.domain.accounts import Permission
+from credo.domain.errors import Forbidden
 from credo.entrypoints.api.context import AppDep
-from credo.services import accounts, credits
-from credo.services.accounts import Forbidden, Member
+from credo.services.billing import credits
+from credo.services.people import accounts
+from credo.services.people.accounts import Member
 
 COOKIE = "credo_session"
 

@@ -10,8 +10,8 @@ from urllib.parse import quote, urlencode
 
 from credo.entrypoints.web import colours
 from credo.entrypoints.web.linkedin import add_to_profile_url
-from credo.services import verification as v
-from credo.services.visibility import Page
+from credo.services.credentials import verification as v
+from credo.services.recipients.visibility import Page
 
 OUTCOMES = {True: "Passed", False: "Failed", None: "Not checked"}
 SHOWN_CHECKS = (v.SIGNATURE, v.ISSUER, v.STATUS, v.VALIDITY)

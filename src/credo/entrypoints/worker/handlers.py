@@ -10,9 +10,10 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from credo.bootstrap import App
-from credo.services import imports, reminders
-from credo.services.imports import RUNNING, Row
-from credo.services.records import Job
+from credo.domain.entities import RUNNING, Job
+from credo.services.importing import imports
+from credo.services.importing.imports import Row
+from credo.services.recipients import reminders
 
 
 class Handler(Protocol):

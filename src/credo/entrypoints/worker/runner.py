@@ -19,11 +19,11 @@ from datetime import datetime, timedelta
 
 from credo import telemetry
 from credo.bootstrap import App
+from credo.domain.entities import Job
 from credo.domain.jobs import Backoff, Lane
 from credo.entrypoints.worker.handlers import ExpiryReminders, Handler, ImportChunks
 from credo.services import jobs
-from credo.services.mailing import MailWorker, Report
-from credo.services.records import Job
+from credo.services.mail.mailing import MailWorker, Report
 
 log = logging.getLogger("credo.worker")
 

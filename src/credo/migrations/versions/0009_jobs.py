@@ -94,7 +94,7 @@ def upgrade() -> None:
     )
     rows = [
         {
-            "id": new_id("job"),
+            "id": new_id("job", now),
             "organization_id": org_id,
             "kind": "import",
             "priority": 1,

@@ -12,8 +12,8 @@ from credo.entrypoints.api.schemas import (
     OrganizationPatch,
     SubscriptionIn,
 )
-from credo.services import organizations as orgs
 from credo.services.ports import UnitOfWork
+from credo.services.tenancy import organizations as orgs
 
 router = APIRouter(prefix="/v1/admin", tags=["operator"])
 

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from credo.adapters.images.render import BadgeImages
 from credo.entrypoints.api.context import AppDep, object_id
-from credo.services import badges
+from credo.services.rendering import badges
 
 router = APIRouter(tags=["public"])
 
-_renderer = BadgeImages()
 # Short: a re-signed credential gets a new image under the same address, and a hidden one
 # must stop being served soon. The ETag makes revalidation cheap.
 CACHE_CONTROL = "public, max-age=300"
@@ -26,7 +24,7 @@ SVG_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
 def _image(cred_id: str, fmt: str, app: AppDep, request: Request) -> Response:
     object_id(cred_id)
-    image = badges.badge_image(app.runner, app.ctx, _renderer, cred_id, fmt)
+    image = badges.badge_image(app.runner, app.ctx, app.badges, cred_id, fmt)
     headers = {
         "Cache-Control": CACHE_CONTROL,
         "ETag": image.etag,

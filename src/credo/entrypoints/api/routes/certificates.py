@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request, Response
 
 from credo.entrypoints.api.context import AppDep, object_id
-from credo.services import certificates
+from credo.services.rendering import certificates
 
 router = APIRouter(tags=["public"])
 

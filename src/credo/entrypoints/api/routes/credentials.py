@@ -27,8 +27,8 @@ from credo.entrypoints.api.schemas import (
     RevokeIn,
 )
 from credo.ids import ID_PATTERN
-from credo.services import issuing, status
-from credo.services.issuing import Changes, Issued, NewCredential, Preview
+from credo.services.credentials import issuing, status
+from credo.services.credentials.issuing import Changes, Issued, NewCredential, Preview
 from credo.services.ports import UnitOfWork
 
 router = APIRouter(prefix="/v1/credentials", tags=["credentials"])

@@ -11,8 +11,9 @@ from credo.entrypoints.api import render
 from credo.entrypoints.api.context import AppDep, OrgId, OrgMutation, Outcome
 from credo.entrypoints.api.pages import Limit
 from credo.entrypoints.api.schemas import ClockIn
-from credo.services import clocks, credits
+from credo.services.billing import credits
 from credo.services.ports import UnitOfWork
+from credo.services.tenancy import clocks
 
 router = APIRouter(prefix="/v1", tags=["credits"])
 

@@ -11,8 +11,9 @@ from credo.entrypoints.api import render
 from credo.entrypoints.api.context import AppDep, OrgId, OrgMutation, Outcome, object_id
 from credo.entrypoints.api.pages import Cursor, Limit, page
 from credo.entrypoints.api.schemas import GroupIn, GroupPatch
-from credo.services import certificates, groups
+from credo.services.credentials import groups
 from credo.services.ports import UnitOfWork
+from credo.services.rendering import certificates
 
 router = APIRouter(tags=["groups"])
 

@@ -22,7 +22,7 @@ from credo.domain.errors import DomainError, InvalidInput, NotFound
 from credo.entrypoints.api.context import AppDep, object_id
 from credo.entrypoints.web import views
 from credo.entrypoints.web.templates import render
-from credo.services import visibility
+from credo.services.recipients import visibility
 
 router = APIRouter(tags=["public"])
 

@@ -17,7 +17,8 @@ from fastapi import APIRouter, Path, Request, Response
 
 from credo.domain.errors import NotFound
 from credo.entrypoints.api.context import AppDep, object_id
-from credo.services import dids, status
+from credo.services.credentials import status
+from credo.services.tenancy import dids
 
 router = APIRouter(tags=["public"])
 

@@ -34,9 +34,9 @@ from credo.entrypoints.api.schemas import (
     VerifyCredentialIn,
     VerifyPresentationIn,
 )
-from credo.services import vcapi, verification
+from credo.services.credentials import vcapi, verification
+from credo.services.credentials.verification import Verification, VerifyOptions
 from credo.services.ports import UnitOfWork
-from credo.services.verification import Verification, VerifyOptions
 
 router = APIRouter(tags=["vc-api"])
 

@@ -1,0 +1,214 @@
+"""Subscriptions, seats, the ledger and usage counters: what credits are made of."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, select, update
+
+from credo.adapters.db import tables as t
+
+# From this many rows on, PostgreSQL gets them by COPY; fewer go by plain INSERT.
+from credo.adapters.db.rows import _IN_LIST_MAX, _chunks, insert_rows
+from credo.domain.billing import Subscription
+from credo.domain.entities import (
+    LedgerEntry,
+    Seat,
+)
+
+
+class SqlSubscriptions:
+    def __init__(self, conn: Connection) -> None:
+        self._c = conn
+
+    def get(self, org_id: str) -> Subscription | None:
+        row = self._c.execute(
+            select(t.subscriptions).where(t.subscriptions.c.organization_id == org_id)
+        ).first()
+        if row is None:
+            return None
+        m = row._mapping
+        return Subscription(
+            plan=m["plan"],
+            anchor=m["anchor"],
+            allowance=m["allowance"],
+            allowance_from=m["allowance_from"],
+            next_plan=m["next_plan"],
+            next_allowance=m["next_allowance"],
+            next_allowance_from=m["next_allowance_from"],
+            ends_at=m["ends_at"],
+        )
+
+    def save(self, org_id: str, sub: Subscription, at: datetime) -> None:
+        values = {
+            "plan": sub.plan,
+            "anchor": sub.anchor,
+            "allowance": sub.allowance,
+            "allowance_from": sub.allowance_from,
+            "next_plan": sub.next_plan,
+            "next_allowance": sub.next_allowance,
+            "next_allowance_from": sub.next_allowance_from,
+            "ends_at": sub.ends_at,
+            "updated_at": at,
+        }
+        done = self._c.execute(
+            update(t.subscriptions)
+            .where(t.subscriptions.c.organization_id == org_id)
+            .values(**values)
+        )
+        if done.rowcount == 0:
+            self._c.execute(insert(t.subscriptions).values(organization_id=org_id, **values))
+
+
+class SqlSeats:
+    def __init__(self, conn: Connection) -> None:
+        self._c = conn
+
+    def open_keys(self, org_id: str, year: int, keys: Iterable[str]) -> set[str]:
+        c = t.seats.c
+        wanted = set(keys)
+        if len(wanted) > _IN_LIST_MAX:
+            # For a bulk, one scan of the year's open seats beats thousands of bound values.
+            every = self._c.scalars(
+                select(c.recipient_key).where(
+                    c.organization_id == org_id, c.billing_year == year, c.released_at.is_(None)
+                )
+            )
+            return wanted.intersection(every)
+        found: set[str] = set()
+        for chunk in _chunks(sorted(wanted), _IN_LIST_MAX):
+            found.update(
+                self._c.scalars(
+                    select(c.recipient_key).where(
+                        c.organization_id == org_id,
+                        c.billing_year == year,
+                        c.released_at.is_(None),
+                        c.recipient_key.in_(chunk),
+                    )
+                )
+            )
+        return found
+
+    def open_many(self, seats: Sequence[Seat]) -> None:
+        if seats:
+            insert_rows(
+                self._c,
+                t.seats,
+                [
+                    {
+                        "id": s.id,
+                        "organization_id": s.organization_id,
+                        "billing_year": s.billing_year,
+                        "recipient_key": s.recipient_key,
+                        "opened_at": s.opened_at,
+                    }
+                    for s in seats
+                ],
+            )
+
+    def release(self, org_id: str, year: int, recipient_key: str, at: datetime) -> None:
+        c = t.seats.c
+        self._c.execute(
+            update(t.seats)
+            .where(
+                c.organization_id == org_id,
+                c.billing_year == year,
+                c.recipient_key == recipient_key,
+                c.released_at.is_(None),
+            )
+            .values(released_at=at)
+        )
+
+    def count_open(self, org_id: str, year: int) -> int:
+        c = t.seats.c
+        return int(
+            self._c.scalar(
+                select(func.count()).where(
+                    c.organization_id == org_id, c.billing_year == year, c.released_at.is_(None)
+                )
+            )
+            or 0
+        )
+
+    def all_seats(self, org_id: str) -> list[tuple[str, int, str, bool]]:
+        c = t.seats.c
+        rows = self._c.execute(
+            select(c.id, c.billing_year, c.recipient_key, c.released_at).where(
+                c.organization_id == org_id
+            )
+        )
+        return [(r[0], r[1], r[2], r[3] is None) for r in rows]
+
+
+def _entry(row: Any) -> LedgerEntry:
+    return LedgerEntry(**row._mapping)
+
+
+class SqlLedger:
+    def __init__(self, conn: Connection) -> None:
+        self._c = conn
+
+    def add_many(self, entries: Sequence[LedgerEntry]) -> None:
+        if entries:
+            insert_rows(
+                self._c,
+                t.ledger_entries,
+                [
+                    {
+                        "organization_id": e.organization_id,
+                        "at": e.at,
+                        "billing_year": e.billing_year,
+                        "delta": e.delta,
+                        "reason": e.reason,
+                        "recipient_key": e.recipient_key,
+                        "credential_id": e.credential_id,
+                        "seat_id": e.seat_id,
+                    }
+                    for e in entries
+                ],
+            )
+
+    def page(self, org_id: str, year: int, after: int | None, limit: int) -> list[LedgerEntry]:
+        c = t.ledger_entries.c
+        q = select(t.ledger_entries).where(c.organization_id == org_id, c.billing_year == year)
+        if after is not None:
+            q = q.where(c.id > after)
+        return [_entry(r) for r in self._c.execute(q.order_by(c.id).limit(limit))]
+
+    def all_entries(self, org_id: str) -> list[LedgerEntry]:
+        c = t.ledger_entries.c
+        q = select(t.ledger_entries).where(c.organization_id == org_id).order_by(c.id)
+        return [_entry(r) for r in self._c.execute(q)]
+
+
+class SqlUsage:
+    def __init__(self, conn: Connection) -> None:
+        self._c = conn
+
+    def used(self, org_id: str, year: int) -> int:
+        c = t.credit_usage.c
+        return int(
+            self._c.scalar(
+                select(c.used).where(c.organization_id == org_id, c.billing_year == year)
+            )
+            or 0
+        )
+
+    def add(self, org_id: str, year: int, n: int) -> None:
+        c = t.credit_usage.c
+        done = self._c.execute(
+            update(t.credit_usage)
+            .where(and_(c.organization_id == org_id, c.billing_year == year))
+            .values(used=c.used + n)
+        )
+        if done.rowcount == 0:
+            self._c.execute(
+                insert(t.credit_usage).values(organization_id=org_id, billing_year=year, used=n)
+            )
+
+    def all_years(self, org_id: str) -> dict[int, int]:
+        c = t.credit_usage.c
+        rows = self._c.execute(select(c.billing_year, c.used).where(c.organization_id == org_id))
+        return {int(r[0]): int(r[1]) for r in rows}

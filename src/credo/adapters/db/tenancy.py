@@ -1,0 +1,116 @@
+"""Organizations and their API keys (tables organizations, api_keys)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+
+from sqlalchemy import Connection, insert, select, text, update
+from sqlalchemy.exc import DBAPIError
+
+from credo.adapters.db import tables as t
+from credo.domain.entities import (
+    ApiKey,
+    Organization,
+)
+
+# From this many rows on, PostgreSQL gets them by COPY; fewer go by plain INSERT.
+
+
+class SqlOrganizations:
+    def __init__(self, conn: Connection, *, sqlite: bool) -> None:
+        self._c = conn
+        self._sqlite = sqlite
+
+    def add(self, org: Organization) -> None:
+        self._c.execute(insert(t.organizations).values(**asdict(org)))
+
+    def get(self, org_id: str) -> Organization | None:
+        row = self._c.execute(select(t.organizations).where(t.organizations.c.id == org_id)).first()
+        return Organization(**row._mapping) if row else None
+
+    def lock(self, org_id: str) -> Organization | None:
+        # SQLite: the writing transaction already holds the database's write lock.
+        q = select(t.organizations).where(t.organizations.c.id == org_id)
+        row = self._c.execute(q if self._sqlite else q.with_for_update()).first()
+        return Organization(**row._mapping) if row else None
+
+    def set_clock(self, org_id: str, now: datetime) -> None:
+        self._c.execute(
+            update(t.organizations).where(t.organizations.c.id == org_id).values(clock_now=now)
+        )
+
+    def take_status_indexes(self, org_id: str, n: int) -> int:
+        """Reserve n consecutive status list positions; returns the first. Precondition:
+        the caller holds the organization lock."""
+        o = t.organizations.c
+        start = int(self._c.scalar(select(o.next_status_index).where(o.id == org_id)) or 0)
+        self._c.execute(
+            update(t.organizations).where(o.id == org_id).values(next_status_index=start + n)
+        )
+        return start
+
+    def id_by_name(self, name: str) -> str | None:
+        return self._c.scalar(
+            select(t.organizations.c.id)
+            .where(t.organizations.c.name == name)
+            .order_by(t.organizations.c.id)
+            .limit(1)
+        )
+
+    def all_ids(self) -> list[str]:
+        return list(self._c.scalars(select(t.organizations.c.id).order_by(t.organizations.c.id)))
+
+    def schema_revision(self) -> str | None:
+        """The migration the database is at (Alembic's table), or None before any."""
+        try:
+            with self._c.begin_nested():
+                found = self._c.scalar(text("SELECT version_num FROM alembic_version"))
+        except DBAPIError:
+            return None
+        return None if found is None else str(found)
+
+    def id_by_domain(self, domain: str) -> str | None:
+        o = t.organizations.c
+        return self._c.scalar(select(o.id).where(o.domain == domain))
+
+    def set_domain(self, org_id: str, domain: str | None) -> None:
+        o = t.organizations.c
+        self._c.execute(update(t.organizations).where(o.id == org_id).values(domain=domain))
+
+
+class SqlApiKeys:
+    def __init__(self, conn: Connection) -> None:
+        self._c = conn
+
+    def add(self, key_id: str, org_id: str, key_hash: str, prefix: str, at: datetime) -> None:
+        self._c.execute(
+            insert(t.api_keys).values(
+                id=key_id, organization_id=org_id, key_hash=key_hash, prefix=prefix, created_at=at
+            )
+        )
+
+    def organization_for(self, key_hash: str) -> str | None:
+        return self._c.scalar(
+            select(t.api_keys.c.organization_id).where(
+                t.api_keys.c.key_hash == key_hash, t.api_keys.c.revoked_at.is_(None)
+            )
+        )
+
+    def all(self, org_id: str) -> list[ApiKey]:
+        k = t.api_keys.c
+        rows = self._c.execute(
+            select(k.id, k.organization_id, k.prefix, k.created_at, k.revoked_at)
+            .where(k.organization_id == org_id)
+            .order_by(k.created_at.desc(), k.id)
+        )
+        return [ApiKey(**r._mapping) for r in rows]
+
+    def revoke(self, org_id: str, key_id: str, at: datetime) -> bool:
+        k = t.api_keys.c
+        done = self._c.execute(
+            update(t.api_keys)
+            .where(k.organization_id == org_id, k.id == key_id, k.revoked_at.is_(None))
+            .values(revoked_at=at)
+        )
+        return done.rowcount == 1

@@ -1,0 +1,82 @@
+"""Allowance alerts: when a charge makes the credits used this billing year reach 80% or
+100% of the allowance, the organization's owners get an e-mail (through the outbox, in the
+charge's transaction) and the alert is recorded, once per billing year and threshold.
+
+The charge path calls `after_charge` with the counter before and after; below a crossing it
+returns at once, without a query, so a bulk publish pays nothing for it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import orjson
+
+from credo.domain.accounts import Role
+from credo.domain.billing import BillingYear
+from credo.domain.entities import OutboxMessage
+from credo.ids import new_ids
+from credo.services.ports import UnitOfWork
+
+KIND = "credits.alert"  # the outbox kind (notifications composes it)
+THRESHOLDS = (80, 100)  # percent of the allowance
+
+
+def crossed(before: int, after: int, allowance: int) -> tuple[int, ...]:
+    """The thresholds that `before -> after` credits used reaches for the first time:
+    used * 100 >= threshold * allowance after and not before."""
+    if allowance <= 0 or after <= before:
+        return ()
+    return tuple(t for t in THRESHOLDS if before * 100 < t * allowance <= after * 100)
+
+
+def after_charge(
+    uow: UnitOfWork,
+    org_id: str,
+    year: BillingYear,
+    allowance: int,
+    before: int,
+    after: int,
+    now: datetime,
+) -> None:
+    """Record and announce the thresholds the charge crossed. Call in the charge's
+    transaction, holding the organization lock. A charge that crosses both thresholds at
+    once records both and sends one e-mail (the 100% one): one message says it all."""
+    thresholds = crossed(before, after, allowance)
+    if not thresholds:
+        return
+    new = [t for t in thresholds if uow.credit_alerts.add(org_id, year.index, t, now)]
+    if not new:
+        return  # raised before (the allowance was lowered or raised in between)
+    org = uow.organizations.get(org_id)
+    if org is None:
+        return
+    owners = [user for user, role in uow.accounts.members(org_id) if role == Role.OWNER.value]
+    if not owners:
+        return
+    # A sandbox's test clock may stand years ahead of the mail worker's real time: the
+    # organization's creation (real time) is a moment the worker has surely passed.
+    due = min(now, org.created_at) if org.sandbox else now
+    about = {
+        "organization": org.name,
+        "threshold": max(new),
+        "used": after,
+        "allowance": allowance,
+        "billing_year": year.index,
+        "year_ends_at": year.ends_at.isoformat(),
+    }
+    ids = new_ids("mail", len(owners), now)
+    uow.outbox.add_many(
+        [
+            OutboxMessage(
+                id=mail_id,
+                organization_id=org_id,
+                kind=KIND,
+                to_address=user.email,
+                credential_id=None,
+                payload=orjson.dumps({**about, "owner_name": user.name}).decode(),
+                created_at=due,
+                next_attempt_at=due,
+            )
+            for mail_id, user in zip(ids, owners, strict=True)
+        ]
+    )

@@ -1,0 +1,60 @@
+"""Reading credits: the balance of the current billing year and its ledger (R14)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from credo.clock import Clock
+from credo.domain.billing import BillingYear, billing_year
+from credo.domain.entities import LedgerEntry
+from credo.domain.errors import InvalidInput, NotFound
+from credo.services.billing import charging
+from credo.services.ports import UnitOfWork
+from credo.services.tenancy.clocks import load_org, org_now
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    year: BillingYear
+    allowance: int
+    used: int
+    remaining: int
+    seats_held: int
+    active: bool
+
+
+def balance(uow: UnitOfWork, clock: Clock, org_id: str) -> Balance:
+    now = org_now(load_org(uow, org_id), clock)
+    p = charging.period(uow, org_id, now)
+    return Balance(
+        year=p.year,
+        allowance=p.account.allowance,
+        used=p.account.used,
+        remaining=p.account.remaining,
+        seats_held=uow.seats.count_open(org_id, p.year.index),
+        active=p.account.active,
+    )
+
+
+def ledger(
+    uow: UnitOfWork,
+    clock: Clock,
+    org_id: str,
+    *,
+    year: int | None,
+    after: int | None,
+    limit: int,
+) -> tuple[BillingYear, list[LedgerEntry]]:
+    now = org_now(load_org(uow, org_id), clock)
+    sub = uow.subscriptions.get(org_id)
+    if sub is None:
+        raise NotFound("the organization has no subscription")
+    current = sub.year_at(now)
+    if year is None:
+        year = current.index
+    elif year < 0:
+        raise InvalidInput(
+            "billing_year must not be negative",
+            [{"field": "billing_year", "message": "must be 0 or more"}],
+        )
+    return billing_year(sub.anchor, year), uow.ledger.page(org_id, year, after, limit)

@@ -1,0 +1,87 @@
+"""What billing needs from storage: subscriptions, seats, the ledger, usage counters,
+reports and alerts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from credo.domain.billing import Subscription
+from credo.domain.entities import (
+    LedgerEntry,
+    Seat,
+)
+
+
+class Subscriptions(Protocol):
+    def get(self, org_id: str) -> Subscription | None: ...
+    def save(self, org_id: str, sub: Subscription, at: datetime) -> None: ...
+
+
+class Seats(Protocol):
+    def open_keys(self, org_id: str, year: int, keys: Iterable[str]) -> set[str]: ...
+    def open_many(self, seats: Sequence[Seat]) -> None: ...
+    def release(self, org_id: str, year: int, recipient_key: str, at: datetime) -> None: ...
+    def count_open(self, org_id: str, year: int) -> int: ...
+    def all_seats(self, org_id: str) -> list[tuple[str, int, str, bool]]:
+        """(seat id, year, recipient key, open?) for every seat ever opened."""
+
+
+class Ledger(Protocol):
+    def add_many(self, entries: Sequence[LedgerEntry]) -> None: ...
+    def page(self, org_id: str, year: int, after: int | None, limit: int) -> list[LedgerEntry]: ...
+    def all_entries(self, org_id: str) -> list[LedgerEntry]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerQuery:
+    """Which ledger entries to list; None matches any. `recipient_contains` is a piece of the
+    recipient key (lower-case); `since` is inclusive, `until` exclusive."""
+
+    year: int | None = None
+    reason: str | None = None
+    recipient_contains: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+class CreditReports(Protocol):
+    """Read-only reports over the ledger, for the credits page and its CSV export."""
+
+    def charges_between(self, org_id: str, year: int, bounds: Sequence[datetime]) -> list[int]:
+        """Charges of billing year `year` per interval: one count per gap between
+        consecutive `bounds`; a charge before the first bound counts in the first interval,
+        one at or after the last bound in the last."""
+
+    def entries(
+        self,
+        org_id: str,
+        q: LedgerQuery,
+        *,
+        limit: int,
+        after: int | None = None,
+        before: int | None = None,
+        newest_first: bool = False,
+    ) -> list[LedgerEntry]:
+        """Matching entries with after < id < before, by id."""
+
+    def count(self, org_id: str, q: LedgerQuery) -> int: ...
+    def last_id(self, org_id: str) -> int | None: ...
+
+
+class CreditAlerts(Protocol):
+    """Allowance alerts raised (80% and 100%), at most once per billing year and threshold."""
+
+    def add(self, org_id: str, year: int, threshold: int, at: datetime) -> bool:
+        """Record the alert; False (and nothing changed) when it was raised before. Call
+        while holding the organization lock."""
+
+    def raised(self, org_id: str, year: int) -> list[int]: ...
+
+
+class Usage(Protocol):
+    def used(self, org_id: str, year: int) -> int: ...
+    def add(self, org_id: str, year: int, n: int) -> None: ...
+    def all_years(self, org_id: str) -> dict[int, int]: ...

@@ -1,0 +1,1 @@
+"""Groups and credentials: issuing, signing, status, bulk actions, the VC API, verification."""

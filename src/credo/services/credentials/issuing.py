@@ -1,0 +1,294 @@
+"""Issuing use cases: create (one or a bulk), publish, edit, delete, read (R1..R9, R11, R12)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+
+from credo.domain.credentials import (
+    SeatReason,
+    Status,
+    check_dates,
+    edit_need,
+    publish_need,
+    resolve_dates,
+)
+from credo.domain.entities import Credential, CredentialFilter, Group, Organization
+from credo.domain.errors import Conflict, InvalidInput, NotFound
+from credo.domain.seats import Quote, SeatEvent
+from credo.ids import new_ids
+from credo.services.billing import charging
+from credo.services.context import ServiceContext
+from credo.services.credentials import documents, group_settings
+from credo.services.credentials.groups import get_group, is_vc_api_group
+from credo.services.mail import notifications
+from credo.services.ports import UnitOfWork
+from credo.services.recipients.addresses import MalformedEmail, recipient_key, require_key
+from credo.services.tenancy.clocks import lock_org, org_now
+
+
+@dataclass(frozen=True, slots=True)
+class NewCredential:
+    recipient_name: str
+    recipient_email: str
+    issued_on: date | None = None
+    expires_on: date | None = None
+    expires_given: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """A PATCH: None means "not given"; `expires_given` tells an explicit null apart."""
+
+    recipient_name: str | None = None
+    recipient_email: str | None = None
+    issued_on: date | None = None
+    expires_on: date | None = None
+    expires_given: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Issued:
+    credentials: list[Credential]
+    credits_charged: int
+
+
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """A dry run's answer: what the real call would charge now (R12)."""
+
+    credits_required: int
+    credits_remaining: int
+    sufficient: bool
+    count: int
+
+    @classmethod
+    def of(cls, q: Quote[str], count: int) -> Preview:
+        return cls(q.credits_required, q.credits_remaining, q.sufficient, count)
+
+
+def issue(
+    uow: UnitOfWork,
+    ctx: ServiceContext,
+    org_id: str,
+    group_id: str,
+    items: Sequence[NewCredential],
+    *,
+    publish: bool,
+    dry_run: bool,
+    field_prefix: str = "",
+) -> Issued | Preview:
+    """Create credentials from one group, as drafts or published, in one transaction.
+    A bulk is all or nothing: one bad row or too few credits and nothing is created."""
+    org = lock_org(uow, org_id)
+    group = get_group(uow, org_id, group_id)
+    if is_vc_api_group(group.id):
+        raise Conflict(
+            "this group holds the credentials issued through POST /credentials/issue; "
+            "issue Open Badges from a group of your own"
+        )
+    now = org_now(org, ctx.clock)
+    today = now.date()
+    creds: list[Credential] = []
+    errors: list[dict[str, str]] = []
+    p = charging.period(uow, org_id, now)
+    ids = new_ids("cred", len(items), ctx.clock.now())
+    for i, item in enumerate(items):
+        prefix = f"{field_prefix}{i}." if field_prefix else ""
+        try:
+            email, key = recipient_key(item.recipient_email)
+        except MalformedEmail as exc:
+            errors.append({"field": f"{prefix}recipient.email", "message": str(exc)})
+            continue
+        try:
+            issued_on, expires_on = resolve_dates(
+                item.issued_on,
+                item.expires_on,
+                today=today,
+                expires_after_months=group.expires_after_months,
+                expires_given=item.expires_given,
+            )
+        except InvalidInput as exc:
+            errors.extend(
+                {"field": prefix + e["field"], "message": e["message"]} for e in exc.errors
+            )
+            continue
+        creds.append(
+            Credential(
+                id=ids[i],
+                organization_id=org_id,
+                group_id=group.id,
+                recipient_name=item.recipient_name,
+                recipient_email=email,
+                recipient_key=key.value,
+                status=Status.PUBLISHED if publish else Status.DRAFT,
+                issued_on=issued_on,
+                expires_on=expires_on,
+                seat_year=p.year.index if publish else None,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    if errors:
+        raise InvalidInput(f"{len(errors)} field(s) are invalid", errors)
+    group_settings.require_issuable(uow, group, [c.recipient_key for c in creds if publish])
+    # R9: drafts are free and take no seat.
+    events = [SeatEvent(c.id, c.recipient_key, SeatReason.PUBLISH) for c in creds if publish]
+    if dry_run:
+        if not events:
+            return Preview(0, p.account.remaining, True, len(creds))
+        return Preview.of(charging.price(uow, org_id, p, events), len(creds))
+    charged = charging.charge(uow, org_id, p, events) if events else 0
+    if publish:
+        creds = documents.sign_versions(uow, ctx, org, group, creds, now)
+    uow.credentials.add_many(creds)
+    if publish:
+        _notify(uow, ctx, org, group, creds, notifications.PUBLISHED)
+    return Issued(creds, charged)
+
+
+def _load(uow: UnitOfWork, org_id: str, cred_id: str) -> Credential:
+    cred = uow.credentials.get(org_id, cred_id)
+    if cred is None:
+        raise NotFound(f"no credential {cred_id}")
+    return cred
+
+
+def publish(
+    uow: UnitOfWork, ctx: ServiceContext, org_id: str, cred_id: str, *, dry_run: bool
+) -> Issued | Preview:
+    """R3.1: publish a draft, taking a seat unless the recipient holds one this year."""
+    org = lock_org(uow, org_id)
+    now = org_now(org, ctx.clock)
+    cred = _load(uow, org_id, cred_id)
+    reason = publish_need(cred.state)
+    p = charging.period(uow, org_id, now)
+    events = [SeatEvent(cred.id, cred.recipient_key, reason)]
+    group = get_group(uow, org_id, cred.group_id)
+    group_settings.require_issuable(uow, group, [cred.recipient_key])
+    if dry_run:
+        return Preview.of(charging.price(uow, org_id, p, events), 1)
+    charged = charging.charge(uow, org_id, p, events)
+    published = replace(cred, status=Status.PUBLISHED, seat_year=p.year.index, updated_at=now)
+    published = documents.sign_versions(uow, ctx, org, group, [published], now)[0]
+    uow.credentials.update(published)
+    _notify(uow, ctx, org, group, [published], notifications.PUBLISHED)
+    return Issued([published], charged)
+
+
+def edit(
+    uow: UnitOfWork,
+    ctx: ServiceContext,
+    org_id: str,
+    cred_id: str,
+    changes: Changes,
+    *,
+    dry_run: bool,
+) -> Issued | Preview:
+    """R3.2, R3.3: edits of a published credential may renew it or re-address it, each of
+    which needs the (new) recipient to hold a seat this year."""
+    org = lock_org(uow, org_id)
+    now = org_now(org, ctx.clock)
+    cred = _load(uow, org_id, cred_id)
+    if cred.revoked_at is not None:
+        raise Conflict("a revoked credential cannot be changed; issue a new one")
+    if is_vc_api_group(cred.group_id):
+        # Its document is what the organization submitted and signed; Credo cannot rewrite it.
+        raise Conflict(
+            "a credential issued through POST /credentials/issue cannot be changed; "
+            "delete it and issue a new one"
+        )
+    email, key = cred.recipient_email, cred.recipient_key
+    if changes.recipient_email is not None:
+        given, parsed = require_key(changes.recipient_email, "recipient.email")
+        email, key = given, parsed.value
+    issued_on = changes.issued_on or cred.issued_on
+    expires_on = changes.expires_on if changes.expires_given else cred.expires_on
+    check_dates(issued_on, expires_on)
+    dates_changed = (issued_on, expires_on) != (cred.issued_on, cred.expires_on)
+    p = charging.period(uow, org_id, now)
+    reason = edit_need(
+        cred.state, new_key=key, dates_changed=dates_changed, current_year=p.year.index
+    )
+    events = [SeatEvent(cred.id, key, reason)] if reason else []
+    if dry_run:
+        if not events:  # R3, R9: no seat needed, so nothing (not even R15) can refuse it
+            return Preview(0, p.account.remaining, True, 1)
+        return Preview.of(charging.price(uow, org_id, p, events), 1)
+    charged = 0
+    seat_year = cred.seat_year
+    if reason is not None:
+        charged = charging.charge(uow, org_id, p, events)
+        if cred.seat_year is not None:
+            charging.leave_seat(uow, org_id, cred.id, cred.recipient_key, cred.seat_year, now)
+        seat_year = p.year.index
+    updated = replace(
+        cred,
+        recipient_name=changes.recipient_name or cred.recipient_name,
+        recipient_email=email,
+        recipient_key=key,
+        issued_on=issued_on,
+        expires_on=expires_on,
+        seat_year=seat_year,
+        updated_at=now,
+    )
+    if updated.status is Status.PUBLISHED and _content(updated) != _content(cred):
+        group = get_group(uow, org_id, cred.group_id)
+        updated = documents.sign_versions(uow, ctx, org, group, [updated], now)[0]
+    uow.credentials.update(updated)
+    if reason is not None:
+        # A renewal tells the recipient; a credential moved to a new recipient is, for them,
+        # newly published.
+        kind = notifications.RENEWED if reason is SeatReason.RENEWAL else notifications.PUBLISHED
+        _notify(uow, ctx, org, get_group(uow, org_id, cred.group_id), [updated], kind)
+    return Issued([updated], charged)
+
+
+def _notify(
+    uow: UnitOfWork,
+    ctx: ServiceContext,
+    org: Organization,
+    group: Group,
+    creds: Sequence[Credential],
+    kind: str,
+) -> None:
+    """Enqueue the recipients' e-mails in the caller's transaction: they go out if and
+    only if what they announce is committed."""
+    uow.outbox.add_many(notifications.announce(org, group, creds, kind, ctx.clock.now()))
+
+
+def _content(c: Credential) -> tuple[object, ...]:
+    """What the signed document says of the credential."""
+    return (c.recipient_name, c.recipient_key, c.issued_on, c.expires_on)
+
+
+def delete(uow: UnitOfWork, ctx: ServiceContext, org_id: str, cred_id: str) -> None:
+    """R6, R7: no refund; the seat is released if this was its last live credential."""
+    now = org_now(lock_org(uow, org_id), ctx.clock)
+    cred = _load(uow, org_id, cred_id)
+    if cred.status is Status.PUBLISHED and cred.seat_year is not None:
+        charging.leave_seat(uow, org_id, cred.id, cred.recipient_key, cred.seat_year, now)
+    documents.withdraw(uow, cred, now)
+    uow.credentials.delete(org_id, cred.id, now)
+
+
+def get(uow: UnitOfWork, org_id: str, cred_id: str) -> Credential:
+    return _load(uow, org_id, cred_id)
+
+
+def list_credentials(
+    uow: UnitOfWork,
+    org_id: str,
+    *,
+    group_id: str | None,
+    recipient_email: str | None,
+    status: Status | None,
+    after: str | None,
+    limit: int,
+) -> list[Credential]:
+    key = None
+    if recipient_email is not None:
+        key = require_key(recipient_email, "recipient_email")[1].value
+    flt = CredentialFilter(group_id=group_id, recipient_key=key, status=status)
+    return uow.credentials.page(org_id, flt, after, limit)

@@ -1,0 +1,1 @@
+"""Spreadsheet imports: read, map, validate, price, publish chunk by chunk."""

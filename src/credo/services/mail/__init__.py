@@ -1,0 +1,1 @@
+"""E-mail: composing messages and the worker that sends the outbox."""

@@ -1,0 +1,1 @@
+"""Staff: accounts, sign-in, sessions, members and roles, API keys."""

@@ -1,0 +1,1 @@
+"""Recipients: their addresses, private links, hiding, expiry reminders."""

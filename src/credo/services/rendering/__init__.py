@@ -1,0 +1,1 @@
+"""What recipients see: the credential view, PDF certificates, badge images, design previews."""

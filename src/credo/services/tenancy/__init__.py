@@ -1,0 +1,1 @@
+"""Organizations, their clocks and their public identities (did:web)."""

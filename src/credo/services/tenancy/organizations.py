@@ -1,0 +1,131 @@
+"""Operator use cases: organizations, API keys and subscriptions (R10, R15)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+
+from credo.clock import Clock
+from credo.domain import billing
+from credo.domain.billing import Subscription
+from credo.domain.dids import normalize_domain
+from credo.domain.entities import Organization, SigningKey
+from credo.domain.errors import NotFound, Unauthorized
+from credo.ids import new_id
+from credo.services.context import ServiceContext
+from credo.services.credentials import documents
+from credo.services.credentials.ports import Signer
+from credo.services.ports import UnitOfWork
+from credo.services.tenancy import dids
+from credo.services.tenancy.clocks import load_org, lock_org, org_now
+
+API_KEY_PREFIX = "credo_sk_"
+
+
+def hash_api_key(token: str) -> str:
+    # API keys carry 256 random bits, so a fast hash is enough: there is nothing to brute-force.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class NewOrganization:
+    organization: Organization
+    subscription: Subscription
+    api_key: str
+
+
+def create_organization(
+    uow: UnitOfWork,
+    clock: Clock,
+    *,
+    name: str,
+    plan: str,
+    credits: int | None,
+    sandbox: bool,
+    anchor: date | None,
+    cryptosuite: str = "eddsa-rdfc-2022",
+    domain: str | None = None,
+    signer: Signer | None = None,
+) -> NewOrganization:
+    """A new organization with its subscription, an API key and, given a signer, its first
+    signing key (else it is made on first use). `domain`: its did:web host name."""
+    now = clock.now()
+    host = normalize_domain(domain) if domain is not None else None
+    if host is not None:
+        dids.check_domain_free(uow, host)
+    anchor_day = anchor or now.date()
+    sub = billing.new_subscription(plan, credits, anchor_day)
+    org = Organization(
+        id=new_id("org", now),
+        name=name,
+        sandbox=sandbox,
+        clock_now=datetime.combine(anchor_day, time(0), tzinfo=UTC) if sandbox else None,
+        created_at=now,
+        cryptosuite=cryptosuite,
+        domain=host,
+    )
+    uow.organizations.add(org)
+    if signer is not None:
+        documents.new_key(uow, signer, org.id, org_now(org, clock))
+    uow.subscriptions.save(org.id, sub, now)
+    token = issue_api_key(uow, org.id, now)
+    return NewOrganization(org, sub, token)
+
+
+def issue_api_key(uow: UnitOfWork, org_id: str, now: datetime) -> str:
+    """A new random key for the organization. Only its hash is stored: show it once."""
+    token = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    uow.api_keys.add(new_id("key", now), org_id, hash_api_key(token), token[:13], now)
+    return token
+
+
+def authenticate(uow: UnitOfWork, token: str) -> str:
+    org_id = uow.api_keys.organization_for(hash_api_key(token))
+    if org_id is None:
+        raise Unauthorized("the API key is missing, malformed or revoked")
+    return org_id
+
+
+def _subscription(uow: UnitOfWork, org_id: str) -> Subscription:
+    load_org(uow, org_id)
+    sub = uow.subscriptions.get(org_id)
+    if sub is None:  # pragma: no cover - every organization is created with one
+        raise NotFound("the organization has no subscription")
+    return sub
+
+
+def change_subscription(
+    uow: UnitOfWork, clock: Clock, org_id: str, *, plan: str, credits: int | None
+) -> tuple[Subscription, datetime]:
+    now = org_now(lock_org(uow, org_id), clock)
+    sub = _subscription(uow, org_id)
+    changed = billing.change_plan(sub, plan, credits, now)
+    uow.subscriptions.save(org_id, changed, clock.now())
+    return changed, now
+
+
+def cancel_subscription(
+    uow: UnitOfWork, clock: Clock, org_id: str, *, when: str
+) -> tuple[Subscription, datetime]:
+    now = org_now(lock_org(uow, org_id), clock)
+    sub = _subscription(uow, org_id)
+    changed = billing.cancel(sub, when, now)
+    uow.subscriptions.save(org_id, changed, clock.now())
+    return changed, now
+
+
+def get_subscription(uow: UnitOfWork, clock: Clock, org_id: str) -> tuple[Subscription, datetime]:
+    sub = _subscription(uow, org_id)
+    return sub, org_now(load_org(uow, org_id), clock)
+
+
+def rotate_signing_key(uow: UnitOfWork, ctx: ServiceContext, org_id: str) -> SigningKey:
+    org = lock_org(uow, org_id)
+    return documents.rotate_key(uow, ctx, org.id, org_now(org, ctx.clock))
+
+
+def set_domain(uow: UnitOfWork, org_id: str, domain: str | None) -> Organization:
+    """See dids.set_domain."""
+    return dids.set_domain(uow, org_id, domain)
