@@ -9,14 +9,15 @@ import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import typer
-from rich.console import Console
 
 from credo.domain.errors import DomainError, InvalidInput
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from credo.bootstrap import App
 
 app = typer.Typer(
@@ -32,8 +33,34 @@ org_app = typer.Typer(no_args_is_help=True, help="Organizations.")
 app.add_typer(db_app, name="db")
 app.add_typer(org_app, name="org")
 
-out = Console(soft_wrap=True, emoji=False)
-err = Console(stderr=True, emoji=False)
+
+class _LazyConsole:
+    """A Rich console made when first written to: loading Rich's console and markup costs
+    more than `credo --help` may."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return getattr(self._console, name)
+
+
+out = cast("Console", _LazyConsole(soft_wrap=True, emoji=False))
+err = cast("Console", _LazyConsole(stderr=True, emoji=False))
+
+
+def escape(text: str) -> str:
+    """Text safe to print through Rich markup."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 # Exit codes by error family, so scripts can branch without parsing text.

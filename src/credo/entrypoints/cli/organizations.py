@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape as rich_escape
 
 from credo.entrypoints.cli.common import (
     app,
     db_app,
     err,
+    escape,
     friendly,
     opened,
     org_app,
@@ -90,7 +90,7 @@ def org_create(
 
 def _print_login(login: Login, base_url: str) -> None:
     out.print(f"sign in:      {base_url.rstrip('/')}/login")
-    out.print(f"e-mail:       {rich_escape(login.user.email)}")
+    out.print(f"e-mail:       {escape(login.user.email)}")
     if login.password is None:
         out.print("password:     [dim](their existing one)[/]")
     else:
@@ -121,7 +121,7 @@ def user_add(
                 uow, credo.passwords, credo.clock, org, email=email, name=name, role=chosen
             )
         )
-        out.print(f"{rich_escape(login.user.email)} is now {chosen.value} of {rich_escape(org)}")
+        out.print(f"{escape(login.user.email)} is now {chosen.value} of {escape(org)}")
         _print_login(login, credo.settings.base_url)
 
 

@@ -6,9 +6,8 @@ import json
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape as rich_escape
 
-from credo.entrypoints.cli.common import app, err, friendly, opened, out
+from credo.entrypoints.cli.common import app, err, escape, friendly, opened, out
 
 if TYPE_CHECKING:
     from credo.services.credentials import verification
@@ -69,7 +68,7 @@ def _read_document(source: str) -> Any:
         httpx.InvalidURL,
     ) as exc:
         err.print(
-            f"[red]error:[/] cannot read {rich_escape(source)}: {rich_escape(_one_line(exc))}",
+            f"[red]error:[/] cannot read {escape(source)}: {escape(_one_line(exc))}",
             soft_wrap=True,
         )
         raise typer.Exit(2) from None
@@ -91,7 +90,7 @@ _MARKS = {True: "[green]ok[/]", False: "[red]FAILED[/]", None: "[yellow]not chec
 
 def _shown(text: str) -> str:
     """Text quoted from a document, safe to print: markup escaped, lone surrogates too."""
-    return rich_escape(text.encode("utf-8", "backslashreplace").decode("utf-8"))
+    return escape(text.encode("utf-8", "backslashreplace").decode("utf-8"))
 
 
 def _print_verification(result: verification.Verification, title: str | None = None) -> None:

@@ -8,9 +8,8 @@ import threading
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.markup import escape as rich_escape
 
-from credo.entrypoints.cli.common import app, friendly, opened, out
+from credo.entrypoints.cli.common import app, escape, friendly, opened, out
 
 if TYPE_CHECKING:
     from credo.services.ports import UnitOfWork
@@ -87,6 +86,6 @@ def jobs(
                 job.organization_id or "",
                 at.isoformat(timespec="seconds"),
                 str(job.attempts),
-                rich_escape(error),
+                escape(error),
             )
         out.print(gone)
