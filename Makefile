@@ -4,8 +4,12 @@ PY := $(VENV)/bin/python
 PYTHON ?= python3
 
 LOCK := requirements/dev.lock
+# The lowest versions pyproject.toml allows for Credo's own dependencies (the test tools as
+# in LOCK): what `pip install .` may meet; `make test` runs the suite against them too.
+LOWEST := requirements/lowest.lock
+LOW_VENV := .venv-lowest
 
-.PHONY: setup system-deps run test lint bench upgrade clean
+.PHONY: setup system-deps run test test-lowest lint bench upgrade clean
 
 setup: $(VENV)/.installed
 
@@ -17,13 +21,28 @@ $(VENV)/.installed: pyproject.toml $(LOCK)
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 
-# Refresh the lock to the newest versions pyproject.toml allows, then run `make test`.
+$(LOW_VENV)/.installed: pyproject.toml $(LOWEST)
+	$(PYTHON) -m venv $(LOW_VENV)
+	# The lock is complete (uv resolved it): install exactly its files, then check them.
+	$(LOW_VENV)/bin/python -m pip install -q --no-deps --require-hashes -r $(LOWEST)
+	$(LOW_VENV)/bin/python -m pip check
+	$(LOW_VENV)/bin/python -m pip install -q --no-deps --no-build-isolation -e .
+	touch $@
+
+# Refresh both locks (the newest versions pyproject.toml allows; its lower bounds), then
+# run `make test`.
 upgrade:
 	$(PYTHON) -m venv .venv-tools
-	.venv-tools/bin/pip install -q pip-tools
+	.venv-tools/bin/pip install -q pip-tools uv
 	.venv-tools/bin/pip-compile -q --upgrade --generate-hashes --allow-unsafe --strip-extras \
 		--extra dev --all-build-deps --no-emit-index-url --no-emit-find-links \
 		-o $(LOCK) pyproject.toml
+	grep -E '^(pytest|pytest-xdist|hypothesis|mypy|ruff|psutil|httpx2|aiosmtpd|playwright|types-[a-z]+)==' \
+		$(LOCK) | sed 's/ \\$$//' > .venv-tools/test-tools.txt
+	grep -E '^setuptools==' $(LOCK) | sed 's/ \\$$//' > .venv-tools/build.txt
+	.venv-tools/bin/uv pip compile -q --resolution lowest-direct --generate-hashes \
+		--override .venv-tools/test-tools.txt --extra dev --python-version 3.11 \
+		pyproject.toml .venv-tools/build.txt -o $(LOWEST)
 
 system-deps:
 	bash scripts/system-deps.sh
@@ -37,12 +56,18 @@ lint: setup
 	$(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/mypy
 
-# Every test, on SQLite and on PostgreSQL (required when CI=true).
+# Every test, on SQLite and on PostgreSQL (required when CI=true); then the suite less its
+# served end-to-end tests again, on the lowest versions pyproject.toml allows.
 test: lint system-deps
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(MAKE) test-lowest
+
+test-lowest: $(LOW_VENV)/.installed
+	$(LOW_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/unit tests/integration \
+		tests/dashboard tests/scenarios
 
 bench: setup
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) .venv-tools credo-data test-artifacts .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(LOW_VENV) .venv-tools credo-data test-artifacts .pytest_cache .mypy_cache .ruff_cache

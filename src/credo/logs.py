@@ -121,6 +121,8 @@ def config(fmt: str) -> dict[str, Any]:
             "uvicorn.error": {"handlers": [], "propagate": True, "level": "INFO"},
             "uvicorn.access": {"handlers": [], "propagate": False, "level": "WARNING"},
             "alembic": {"level": "WARNING"},
+            "weasyprint": {"level": "WARNING"},  # a line per layout step of every PDF
+            "fontTools": {"level": "WARNING"},
         },
     }
 

@@ -435,6 +435,8 @@ def cli_env(credo: App, smtp: SmtpServer) -> dict[str, str]:
         "CREDO_SMTP_PORT": str(smtp.port),
         "CREDO_SMTP_SECURITY": "none",
         "CREDO_MAIL_FROM": FROM,
+        # The database is shared: no sweep for other tests' expiring credentials here.
+        "CREDO_EXPIRY_REMINDER_DAYS": "0",
     }
 
 

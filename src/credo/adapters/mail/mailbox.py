@@ -16,6 +16,9 @@ class FileMailbox:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
+    def __repr__(self) -> str:
+        return f"FileMailbox({self.directory})"
+
     @contextmanager
     def session(self) -> Iterator[FileMailbox]:
         yield self
