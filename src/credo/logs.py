@@ -66,6 +66,22 @@ class Scrub(logging.Filter):
         return True
 
 
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is when a line is written, not when logging was set
+    up (a command run under a test runner gets a stderr of its own, closed after it)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: Any) -> None:
+        pass
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
@@ -109,8 +125,7 @@ def config(fmt: str) -> dict[str, Any]:
         "formatters": {"line": {"()": formatter}},
         "handlers": {
             "stderr": {
-                "class": "logging.StreamHandler",
-                "stream": "ext://sys.stderr",
+                "()": "credo.logs.StderrHandler",
                 "formatter": "line",
                 "filters": ["scrub"],
             }
