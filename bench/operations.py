@@ -33,8 +33,9 @@ from rich.console import Console
 from rich.table import Table
 from tests.conftest import ADMIN_TOKEN, MASTER_KEY, create_org
 from tests.dashboard.helpers import make_person
+from tests.dashboard.mail import set_aside_pending as set_aside
 from tests.databases import create_postgres_database, drop_postgres_database, postgres_url
-from tests.e2e.fair_mail import backlog, set_aside, worker_process
+from tests.e2e.fair_mail import backlog, worker_process
 from tests.e2e.server import running_server
 from tests.smtp import running_smtp_server
 

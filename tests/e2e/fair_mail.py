@@ -4,7 +4,6 @@ sends to a real SMTP server."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -13,26 +12,18 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from credo.adapters.db import tables as t
 from credo.bootstrap import App
 from credo.domain.entities import OutboxMessage
 from credo.ids import new_ids
 from credo.services.ports import UnitOfWork
-from tests.conftest import MASTER_KEY, Org
+from tests.conftest import Org
+from tests.e2e.server import server_env
 from tests.smtp import SmtpServer
 
 _o = t.outbox.c
-
-
-def set_aside(credo: App) -> None:
-    with credo.engine.begin() as conn:
-        conn.execute(
-            update(t.outbox)
-            .where(_o.sent_at.is_(None), _o.failed_at.is_(None))
-            .values(failed_at=credo.clock.now(), last_error="set aside")
-        )
 
 
 def backlog(credo: App, org: Org, n: int, tag: str) -> None:
@@ -68,11 +59,8 @@ def backlog(credo: App, org: Org, n: int, tag: str) -> None:
 def worker_process(
     credo: App, smtp: SmtpServer, workdir: Path
 ) -> Iterator[subprocess.Popen[bytes]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CREDO_")}
+    env = server_env(credo.settings.database_url)
     env.update(
-        CREDO_DATABASE_URL=credo.settings.database_url,
-        CREDO_ENVIRONMENT="test",
-        CREDO_MASTER_KEY=MASTER_KEY,
         CREDO_SMTP_HOST=smtp.host,
         CREDO_SMTP_PORT=str(smtp.port),
         CREDO_SMTP_SECURITY="none",

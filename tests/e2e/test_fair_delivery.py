@@ -20,8 +20,9 @@ from credo.services.people import members
 from credo.settings import Settings
 from tests.conftest import ADMIN_TOKEN, MASTER_KEY, Org, create_org
 from tests.dashboard.helpers import make_person
+from tests.dashboard.mail import set_aside_pending as set_aside
 from tests.databases import drop_postgres_database
-from tests.e2e.fair_mail import backlog, set_aside, worker_process
+from tests.e2e.fair_mail import backlog, worker_process
 from tests.e2e.server import _postgres_database
 from tests.smtp import SmtpServer, running_smtp_server
 

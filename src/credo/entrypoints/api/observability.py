@@ -10,6 +10,7 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import Depends, FastAPI
@@ -29,7 +30,11 @@ _SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 class RequestTelemetry:
     def __init__(self, app: ASGIApp, *, metrics: bool) -> None:
         self.app = app
-        self.metrics = metrics
+        self.record: Callable[[str, str, int, float], None] | None = None
+        if metrics:
+            from credo.adapters import metrics as prometheus
+
+            self.record = prometheus.request  # bound once, not looked up per request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -60,10 +65,8 @@ class RequestTelemetry:
             elapsed = time.perf_counter() - began
             route = getattr(scope.get("route"), "path", None) or "unmatched"
             method = scope["method"]
-            if self.metrics:
-                from credo.adapters import metrics
-
-                metrics.request(method, route, status, elapsed)
+            if self.record is not None:
+                self.record(method, route, status, elapsed)
             log.info(
                 "request",
                 extra={
