@@ -30,10 +30,9 @@ from sqlalchemy import func, select
 from credo.adapters.db import tables as t
 from credo.adapters.db.engine import make_engine
 from credo.adapters.db.migrate import upgrade
-from tests.conftest import MASTER_KEY
 from tests.databases import drop_postgres_database, postgres_required
 from tests.e2e import hosts as net
-from tests.e2e.server import _postgres_database, free_port
+from tests.e2e.server import _postgres_database, free_port, server_env
 from tests.smtp import SmtpServer, running_smtp_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -55,12 +54,8 @@ def machines() -> Iterator[list[net.Host]]:
 
 
 def env_for(db_url: str, base: str, smtp: SmtpServer | None, pooled: bool) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CREDO_")}
+    env = server_env(db_url, ADMIN)
     env.update(
-        CREDO_DATABASE_URL=db_url,
-        CREDO_ENVIRONMENT="test",
-        CREDO_MASTER_KEY=MASTER_KEY,
-        CREDO_ADMIN_TOKEN=ADMIN,
         CREDO_BASE_URL=base,
         CREDO_WORKER_IN_SERVER="false",
         CREDO_LOG_FORMAT="json",
@@ -68,7 +63,6 @@ def env_for(db_url: str, base: str, smtp: SmtpServer | None, pooled: bool) -> di
         CREDO_JOB_LEASE="10",
         CREDO_EXPIRY_REMINDER_DAYS="0",
         CREDO_DB_PREPARED_STATEMENTS="false" if pooled else "true",
-        PYTHONUNBUFFERED="1",
     )
     if smtp is not None:
         env.update(
