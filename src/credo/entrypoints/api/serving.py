@@ -105,7 +105,11 @@ class Supervisor(Multiprocess):
             self._deaths.append(now)
             while self._deaths and now - self._deaths[0] > self.window:
                 self._deaths.popleft()
-            never_served = exited and process.pid not in self._served
+            # Killed by a signal (the OOM killer, an operator) is a death, not a broken
+            # release, even before its first ping was answered.
+            never_served = (
+                exited and process.pid not in self._served and (process.exitcode or 0) > 0
+            )
             if never_served or len(self._deaths) > self.max_deaths:
                 why = (
                     f"failed to start (exit code {process.exitcode})"
