@@ -2,9 +2,7 @@
 
 Bulk: one POST /v1/credentials/bulk of 10,000 credentials to 9,000 distinct recipients
 through a served process (1 worker), against the baseline of the same rows put in by the
-database driver alone. Concurrency: 200 single publishes from 16 clients against a
-server (1 process on SQLite, 2 on PostgreSQL), against 200 single-row insert transactions
-from 16 threads.
+database driver alone. Single publishes: bench.publishing (wrk against pgbench).
 """
 
 from __future__ import annotations
@@ -21,13 +19,11 @@ from rich.console import Console
 from rich.table import Table
 from tests.e2e.server import running_server
 
-from bench import baseline, certificates, operations, recipient, signing
+from bench import baseline, certificates, operations, publishing, recipient, signing
 from bench.server import peak_rss_mb
-from bench.singles_baseline import single_inserts
-from bench.workloads import bulk_publish, concurrent_singles, new_org
+from bench.workloads import bulk_publish, new_org
 
 N, DISTINCT, RUNS = 10_000, 9_000, 3
-SINGLES, CLIENTS = 200, 16
 
 
 def pg_url() -> str | None:
@@ -57,16 +53,6 @@ def run(name: str, url: str, console: Console, workdir: Path) -> dict[str, float
     out["engine_s"] = statistics.median(b.seconds - b.sign_seconds for b in bulk)
     out["sign_s"] = statistics.median(b.sign_seconds for b in bulk)
     out["plain_s"] = statistics.median(plain)
-    # SQLite has one writer at a time: its server runs one process (as `credo serve`
-    # defaults), whose threads queue in order; PostgreSQL gets two worker processes.
-    workers = 1 if url.startswith("sqlite") else 2
-    out["workers"] = workers
-    with served(url, workdir / "singles", workers=workers) as (base, _):
-        c = concurrent_singles(base, new_org(base), SINGLES, CLIENTS)
-    out["singles_per_s"] = c.per_second
-    out["p50_ms"] = c.p50 * 1000
-    out["p99_ms"] = c.percentile(0.99) * 1000
-    out["single_base_per_s"] = single_inserts(url, SINGLES, CLIENTS)
     console.log(f"{name} done")
     return out
 
@@ -124,27 +110,13 @@ def main() -> None:
         " (1.00x = the database's own speed; target >= 0.33x)."
     )
 
-    table = Table(title=f"Concurrent single publishes: {SINGLES} from {CLIENTS} clients")
-    for col in ("database", "workers", "publishes/s", "p50", "p99", "plain insert tx/s", "ratio"):
-        table.add_column(col, justify="right")
-    for name, r in results.items():
-        table.add_row(
-            name,
-            f"{r['workers']:.0f}",
-            f"{r['singles_per_s']:,.0f}",
-            f"{r['p50_ms']:.1f} ms",
-            f"{r['p99_ms']:.1f} ms",
-            f"{r['single_base_per_s']:,.0f}",
-            f"{r['singles_per_s'] / r['single_base_per_s']:.2f}x",
-        )
-    console.print(table)
-
 
 if __name__ == "__main__":
     only, no_signing = "--only" in sys.argv, "--no-signing" in sys.argv
     main()
     sys.argv = [sys.argv[0]]
     if not only:
+        publishing.main()
         recipient.main()
         certificates.main()
         operations.main()

@@ -1,15 +1,11 @@
-"""The two API workloads: one bulk publish, and many concurrent single publishes."""
+"""The bulk workload: one organization, one POST /v1/credentials/bulk."""
 
 from __future__ import annotations
 
 import json
-import statistics
-import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
 from tests.e2e.server import ADMIN_TOKEN
@@ -76,53 +72,3 @@ def bulk_publish(base: str, org: Org, n: int, distinct: int) -> Bulk:
         raise RuntimeError(f"bulk failed: {r.status_code} {r.text[:300]}")
     phases = server_timing(r.headers.get("server-timing", ""))
     return Bulk(elapsed, phases.get("documents", 0.0))
-
-
-@dataclass
-class Concurrent:
-    seconds: float
-    latencies: list[float]
-
-    @property
-    def per_second(self) -> float:
-        return len(self.latencies) / self.seconds
-
-    def percentile(self, q: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-    @property
-    def p50(self) -> float:
-        return statistics.median(self.latencies)
-
-
-def concurrent_singles(base: str, org: Org, count: int, clients: int) -> Concurrent:
-    tag = uuid.uuid4().hex[:6]
-    headers = {"Authorization": f"Bearer {org.key}"}
-    pool: list[httpx.Client] = []
-    local = threading.local()
-
-    def one(i: int) -> float:
-        body: dict[str, Any] = {
-            "group_id": org.group_id,
-            "recipient": {"name": f"Single {i}", "email": f"{tag}{i}@example.org"},
-        }
-        if not hasattr(local, "client"):
-            local.client = httpx.Client(timeout=60, headers=headers)
-            pool.append(local.client)
-        start = time.perf_counter()
-        r = local.client.post(f"{base}/v1/credentials", json=body)
-        took = time.perf_counter() - start
-        if r.status_code != 201:
-            raise RuntimeError(f"publish failed: {r.status_code} {r.text[:300]}")
-        return took
-
-    try:
-        with ThreadPoolExecutor(max_workers=clients) as ex:
-            start = time.perf_counter()
-            latencies = list(ex.map(one, range(count)))
-            elapsed = time.perf_counter() - start
-    finally:
-        for c in pool:
-            c.close()
-    return Concurrent(elapsed, latencies)

@@ -21,6 +21,7 @@ from credo.adapters.signing.verifier import DataIntegrityVerifier
 from credo.clock import Clock, SystemClock
 from credo.services.context import ServiceContext
 from credo.services.credentials.ports import ProofVerifier, Signer
+from credo.services.credentials.positions import StatusPositions
 from credo.services.mail.mailing import MailWorker
 from credo.services.mail.ports import MailSender
 from credo.services.people.ports import PasswordHasher
@@ -28,6 +29,7 @@ from credo.services.recipients import recipient_links
 from credo.services.rendering.badges import BadgeRenderer
 from credo.services.rendering.ports import CertificateRenderer
 from credo.services.runner import Runner
+from credo.services.tenancy.key_cache import KeyCache
 from credo.settings import Settings, default_data_dir
 
 
@@ -44,6 +46,7 @@ class App:
     certificates: CertificateRenderer = field(default_factory=WeasyCertificates)
     badges: BadgeRenderer = field(default_factory=BadgeImages)
     passwords: PasswordHasher = field(default_factory=Argon2Passwords)
+    keys: KeyCache = field(default_factory=KeyCache)
 
     def mail_worker(self) -> MailWorker:
         lease = timedelta(seconds=self.settings.mail_lease)
@@ -96,6 +99,7 @@ def bootstrap(
         base_url=settings.base_url.rstrip("/"),
         verifier=verifier or DataIntegrityVerifier(),
         link_secret=recipient_links.derive_secret(master_key),
+        positions=StatusPositions(uow),
     )
     mailer = mailer or mail_sender(settings)
     return App(settings, engine, clock, uow, Runner(uow, clock), ctx, mailer=mailer)

@@ -22,7 +22,6 @@ class Organization:
     clock_now: datetime | None
     created_at: datetime
     cryptosuite: str = "eddsa-rdfc-2022"
-    next_status_index: int = 0
     domain: str | None = None  # its did:web host name (domain.dids)
 
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from credo.clock import Clock
 from credo.services.credentials.ports import ProofVerifier, Signer
 from credo.services.credentials.signed_lists import SignedLists
+
+if TYPE_CHECKING:
+    from credo.services.credentials.positions import StatusPositions
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,3 +23,6 @@ class ServiceContext:
     # master key, so that every process of a deployment agrees on it.
     link_secret: bytes = b""
     status_lists: SignedLists = field(default_factory=SignedLists)
+    # Positions for publishes that sign ahead of the lock (issuing.prepare); None: they sign
+    # under it, as tests that build a context by hand do.
+    positions: StatusPositions | None = None

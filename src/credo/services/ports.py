@@ -24,6 +24,7 @@ from credo.services.credentials.ports import (
     Credentials,
     CredentialSearch,
     Groups,
+    Publishing,
     SigningKeys,
     StatusBits,
 )
@@ -37,6 +38,12 @@ from credo.services.tenancy.ports import ApiKeys, Organizations
 
 class DuplicateRequest(Exception):
     """An Idempotency-Key was stored by a concurrent twin request first."""
+
+
+class ConnectionLost(Exception):
+    """The database connection of a unit of work was found dead before its commit was sent
+    (a restarted server, a dropped idle connection): nothing of it was committed, so the
+    whole unit of work may run again on a fresh connection."""
 
 
 class IdempotencyKeys(Protocol):
@@ -119,6 +126,8 @@ class UnitOfWork(Protocol):
     def imports(self) -> Imports: ...
     @property
     def credential_search(self) -> CredentialSearch: ...
+    @property
+    def publishing(self) -> Publishing: ...
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None: ...

@@ -9,7 +9,7 @@ from typing import TypeVar
 from credo.clock import Clock
 from credo.domain.entities import StoredReply
 from credo.domain.errors import DomainError, IdempotencyKeyReused
-from credo.services.ports import DuplicateRequest, UnitOfWork, UnitOfWorkFactory
+from credo.services.ports import ConnectionLost, DuplicateRequest, UnitOfWork, UnitOfWorkFactory
 
 T = TypeVar("T")
 OPERATOR_SCOPE = "_operator"
@@ -29,14 +29,27 @@ class Runner:
         self._clock = clock
 
     def read(self, action: Callable[[UnitOfWork], T]) -> T:
-        with self._uow(write=False) as uow:
-            return action(uow)
+        def run() -> T:
+            with self._uow(write=False) as uow:
+                return action(uow)
 
-    def write(self, action: Callable[[UnitOfWork], T]) -> T:
-        with self._uow() as uow:
-            result = action(uow)
-            uow.commit()
-            return result
+        return _again_if_lost(run)
+
+    def write(
+        self, action: Callable[[UnitOfWork], T], check: Callable[[UnitOfWork], None] | None = None
+    ) -> T:
+        """`check` runs first in the transaction (the caller's key, say); what it raises is
+        raised as is."""
+
+        def run() -> T:
+            with self._uow() as uow:
+                if check is not None:
+                    check(uow)
+                result = action(uow)
+                uow.commit()
+                return result
+
+        return _again_if_lost(run)
 
     def once(
         self,
@@ -45,6 +58,7 @@ class Runner:
         fp: str,
         action: Callable[[UnitOfWork], tuple[int, str]],
         refusal: Callable[[DomainError], tuple[int, str]],
+        check: Callable[[UnitOfWork], None] | None = None,
     ) -> tuple[int, str]:
         """R13: the first answer for (scope, key) is stored in the same transaction as the
         change it describes; a retry gets that answer back and changes nothing. A refusal
@@ -52,7 +66,7 @@ class Runner:
         and it is stored on its own so that a retry is refused alike."""
         for _ in range(3):
             try:
-                return self._once(scope, key, fp, action, refusal)
+                return _again_if_lost(lambda: self._once(scope, key, fp, action, refusal, check))
             except DuplicateRequest:
                 # A concurrent twin committed first; our transaction rolled back. Replay it.
                 continue
@@ -69,8 +83,11 @@ class Runner:
         fp: str,
         action: Callable[[UnitOfWork], tuple[int, str]],
         refusal: Callable[[DomainError], tuple[int, str]],
+        check: Callable[[UnitOfWork], None] | None,
     ) -> tuple[int, str]:
         with self._uow() as uow:
+            if check is not None:  # before the replay too: a revoked key gets no answer
+                check(uow)
             stored = uow.idempotency.get(scope, key)
             if stored is not None:
                 return _replay(stored, fp)
@@ -89,6 +106,16 @@ class Runner:
             uow.idempotency.add(scope, key, StoredReply(fp, status, body), self._clock.now())
             uow.commit()
         return status, body
+
+
+def _again_if_lost(run: Callable[[], T]) -> T:
+    """Run a unit of work; once more if its connection was found dead before the commit.
+    The pool checks no connection before lending it (a round trip on every transaction),
+    so the first use after a database restart finds the dead ones."""
+    try:
+        return run()
+    except ConnectionLost:
+        return run()
 
 
 def _replay(stored: StoredReply, fp: str) -> tuple[int, str]:

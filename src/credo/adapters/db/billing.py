@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from credo.adapters.db import tables as t
 
@@ -19,6 +21,19 @@ from credo.domain.entities import (
 )
 
 
+def subscription_of(m: Mapping[Any, Any]) -> Subscription:
+    return Subscription(
+        plan=m["plan"],
+        anchor=m["anchor"],
+        allowance=m["allowance"],
+        allowance_from=m["allowance_from"],
+        next_plan=m["next_plan"],
+        next_allowance=m["next_allowance"],
+        next_allowance_from=m["next_allowance_from"],
+        ends_at=m["ends_at"],
+    )
+
+
 class SqlSubscriptions:
     def __init__(self, conn: Connection) -> None:
         self._c = conn
@@ -27,19 +42,7 @@ class SqlSubscriptions:
         row = self._c.execute(
             select(t.subscriptions).where(t.subscriptions.c.organization_id == org_id)
         ).first()
-        if row is None:
-            return None
-        m = row._mapping
-        return Subscription(
-            plan=m["plan"],
-            anchor=m["anchor"],
-            allowance=m["allowance"],
-            allowance_from=m["allowance_from"],
-            next_plan=m["next_plan"],
-            next_allowance=m["next_allowance"],
-            next_allowance_from=m["next_allowance_from"],
-            ends_at=m["ends_at"],
-        )
+        return subscription_of(row._mapping) if row is not None else None
 
     def save(self, org_id: str, sub: Subscription, at: datetime) -> None:
         values = {
@@ -62,6 +65,33 @@ class SqlSubscriptions:
             self._c.execute(insert(t.subscriptions).values(organization_id=org_id, **values))
 
 
+# Statements of the charge path, built once (building one costs about what running it does).
+_OPEN_KEYS = select(t.seats.c.recipient_key).where(
+    t.seats.c.organization_id == bindparam("org_id"),
+    t.seats.c.billing_year == bindparam("year"),
+    t.seats.c.released_at.is_(None),
+    t.seats.c.recipient_key.in_(bindparam("keys", expanding=True)),
+)
+
+
+def _add_used(dialect_insert: Any) -> Any:
+    u = t.credit_usage
+    return (
+        dialect_insert(u)
+        .values(
+            organization_id=bindparam("org_id"), billing_year=bindparam("year"), used=bindparam("n")
+        )
+        .on_conflict_do_update(
+            index_elements=[u.c.organization_id, u.c.billing_year],
+            set_={"used": u.c.used + bindparam("n")},
+        )
+    )
+
+
+_ADD_USED_PG = _add_used(pg_insert)
+_ADD_USED_SQLITE = _add_used(sqlite_insert)
+
+
 class SqlSeats:
     def __init__(self, conn: Connection) -> None:
         self._c = conn
@@ -79,16 +109,8 @@ class SqlSeats:
             return wanted.intersection(every)
         found: set[str] = set()
         for chunk in _chunks(sorted(wanted), _IN_LIST_MAX):
-            found.update(
-                self._c.scalars(
-                    select(c.recipient_key).where(
-                        c.organization_id == org_id,
-                        c.billing_year == year,
-                        c.released_at.is_(None),
-                        c.recipient_key.in_(chunk),
-                    )
-                )
-            )
+            params = {"org_id": org_id, "year": year, "keys": list(chunk)}
+            found.update(self._c.scalars(_OPEN_KEYS, params))
         return found
 
     def open_many(self, seats: Sequence[Seat]) -> None:
@@ -186,6 +208,7 @@ class SqlLedger:
 class SqlUsage:
     def __init__(self, conn: Connection) -> None:
         self._c = conn
+        self._sqlite = conn.dialect.name == "sqlite"
 
     def used(self, org_id: str, year: int) -> int:
         c = t.credit_usage.c
@@ -197,16 +220,9 @@ class SqlUsage:
         )
 
     def add(self, org_id: str, year: int, n: int) -> None:
-        c = t.credit_usage.c
-        done = self._c.execute(
-            update(t.credit_usage)
-            .where(and_(c.organization_id == org_id, c.billing_year == year))
-            .values(used=c.used + n)
-        )
-        if done.rowcount == 0:
-            self._c.execute(
-                insert(t.credit_usage).values(organization_id=org_id, billing_year=year, used=n)
-            )
+        # One statement, whether or not the year has its row yet.
+        upsert = _ADD_USED_SQLITE if self._sqlite else _ADD_USED_PG
+        self._c.execute(upsert, {"org_id": org_id, "year": year, "n": n})
 
     def all_years(self, org_id: str) -> dict[int, int]:
         c = t.credit_usage.c

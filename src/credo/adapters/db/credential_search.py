@@ -78,16 +78,19 @@ class SqlCredentialSearch:
             out.append(GroupSummary(Group(**m), n))
         return out
 
-    def live_keys_in_group(self, org_id: str, group_id: str, keys: Iterable[str]) -> set[str]:
+    def live_keys_in_group(
+        self, org_id: str, group_id: str, keys: Iterable[str], excluding: Iterable[str] = ()
+    ) -> set[str]:
         c = t.credentials.c
         found: set[str] = set()
+        skip = set(excluding)
         for chunk in _chunks(sorted(set(keys)), 500):
-            q = select(c.recipient_key).where(
+            q = select(c.id, c.recipient_key).where(
                 c.organization_id == org_id,
                 c.group_id == group_id,
                 c.status == Status.PUBLISHED.value,
                 c.deleted_at.is_(None),
                 c.recipient_key.in_(chunk),
             )
-            found.update(r[0] for r in self._c.execute(q))
+            found.update(r[1] for r in self._c.execute(q) if r[0] not in skip)
         return found

@@ -161,6 +161,13 @@ class SqlCredentials:
             .values(**values)
         )
 
+    def discard(self, org_id: str, ids: Sequence[str]) -> None:
+        if ids:
+            c = t.credentials.c
+            self._c.execute(
+                t.credentials.delete().where(c.organization_id == org_id, c.id.in_(ids))
+            )
+
     def delete(self, org_id: str, cred_id: str, at: datetime) -> None:
         self._c.execute(
             update(t.credentials)

@@ -11,7 +11,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, case, func, or_, select, type_coerce, update
+from sqlalchemy import (
+    Connection,
+    Select,
+    and_,
+    case,
+    delete,
+    func,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from credo.adapters.db import tables as t
@@ -59,6 +70,12 @@ class SqlOutbox:
     def add_many(self, messages: Sequence[OutboxMessage]) -> None:
         # A bulk publish of 10,000 credentials enqueues 10,000 rows: one COPY/executemany.
         insert_rows(self._c, t.outbox, [_values(m) for m in messages])
+
+    def discard_for(self, credential_ids: Sequence[str]) -> None:
+        if credential_ids:
+            self._c.execute(
+                delete(t.outbox).where(_o.credential_id.in_(credential_ids), _o.sent_at.is_(None))
+            )
 
     def has_due(self, now: datetime) -> bool:
         found = self._c.execute(select(_o.id).where(_due(now)).limit(1)).first()

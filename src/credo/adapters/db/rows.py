@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table
-
-# From this many rows on, PostgreSQL gets them by COPY; fewer go by plain INSERT.
-
+from sqlalchemy import Connection, Dialect, Table
 
 # From this many rows on, PostgreSQL gets them by COPY; fewer go by plain INSERT.
 _COPY_FROM_ROWS = 50
@@ -42,6 +40,19 @@ def _memo(proc: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
     return convert
 
 
+@functools.cache
+def _insert_of(
+    table: Table, columns: tuple[str, ...], dialect: Dialect
+) -> tuple[str, list[Callable[[Any], Any] | None]]:
+    """The INSERT statement and the bind processors of these columns (looked up once)."""
+    marker = "?" if dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "
+        f"VALUES ({', '.join([marker] * len(columns))})"
+    )
+    return sql, [table.c[name].type.bind_processor(dialect) for name in columns]
+
+
 def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert many rows with one driver-level executemany.
 
@@ -53,12 +64,8 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
         return
     columns = list(rows[0])
     dialect = conn.dialect
-    marker = "?" if dialect.paramstyle == "qmark" else "%s"
-    sql = (
-        f"INSERT INTO {table.name} ({', '.join(columns)}) "
-        f"VALUES ({', '.join([marker] * len(columns))})"
-    )
-    procs = [_memo(table.c[name].type.bind_processor(dialect)) for name in columns]
+    sql, plain = _insert_of(table, tuple(columns), dialect)
+    procs = [_memo(p) for p in plain]
     if all(p is None for p in procs):
         params = [tuple(row[name] for name in columns) for row in rows]
     else:

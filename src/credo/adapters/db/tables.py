@@ -66,11 +66,20 @@ organizations = Table(
     Column("sandbox", Boolean, nullable=False),
     Column("clock_now", UTCDateTime, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
-    # Verifiable credentials: the proof format, and the next free status list position.
+    # Verifiable credentials: the proof format.
     Column("cryptosuite", String(40), nullable=False, server_default="eddsa-rdfc-2022"),
-    Column("next_status_index", Integer, nullable=False, server_default="0"),
     # Its DNS host name: its DID is then did:web:<domain> (domain.dids). One per domain.
     Column("domain", String(253), nullable=True, unique=True),
+)
+
+# The next free status list position of each organization. Apart from `organizations` so
+# that taking positions (ahead of a publish, in blocks) never waits on the organization's
+# lock (migration 0010).
+status_counters = Table(
+    "status_counters",
+    metadata,
+    Column("organization_id", _id(), ForeignKey("organizations.id"), primary_key=True),
+    Column("next_index", Integer, nullable=False),
 )
 
 # Each organization signs with its own Ed25519 key; rotation retires the old key but keeps

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select, text, update
+from sqlalchemy import Connection, bindparam, insert, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 
 from credo.adapters.db import tables as t
@@ -32,7 +34,9 @@ class SqlOrganizations:
     def lock(self, org_id: str) -> Organization | None:
         # SQLite: the writing transaction already holds the database's write lock.
         q = select(t.organizations).where(t.organizations.c.id == org_id)
-        row = self._c.execute(q if self._sqlite else q.with_for_update()).first()
+        # NO KEY UPDATE: as exclusive among lock holders, without waiting for inserts that
+        # merely refer to the organization (adapters/db/publishing.py).
+        row = self._c.execute(q if self._sqlite else q.with_for_update(key_share=True)).first()
         return Organization(**row._mapping) if row else None
 
     def set_clock(self, org_id: str, now: datetime) -> None:
@@ -41,14 +45,20 @@ class SqlOrganizations:
         )
 
     def take_status_indexes(self, org_id: str, n: int) -> int:
-        """Reserve n consecutive status list positions; returns the first. Precondition:
-        the caller holds the organization lock."""
-        o = t.organizations.c
-        start = int(self._c.scalar(select(o.next_status_index).where(o.id == org_id)) or 0)
-        self._c.execute(
-            update(t.organizations).where(o.id == org_id).values(next_status_index=start + n)
-        )
-        return start
+        """Reserve n consecutive status list positions; returns the first. One statement,
+        safe without the organization lock: the counter row serializes its takers."""
+        dialect_insert = sqlite_insert if self._sqlite else pg_insert
+        c = t.status_counters.c
+        stmt = dialect_insert(t.status_counters).values(organization_id=org_id, next_index=n)
+        upsert = stmt.on_conflict_do_update(
+            index_elements=[c.organization_id], set_={"next_index": c.next_index + n}
+        ).returning(c.next_index)
+        return int(self._c.execute(upsert).scalar_one()) - n
+
+    def status_positions(self, org_id: str) -> int:
+        """How many status list positions the organization has taken."""
+        c = t.status_counters.c
+        return int(self._c.scalar(select(c.next_index).where(c.organization_id == org_id)) or 0)
 
     def id_by_name(self, name: str) -> str | None:
         return self._c.scalar(
@@ -79,6 +89,12 @@ class SqlOrganizations:
         self._c.execute(update(t.organizations).where(o.id == org_id).values(domain=domain))
 
 
+# Every API request asks this: built once.
+_KEY_ORG = select(t.api_keys.c.organization_id).where(
+    t.api_keys.c.key_hash == bindparam("key_hash"), t.api_keys.c.revoked_at.is_(None)
+)
+
+
 class SqlApiKeys:
     def __init__(self, conn: Connection) -> None:
         self._c = conn
@@ -91,11 +107,7 @@ class SqlApiKeys:
         )
 
     def organization_for(self, key_hash: str) -> str | None:
-        return self._c.scalar(
-            select(t.api_keys.c.organization_id).where(
-                t.api_keys.c.key_hash == key_hash, t.api_keys.c.revoked_at.is_(None)
-            )
-        )
+        return self._c.scalar(_KEY_ORG, {"key_hash": key_hash})
 
     def all(self, org_id: str) -> list[ApiKey]:
         k = t.api_keys.c

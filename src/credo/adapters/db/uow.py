@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from credo.adapters.db.accounts import SqlAccounts
 from credo.adapters.db.artifacts import SqlArtifacts
@@ -16,8 +18,37 @@ from credo.adapters.db.idempotency import SqlIdempotencyKeys
 from credo.adapters.db.imports import SqlImports
 from credo.adapters.db.jobs import SqlJobs
 from credo.adapters.db.outbox import SqlOutbox
+from credo.adapters.db.publishing import SqlPublishing
 from credo.adapters.db.reminders import SqlReminders
 from credo.adapters.db.tenancy import SqlApiKeys, SqlOrganizations
+from credo.services.ports import ConnectionLost
+
+# Each repository, made on first use in a transaction: most use few of them, and making
+# all twenty for every transaction was a tenth of a millisecond per request.
+_REPOSITORIES: dict[str, type[Any]] = {
+    "organizations": SqlOrganizations,
+    "api_keys": SqlApiKeys,
+    "subscriptions": SqlSubscriptions,
+    "groups": SqlGroups,
+    "credentials": SqlCredentials,
+    "seats": SqlSeats,
+    "ledger": SqlLedger,
+    "usage": SqlUsage,
+    "idempotency": SqlIdempotencyKeys,
+    "signing_keys": SqlSigningKeys,
+    "status_bits": SqlStatusBits,
+    "artifacts": SqlArtifacts,
+    "outbox": SqlOutbox,
+    "jobs": SqlJobs,
+    "accounts": SqlAccounts,
+    "reminders": SqlReminders,
+    "credit_reports": SqlCreditReports,
+    "credit_alerts": SqlCreditAlerts,
+    "imports": SqlImports,
+    "credential_search": SqlCredentialSearch,
+    "publishing": SqlPublishing,
+}
+_KNOW_SQLITE = {"organizations", "publishing"}  # take `sqlite=` as well
 
 
 class SqlUnitOfWork:
@@ -41,6 +72,7 @@ class SqlUnitOfWork:
     credit_alerts: SqlCreditAlerts
     imports: SqlImports
     credential_search: SqlCredentialSearch
+    publishing: SqlPublishing
 
     def __init__(
         self, engine: Engine, *, write: bool = True, queue: threading.Lock | None = None
@@ -50,6 +82,7 @@ class SqlUnitOfWork:
         self._queue = queue if write else None
         self._conn: Connection | None = None
         self._committed = False
+        self._committing = False
 
     def __enter__(self) -> SqlUnitOfWork:
         if self._queue is not None:
@@ -62,42 +95,41 @@ class SqlUnitOfWork:
                 self._queue.release()
             raise
         self._conn = conn
-        sqlite = self._engine.dialect.name == "sqlite"
-        self.organizations = SqlOrganizations(conn, sqlite=sqlite)
-        self.api_keys = SqlApiKeys(conn)
-        self.subscriptions = SqlSubscriptions(conn)
-        self.groups = SqlGroups(conn)
-        self.credentials = SqlCredentials(conn)
-        self.seats = SqlSeats(conn)
-        self.ledger = SqlLedger(conn)
-        self.usage = SqlUsage(conn)
-        self.idempotency = SqlIdempotencyKeys(conn)
-        self.signing_keys = SqlSigningKeys(conn)
-        self.status_bits = SqlStatusBits(conn)
-        self.artifacts = SqlArtifacts(conn)
-        self.outbox = SqlOutbox(conn)
-        self.jobs = SqlJobs(conn)
-        self.accounts = SqlAccounts(conn)
-        self.reminders = SqlReminders(conn)
-        self.credit_reports = SqlCreditReports(conn)
-        self.credit_alerts = SqlCreditAlerts(conn)
-        self.imports = SqlImports(conn)
-        self.credential_search = SqlCredentialSearch(conn)
         return self
 
+    def __getattr__(self, name: str) -> Any:
+        make = _REPOSITORIES.get(name)
+        if make is None or self._conn is None:
+            raise AttributeError(name)
+        if name in _KNOW_SQLITE:
+            repo = make(self._conn, sqlite=self._engine.dialect.name == "sqlite")
+        else:
+            repo = make(self._conn)
+        setattr(self, name, repo)
+        return repo
+
     def __exit__(self, *exc: object) -> None:
+        error = exc[1] if len(exc) > 1 else None
         assert self._conn is not None
         try:
             if not self._committed:
                 self._conn.rollback()
+        except DBAPIError:
+            if error is None:
+                raise
         finally:
             self._conn.close()
             self._conn = None
             if self._queue is not None:
                 self._queue.release()
+        # SQLAlchemy invalidated the connection (and the pool's older ones) already; a
+        # commit lost on the way is not retried: whether it landed is unknown.
+        if isinstance(error, DBAPIError) and error.connection_invalidated and not self._committing:
+            raise ConnectionLost(str(error.orig)) from error
 
     def commit(self) -> None:
         assert self._conn is not None
+        self._committing = True
         self._conn.commit()
         self._committed = True
 

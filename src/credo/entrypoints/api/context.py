@@ -6,20 +6,27 @@ import hmac
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import orjson
 from fastapi import Depends, Header, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from credo.bootstrap import App
-from credo.domain.errors import DomainError, InvalidInput, NotFound
+from credo.domain.errors import DomainError, InvalidInput, NotFound, Unauthorized
 from credo.entrypoints.api.problems import PROBLEM, problem_body, unauthorized
 from credo.ids import ID_PATTERN
 from credo.services.ports import UnitOfWork
-from credo.services.runner import OPERATOR_SCOPE, fingerprint
-from credo.services.tenancy.organizations import authenticate
+from credo.services.runner import OPERATOR_SCOPE, Runner, fingerprint
+from credo.services.tenancy.organizations import (
+    authenticate,
+    authenticate_hash,
+    confirm_key,
+    hash_api_key,
+)
 
 ID_RE = re.compile(ID_PATTERN)
+T = TypeVar("T")
 # What an action hands back: an HTTP status and a JSON-ready body (None: no content).
 Outcome = tuple[int, dict[str, Any] | None]
 
@@ -76,6 +83,25 @@ class Mutation:
     scope: str  # the organization's id, or the operator's scope
     key: str | None
     fp: str
+    api_key_hash: str | None = None  # confirmed first in the mutation's own transaction
+
+    def _confirm(self, uow: UnitOfWork) -> None:
+        if self.api_key_hash is None:
+            return
+        try:
+            confirm_key(uow, self.api_key_hash, self.scope)
+        except Unauthorized:
+            self.app.keys.forget(self.api_key_hash)
+            raise
+
+    def ahead(self, prepare: Callable[[Runner], T]) -> T | None:
+        """Work the mutation can do before its writing transaction: on SQLite outside the
+        one writer's turn, on PostgreSQL outside the organization's lock. A refusal there
+        is not answered: the mutation itself refuses, in its own order."""
+        try:
+            return prepare(self.app.runner)
+        except DomainError:
+            return None
 
     def run(self, action: Callable[[UnitOfWork], Outcome]) -> Response:
         def rendered(uow: UnitOfWork) -> tuple[int, str]:
@@ -84,9 +110,11 @@ class Mutation:
             return status, "" if body is None else orjson.dumps(body).decode()
 
         if self.key is not None:
-            status, text = self.app.runner.once(self.scope, self.key, self.fp, rendered, _refusal)
+            status, text = self.app.runner.once(
+                self.scope, self.key, self.fp, rendered, _refusal, check=self._confirm
+            )
         else:
-            status, text = self.app.runner.write(rendered)
+            status, text = self.app.runner.write(rendered, check=self._confirm)
         if not text:
             return Response(status_code=status)
         media = PROBLEM if status >= 400 else "application/json"
@@ -115,10 +143,24 @@ async def _mutation(
 
 async def org_mutation(
     request: Request,
-    org_id: Annotated[str, Depends(current_org)],
+    app: Annotated[App, Depends(get_app)],
+    authorization: Annotated[str | None, Header()] = None,
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> Mutation:
-    return await _mutation(request, org_id, idempotency_key)
+    """The calling organization of a mutation, from what this process remembers of its key
+    (a lookup on first use); the mutation's transaction confirms the key (Mutation.run)."""
+    key_hash = hash_api_key(_bearer(authorization))
+    org_id = app.keys.get(key_hash)
+    if org_id is None:
+        found = await run_in_threadpool(
+            app.runner.read, lambda uow: authenticate_hash(uow, key_hash)
+        )
+        app.keys.put(key_hash, found)
+        org_id = found
+    request.state.organization_id = org_id  # for the request's log line
+    m = await _mutation(request, org_id, idempotency_key)
+    m.api_key_hash = key_hash
+    return m
 
 
 async def operator_mutation(

@@ -6,13 +6,13 @@ seats it reads and the counter it moves cannot change under it until the commit.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from credo import telemetry
 from credo.domain import seats as seat_rules
-from credo.domain.billing import BillingYear
+from credo.domain.billing import BillingYear, Subscription
 from credo.domain.entities import LedgerEntry, Seat
 from credo.domain.errors import InsufficientCredits, NotFound
 from credo.domain.seats import Account, Quote, SeatEvent
@@ -34,26 +34,45 @@ def period(uow: UnitOfWork, org_id: str, now: datetime) -> Period:
     sub = uow.subscriptions.get(org_id)
     if sub is None:
         raise NotFound("the organization has no subscription")
+    return period_of(sub, now, lambda year: uow.usage.used(org_id, year))
+
+
+def period_of(sub: Subscription, now: datetime, used: Callable[[int], int]) -> Period:
+    """The period at `now` of a subscription already read; `used(year)` reads the counter."""
     year = sub.year_at(now)
     account = Account(
         year=year.index,
         allowance=sub.allowance_in(year.index),
-        used=uow.usage.used(org_id, year.index),
+        used=used(year.index),
         active=sub.is_active(now),
     )
     return Period(now, year, account)
 
 
-def price(uow: UnitOfWork, org_id: str, p: Period, events: Sequence[SeatEvent[str]]) -> Quote[str]:
-    """R12: exactly what `charge` would take now, changing nothing."""
-    seated = uow.seats.open_keys(org_id, p.year.index, {e.recipient_key for e in events})
+def price(
+    uow: UnitOfWork,
+    org_id: str,
+    p: Period,
+    events: Sequence[SeatEvent[str]],
+    seated: set[str] | None = None,
+) -> Quote[str]:
+    """R12: exactly what `charge` would take now, changing nothing. `seated`: which of the
+    events' keys hold a seat this year, when the caller read it under the lock already."""
+    if seated is None:
+        seated = uow.seats.open_keys(org_id, p.year.index, {e.recipient_key for e in events})
     return seat_rules.quote(events, seated, p.account)
 
 
-def charge(uow: UnitOfWork, org_id: str, p: Period, events: Sequence[SeatEvent[str]]) -> int:
+def charge(
+    uow: UnitOfWork,
+    org_id: str,
+    p: Period,
+    events: Sequence[SeatEvent[str]],
+    seated: set[str] | None = None,
+) -> int:
     """Take a seat for every key in `events` that lacks one this year, all or nothing.
     Returns the credits charged. Precondition: the caller holds the organization lock."""
-    q = price(uow, org_id, p, events)
+    q = price(uow, org_id, p, events, seated)
     try:
         seat_rules.require(q)
     except InsufficientCredits as exc:

@@ -75,6 +75,21 @@ def sign_versions(
         return _signed(ctx, org, group, key, _versions(creds, start), now)
 
 
+def sign_ahead(
+    ctx: ServiceContext,
+    org: Organization,
+    group: Group,
+    key: SigningKey,
+    creds: Sequence[Credential],
+    start: int,
+    now: datetime,
+) -> list[Credential]:
+    """First signed versions of new credentials at positions start.. taken ahead of the
+    organization lock (positions.StatusPositions): no lock needed, nothing superseded."""
+    with timing.phase("documents"):
+        return _signed(ctx, org, group, key, _versions(creds, start), now)
+
+
 def _versions(creds: Sequence[Credential], start: int) -> list[Credential]:
     return [
         replace(c, salt=c.salt or secrets.token_hex(16), status_index=start + i)

@@ -50,27 +50,38 @@ def policy_of(group: Group) -> DuplicatePolicy:
         return DuplicatePolicy.ALLOW
 
 
-def duplicates(uow: UnitOfWork, group: Group, keys: Iterable[str]) -> list[str]:
+def duplicates(
+    uow: UnitOfWork, group: Group, keys: Iterable[str], excluding: Iterable[str] = ()
+) -> list[str]:
     """The recipient keys among `keys` that would receive a second live credential of the
-    group: they hold one already, or appear more than once in `keys`."""
+    group: they hold one already (other than the credentials `excluding` names: those
+    being published, written already), or appear more than once in `keys`."""
     keys = list(keys)
     if not keys:
         return []
-    held = uow.credential_search.live_keys_in_group(group.organization_id, group.id, keys)
+    held = uow.credential_search.live_keys_in_group(
+        group.organization_id, group.id, keys, excluding
+    )
     repeated = {k for k, n in Counter(keys).items() if n > 1}
     return sorted(held | repeated)
 
 
-def require_issuable(uow: UnitOfWork, group: Group, publishing_keys: Iterable[str]) -> None:
+def require_issuable(
+    uow: UnitOfWork,
+    group: Group,
+    publishing_keys: Iterable[str],
+    publishing_ids: Iterable[str] = (),
+) -> None:
     """Refuse issuing from an archived group, and publishing duplicates the group's policy
-    refuses. `publishing_keys`: the recipient keys about to be published (none for drafts)."""
+    refuses. `publishing_keys`: the recipient keys about to be published (none for drafts);
+    `publishing_ids`: their credentials, when they are written already."""
     if group.archived_at is not None:
         raise GroupArchived(
             f"the group {group.name!r} is archived: unarchive it to issue from it again",
             group_id=group.id,
         )
     if policy_of(group) is DuplicatePolicy.REFUSE:
-        found = duplicates(uow, group, publishing_keys)
+        found = duplicates(uow, group, publishing_keys, publishing_ids)
         if found:
             shown = ", ".join(found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
             raise DuplicateCredential(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 
 from credo.domain.credentials import (
     SeatReason,
@@ -14,7 +14,13 @@ from credo.domain.credentials import (
     publish_need,
     resolve_dates,
 )
-from credo.domain.entities import Credential, CredentialFilter, Group, Organization
+from credo.domain.entities import (
+    Credential,
+    CredentialFilter,
+    Group,
+    Organization,
+    SigningKey,
+)
 from credo.domain.errors import Conflict, InvalidInput, NotFound
 from credo.domain.seats import Quote, SeatEvent
 from credo.ids import new_ids
@@ -25,6 +31,7 @@ from credo.services.credentials.groups import get_group, is_vc_api_group
 from credo.services.mail import notifications
 from credo.services.ports import UnitOfWork
 from credo.services.recipients.addresses import MalformedEmail, recipient_key, require_key
+from credo.services.runner import Runner
 from credo.services.tenancy.clocks import lock_org, org_now
 
 
@@ -68,32 +75,107 @@ class Preview:
         return cls(q.credits_required, q.credits_remaining, q.sufficient, count)
 
 
-def issue(
-    uow: UnitOfWork,
+@dataclass(frozen=True, slots=True)
+class Ahead:
+    """A publish's work that needs no lock, done before it (see `prepare`)."""
+
+    org: Organization
+    group: Group
+    key_id: str
+    now: datetime
+    year: int
+    creds: list[Credential]  # validated, numbered and signed
+
+
+@dataclass(frozen=True, slots=True)
+class _Draft:
+    org: Organization
+    group: Group
+    key: SigningKey
+    now: datetime
+    year: int
+    creds: list[Credential]
+
+
+def prepare(
+    runner: Runner,
     ctx: ServiceContext,
     org_id: str,
     group_id: str,
     items: Sequence[NewCredential],
     *,
-    publish: bool,
-    dry_run: bool,
     field_prefix: str = "",
-) -> Issued | Preview:
-    """Create credentials from one group, as drafts or published, in one transaction.
-    A bulk is all or nothing: one bad row or too few credits and nothing is created."""
-    org = lock_org(uow, org_id)
-    group = get_group(uow, org_id, group_id)
-    if is_vc_api_group(group.id):
-        raise Conflict(
-            "this group holds the credentials issued through POST /credentials/issue; "
-            "issue Open Badges from a group of your own"
-        )
+) -> Ahead | None:
+    """Validate, number and sign new credentials to publish before `issue` takes the
+    organization's lock: the lock is then held for the charge and the writes alone. `issue`
+    uses this only if the organization, the group, the signing key and the billing year are
+    still what they were; else it does the work again under the lock. None when there is
+    nothing to do ahead, or when `issue` will refuse anyway (it then says why, in its own
+    order of checks). Runs outside any unit of work: it reads in one, then takes positions
+    in another, then signs holding none (no connection held while waiting for another)."""
+    if ctx.positions is None or is_vc_api_group(group_id):
+        return None
+    minted_at = ctx.clock.now()
+    draft = runner.read(
+        lambda uow: _draft(uow, ctx, org_id, group_id, items, field_prefix, minted_at)
+    )
+    if draft is None:
+        return None
+    start = ctx.positions.take(org_id, len(draft.creds))
+    signed = documents.sign_ahead(
+        ctx, draft.org, draft.group, draft.key, draft.creds, start, draft.now
+    )
+    return Ahead(draft.org, draft.group, draft.key.id, draft.now, draft.year, signed)
+
+
+def _draft(
+    uow: UnitOfWork,
+    ctx: ServiceContext,
+    org_id: str,
+    group_id: str,
+    items: Sequence[NewCredential],
+    field_prefix: str,
+    minted_at: datetime,
+) -> _Draft | None:
+    found = uow.publishing.signing(org_id, group_id)
+    if found is None:
+        return None
+    org, group = found.org, found.group
     now = org_now(org, ctx.clock)
+    year = found.subscription.year_at(now).index
+    try:
+        creds = _build(
+            org,
+            group,
+            items,
+            now,
+            year,
+            publish=True,
+            field_prefix=field_prefix,
+            minted_at=minted_at,
+        )
+    except InvalidInput:
+        return None
+    return _Draft(org, group, found.key, now, year, creds)
+
+
+def _build(
+    org: Organization,
+    group: Group,
+    items: Sequence[NewCredential],
+    now: datetime,
+    year: int,
+    *,
+    publish: bool,
+    field_prefix: str,
+    minted_at: datetime,
+) -> list[Credential]:
+    """The credentials `items` ask for, or InvalidInput naming every bad field. Ids are
+    minted from the real clock (`minted_at`), never a sandbox's test clock."""
     today = now.date()
     creds: list[Credential] = []
     errors: list[dict[str, str]] = []
-    p = charging.period(uow, org_id, now)
-    ids = new_ids("cred", len(items), ctx.clock.now())
+    ids = new_ids("cred", len(items), minted_at)
     for i, item in enumerate(items):
         prefix = f"{field_prefix}{i}." if field_prefix else ""
         try:
@@ -117,7 +199,7 @@ def issue(
         creds.append(
             Credential(
                 id=ids[i],
-                organization_id=org_id,
+                organization_id=org.id,
                 group_id=group.id,
                 recipient_name=item.recipient_name,
                 recipient_email=email,
@@ -125,13 +207,54 @@ def issue(
                 status=Status.PUBLISHED if publish else Status.DRAFT,
                 issued_on=issued_on,
                 expires_on=expires_on,
-                seat_year=p.year.index if publish else None,
+                seat_year=year if publish else None,
                 created_at=now,
                 updated_at=now,
             )
         )
     if errors:
         raise InvalidInput(f"{len(errors)} field(s) are invalid", errors)
+    return creds
+
+
+def issue(
+    uow: UnitOfWork,
+    ctx: ServiceContext,
+    org_id: str,
+    group_id: str,
+    items: Sequence[NewCredential],
+    *,
+    publish: bool,
+    dry_run: bool,
+    field_prefix: str = "",
+    ahead: Ahead | None = None,
+) -> Issued | Preview:
+    """Create credentials from one group, as drafts or published, in one transaction.
+    A bulk is all or nothing: one bad row or too few credits and nothing is created.
+    `ahead`: what `prepare` did for this call before the lock, if it did."""
+    if ahead is not None and publish and not dry_run:
+        done = _issue_ahead(uow, ctx, org_id, group_id, ahead)
+        if done is not None:
+            return done
+    org = lock_org(uow, org_id)
+    group = get_group(uow, org_id, group_id)
+    if is_vc_api_group(group.id):
+        raise Conflict(
+            "this group holds the credentials issued through POST /credentials/issue; "
+            "issue Open Badges from a group of your own"
+        )
+    now = org_now(org, ctx.clock)
+    p = charging.period(uow, org_id, now)
+    creds = _build(
+        org,
+        group,
+        items,
+        now,
+        p.year.index,
+        publish=publish,
+        field_prefix=field_prefix,
+        minted_at=ctx.clock.now(),
+    )
     group_settings.require_issuable(uow, group, [c.recipient_key for c in creds if publish])
     # R9: drafts are free and take no seat.
     events = [SeatEvent(c.id, c.recipient_key, SeatReason.PUBLISH) for c in creds if publish]
@@ -146,6 +269,43 @@ def issue(
     if publish:
         _notify(uow, ctx, org, group, creds, notifications.PUBLISHED)
     return Issued(creds, charged)
+
+
+def _issue_ahead(
+    uow: UnitOfWork, ctx: ServiceContext, org_id: str, group_id: str, ahead: Ahead
+) -> Issued | None:
+    """Publish what `prepare` signed, holding the organization's lock for as little as can
+    be: the credentials and their e-mails are written before it (they change no balance);
+    under it, one statement reads all the charge needs, then come the seat, ledger and
+    counter writes and the commit. None, having written nothing, when the organization,
+    the group, the signing key or the billing year changed since: sign again under it."""
+    creds = ahead.creds
+    ids = [c.id for c in creds]
+    uow.credentials.add_many(creds)
+    _notify(uow, ctx, ahead.org, ahead.group, creds, notifications.PUBLISHED)
+    single = creds[0].recipient_key if len(creds) == 1 else None
+    locked = uow.publishing.lock(org_id, group_id, ahead.year, single)
+    p = None
+    if locked is not None and (ahead.org, ahead.group, ahead.key_id) == (
+        locked.org,
+        locked.group,
+        locked.key_id,
+    ):
+        p = charging.period_of(
+            locked.subscription,
+            ahead.now,
+            lambda y: locked.used if y == locked.year else uow.usage.used(org_id, y),
+        )
+    if locked is None or locked.group is None or p is None or p.year.index != ahead.year:
+        uow.outbox.discard_for(ids)
+        uow.credentials.discard(org_id, ids)
+        return None
+    group_settings.require_issuable(uow, locked.group, [c.recipient_key for c in creds], ids)
+    events = [SeatEvent(c.id, c.recipient_key, SeatReason.PUBLISH) for c in creds]
+    seated = (
+        None if single is None or locked.seated is None else ({single} if locked.seated else set())
+    )
+    return Issued(creds, charging.charge(uow, org_id, p, events, seated))
 
 
 def _load(uow: UnitOfWork, org_id: str, cred_id: str) -> Credential:

@@ -8,14 +8,54 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from credo.domain.billing import Subscription
 from credo.domain.entities import (
     Credential,
     CredentialFilter,
     CredentialQuery,
     Group,
     GroupSummary,
+    Organization,
     SigningKey,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Signing:
+    """What a publish signs with: read in one statement, before any lock."""
+
+    org: Organization
+    subscription: Subscription
+    group: Group
+    key: SigningKey
+
+
+@dataclass(frozen=True, slots=True)
+class Charging:
+    """What a publish charges against, read in one statement that takes the organization's
+    lock: `used` is of billing year `year`, the one the caller expected."""
+
+    org: Organization
+    subscription: Subscription
+    group: Group | None
+    key_id: str | None
+    year: int
+    used: int
+    seated: bool | None  # whether the one recipient key asked about holds a seat in `year`
+
+
+class Publishing(Protocol):
+    def signing(self, org_id: str, group_id: str) -> Signing | None:
+        """None unless the organization, its subscription, the group and an active key
+        all exist."""
+        ...
+
+    def lock(
+        self, org_id: str, group_id: str, year: int, recipient_key: str | None = None
+    ) -> Charging | None:
+        """Take the organization's lock (as Organizations.lock) and read the rest at once;
+        with `recipient_key`, whether it holds an open seat in `year` too."""
+        ...
 
 
 class Groups(Protocol):
@@ -35,13 +75,19 @@ class CredentialSearch(Protocol):
         ...
 
     def groups(self, org_id: str, *, archived: bool) -> list[GroupSummary]: ...
-    def live_keys_in_group(self, org_id: str, group_id: str, keys: Iterable[str]) -> set[str]:
-        """Which of `keys` hold a published, not deleted credential of the group."""
+    def live_keys_in_group(
+        self, org_id: str, group_id: str, keys: Iterable[str], excluding: Iterable[str] = ()
+    ) -> set[str]:
+        """Which of `keys` hold a published, not deleted credential of the group, other than
+        the credentials `excluding` names."""
         ...
 
 
 class Credentials(Protocol):
     def add_many(self, creds: Sequence[Credential]) -> None: ...
+    def discard(self, org_id: str, ids: Sequence[str]) -> None:
+        """Remove rows this transaction added (and nothing refers to yet)."""
+
     def get(self, org_id: str, cred_id: str) -> Credential | None:
         """A live (not deleted) credential of the organization, or None."""
 

@@ -104,7 +104,7 @@ def unsigned_status_list(
         raise NotFound("no such status list")
     org = load_org(uow, key.organization_id)
     start = list_no * STATUS_LIST_SIZE
-    if start >= max(org.next_status_index, 1):
+    if start >= max(uow.organizations.status_positions(org.id), 1):
         raise NotFound("no such status list")
     positions = [
         i - start for i in uow.status_bits.set_in(org.id, purpose, start, start + STATUS_LIST_SIZE)

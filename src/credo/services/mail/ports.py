@@ -19,6 +19,9 @@ class Outbox(Protocol):
 
     def add(self, message: OutboxMessage) -> None: ...
     def add_many(self, messages: Sequence[OutboxMessage]) -> None: ...
+    def discard_for(self, credential_ids: Sequence[str]) -> None:
+        """Remove the unsent messages of these credentials added by this transaction."""
+
     def has_due(self, now: datetime) -> bool:
         """Whether a row is pending, due and not leased (a cheap read, for polling)."""
 

@@ -82,10 +82,21 @@ def issue_api_key(uow: UnitOfWork, org_id: str, now: datetime) -> str:
 
 
 def authenticate(uow: UnitOfWork, token: str) -> str:
-    org_id = uow.api_keys.organization_for(hash_api_key(token))
+    return authenticate_hash(uow, hash_api_key(token))
+
+
+def authenticate_hash(uow: UnitOfWork, key_hash: str) -> str:
+    org_id = uow.api_keys.organization_for(key_hash)
     if org_id is None:
         raise Unauthorized("the API key is missing, malformed or revoked")
     return org_id
+
+
+def confirm_key(uow: UnitOfWork, key_hash: str, org_id: str) -> None:
+    """Inside a writing unit of work: the key still opens the organization. A key revoked
+    before this transaction began is refused here, whatever any process remembered."""
+    if uow.api_keys.organization_for(key_hash) != org_id:
+        raise Unauthorized("the API key is missing, malformed or revoked")
 
 
 def _subscription(uow: UnitOfWork, org_id: str) -> Subscription:

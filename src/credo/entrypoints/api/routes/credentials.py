@@ -60,9 +60,20 @@ def create_credential(body: CredentialIn, m: OrgMutation, app: AppDep) -> Respon
         expires_given="expires_on" in body.model_fields_set,
     )
 
+    ahead = None
+    if body.publish and not body.dry_run:
+        ahead = m.ahead(lambda run: issuing.prepare(run, app.ctx, org_id, group_id, [item]))
+
     def action(uow: UnitOfWork) -> Outcome:
         result = issuing.issue(
-            uow, app.ctx, org_id, group_id, [item], publish=body.publish, dry_run=body.dry_run
+            uow,
+            app.ctx,
+            org_id,
+            group_id,
+            [item],
+            publish=body.publish,
+            dry_run=body.dry_run,
+            ahead=ahead,
         )
         return _one(result, created=True)
 
@@ -84,6 +95,14 @@ def bulk_create(body: BulkIn, m: OrgMutation, app: AppDep) -> Response:
         for c in body.credentials
     ]
 
+    ahead = None
+    if body.publish and not body.dry_run:
+        ahead = m.ahead(
+            lambda run: issuing.prepare(
+                run, app.ctx, org_id, group_id, items, field_prefix="credentials."
+            )
+        )
+
     def action(uow: UnitOfWork) -> Outcome:
         result = issuing.issue(
             uow,
@@ -94,6 +113,7 @@ def bulk_create(body: BulkIn, m: OrgMutation, app: AppDep) -> Response:
             publish=body.publish,
             dry_run=body.dry_run,
             field_prefix="credentials.",
+            ahead=ahead,
         )
         if isinstance(result, Preview):
             return 200, render.preview(result, with_count=True)

@@ -1,0 +1,25 @@
+"""Which organization an API key opens, remembered by a process for its mutations.
+
+A mutation's own transaction confirms the key before anything else (organizations.
+confirm_key), so a revoked key is refused at once in every process: what this remembers only
+saves the separate reading transaction a lookup would cost, and never decides alone.
+"""
+
+from __future__ import annotations
+
+
+class KeyCache:
+    def __init__(self, size: int = 10_000) -> None:
+        self._size = size
+        self._orgs: dict[str, str] = {}  # key hash -> organization id
+
+    def get(self, key_hash: str) -> str | None:
+        return self._orgs.get(key_hash)
+
+    def put(self, key_hash: str, org_id: str) -> None:
+        if len(self._orgs) >= self._size:
+            self._orgs.clear()  # rare, and only costs lookups
+        self._orgs[key_hash] = org_id
+
+    def forget(self, key_hash: str) -> None:
+        self._orgs.pop(key_hash, None)
