@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from tests.e2e.server import running_server
 
-from bench import baseline, certificates, operations, publishing, recipient, signing
+from bench import baseline, certificates, operations, peer, publishing, recipient, signing
 from bench.server import peak_rss_mb
 from bench.workloads import bulk_publish, new_org
 
@@ -117,6 +117,7 @@ if __name__ == "__main__":
     sys.argv = [sys.argv[0]]
     if not only:
         publishing.main()
+        peer.main()  # skipped, saying why, without a checkout of the peer (CREDO_BENCH_DCC)
         recipient.main()
         certificates.main()
         operations.main()

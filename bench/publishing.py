@@ -181,25 +181,26 @@ def wrk_publishes(base: str, orgs: list[Org], seconds: int, pid: int) -> Load:
     if wrk is None:
         raise RuntimeError("wrk is not installed (Debian: wrk)")
     table = "{" + ",".join(f'{{"{o.key}","{o.group_id}"}}' for o in orgs) + "}"
-    script = WRK_SCRIPT.replace("{ORGS}", table).replace("{TAG}", uuid.uuid4().hex[:8])
-    with tempfile.NamedTemporaryFile("w", suffix=".lua") as f:
-        f.write(script)
-        f.flush()
-        # Warm every process and organization (first publishes build keys and lists).
-        warm = subprocess.run(
-            [wrk, "-t2", f"-c{CONNECTIONS}", "-d5s", "--timeout", "30s", "-s", f.name, base],
-            capture_output=True, text=True, check=True,
-        )  # fmt: skip
-        _result(warm.stdout, strict=False)
-        cpu = server_cpu(pid)
-        done = subprocess.run(
-            [wrk, "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", "30s", "-s", f.name, base],
-            capture_output=True, text=True, check=True,
-        )  # fmt: skip
-        cpu = server_cpu(pid) - cpu
-    r = _result(done.stdout)
+
+    def run(duration: str) -> str:
+        # A tag per run: each run's addresses are new, so every publish takes a seat.
+        script = WRK_SCRIPT.replace("{ORGS}", table).replace("{TAG}", uuid.uuid4().hex[:8])
+        with tempfile.NamedTemporaryFile("w", suffix=".lua") as f:
+            f.write(script)
+            f.flush()
+            argv = [wrk, "-t2", f"-c{CONNECTIONS}", f"-d{duration}", "--timeout", "30s"]
+            return subprocess.run(
+                [*argv, "-s", f.name, base], capture_output=True, text=True, check=True
+            ).stdout
+
+    # Warm every process and organization (first publishes build keys and lists).
+    _result(run("5s"), strict=False)
+    cpu = server_cpu(pid)
+    out = run(f"{seconds}s")
+    cpu = server_cpu(pid) - cpu
+    r = _result(out)
     if not r["requests"]:
-        raise RuntimeError(f"no publish was answered:\n{done.stdout}")
+        raise RuntimeError(f"no publish was answered:\n{out}")
     rate = r["requests"] / r["seconds"]
     return Load(rate, r["p50"], r["p99"], cpu * 1000 / max(1, r["requests"]))
 
