@@ -22,6 +22,7 @@ from credo.clock import Clock, SystemClock
 from credo.services.context import ServiceContext
 from credo.services.credentials.ports import ProofVerifier, Signer
 from credo.services.credentials.positions import StatusPositions
+from credo.services.credentials.signing_cache import SigningCache
 from credo.services.mail.mailing import MailWorker
 from credo.services.mail.ports import MailSender
 from credo.services.people.ports import PasswordHasher
@@ -100,6 +101,7 @@ def bootstrap(
         verifier=verifier or DataIntegrityVerifier(),
         link_secret=recipient_links.derive_secret(master_key),
         positions=StatusPositions(uow),
+        signing=SigningCache(),
     )
     mailer = mailer or mail_sender(settings)
     return App(settings, engine, clock, uow, Runner(uow, clock), ctx, mailer=mailer)

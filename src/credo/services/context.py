@@ -11,6 +11,7 @@ from credo.services.credentials.signed_lists import SignedLists
 
 if TYPE_CHECKING:
     from credo.services.credentials.positions import StatusPositions
+    from credo.services.credentials.signing_cache import SigningCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,3 +27,4 @@ class ServiceContext:
     # Positions for publishes that sign ahead of the lock (issuing.prepare); None: they sign
     # under it, as tests that build a context by hand do.
     positions: StatusPositions | None = None
+    signing: SigningCache | None = None  # what those publishes sign with, for a few seconds

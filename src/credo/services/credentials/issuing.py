@@ -28,6 +28,7 @@ from credo.services.billing import charging
 from credo.services.context import ServiceContext
 from credo.services.credentials import documents, group_settings
 from credo.services.credentials.groups import get_group, is_vc_api_group
+from credo.services.credentials.ports import Signing
 from credo.services.mail import notifications
 from credo.services.ports import UnitOfWork
 from credo.services.recipients.addresses import MalformedEmail, recipient_key, require_key
@@ -111,14 +112,20 @@ def prepare(
     uses this only if the organization, the group, the signing key and the billing year are
     still what they were; else it does the work again under the lock. None when there is
     nothing to do ahead, or when `issue` will refuse anyway (it then says why, in its own
-    order of checks). Runs outside any unit of work: it reads in one, then takes positions
-    in another, then signs holding none (no connection held while waiting for another)."""
+    order of checks). Runs outside any unit of work: it reads in one (unless this process
+    remembers what it read: signing_cache), then takes positions in another, then signs
+    holding none (no connection is held while waiting for another)."""
     if ctx.positions is None or is_vc_api_group(group_id):
         return None
     minted_at = ctx.clock.now()
-    draft = runner.read(
-        lambda uow: _draft(uow, ctx, org_id, group_id, items, field_prefix, minted_at)
-    )
+    known = ctx.signing.get(org_id, group_id) if ctx.signing is not None else None
+    if known is None:
+        known = runner.read(lambda uow: uow.publishing.signing(org_id, group_id))
+        if known is None:
+            return None
+        if ctx.signing is not None:
+            ctx.signing.put(org_id, group_id, known)
+    draft = _draft(ctx, known, items, field_prefix, minted_at)
     if draft is None:
         return None
     start = ctx.positions.take(org_id, len(draft.creds))
@@ -129,17 +136,12 @@ def prepare(
 
 
 def _draft(
-    uow: UnitOfWork,
     ctx: ServiceContext,
-    org_id: str,
-    group_id: str,
+    found: Signing,
     items: Sequence[NewCredential],
     field_prefix: str,
     minted_at: datetime,
 ) -> _Draft | None:
-    found = uow.publishing.signing(org_id, group_id)
-    if found is None:
-        return None
     org, group = found.org, found.group
     now = org_now(org, ctx.clock)
     year = found.subscription.year_at(now).index
@@ -297,6 +299,8 @@ def _issue_ahead(
             lambda y: locked.used if y == locked.year else uow.usage.used(org_id, y),
         )
     if locked is None or locked.group is None or p is None or p.year.index != ahead.year:
+        if ctx.signing is not None:
+            ctx.signing.forget(org_id, group_id)
         uow.outbox.discard_for(ids)
         uow.credentials.discard(org_id, ids)
         return None
