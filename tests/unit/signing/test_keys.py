@@ -34,6 +34,22 @@ def test_base58_round_trips(data: bytes) -> None:
     assert b58decode(b58encode(data)) == data
 
 
+_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+
+def _digit_by_digit(data: bytes) -> str:
+    n, out = int.from_bytes(data, "big"), ""
+    while n:
+        n, r = divmod(n, 58)
+        out = _ALPHABET[r] + out
+    return "1" * (len(data) - len(data.lstrip(b"\0"))) + out
+
+
+@given(st.binary(max_size=100).map(lambda b: b"\0" * (b[:1] == b"\0") + b))
+def test_base58_is_the_digit_by_digit_encoding(data: bytes) -> None:
+    assert b58encode(data) == _digit_by_digit(data)
+
+
 def test_base58_known_values() -> None:
     # From the base58 draft (draft-msporny-base58) test vectors.
     assert b58encode(b"Hello World!") == "2NEpo7TZRRrLZSi2U"

@@ -6,7 +6,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, String, any_, bindparam, func, insert, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -88,6 +89,12 @@ def _add_used(dialect_insert: Any) -> Any:
     )
 
 
+_OPEN_KEYS_ANY = select(t.seats.c.recipient_key).where(
+    t.seats.c.organization_id == bindparam("org_id"),
+    t.seats.c.billing_year == bindparam("year"),
+    t.seats.c.released_at.is_(None),
+    t.seats.c.recipient_key == any_(bindparam("keys", type_=ARRAY(String))),
+)
 _ADD_USED_PG = _add_used(pg_insert)
 _ADD_USED_SQLITE = _add_used(sqlite_insert)
 
@@ -97,18 +104,17 @@ class SqlSeats:
         self._c = conn
 
     def open_keys(self, org_id: str, year: int, keys: Iterable[str]) -> set[str]:
-        c = t.seats.c
-        wanted = set(keys)
-        if len(wanted) > _IN_LIST_MAX:
-            # For a bulk, one scan of the year's open seats beats thousands of bound values.
-            every = self._c.scalars(
-                select(c.recipient_key).where(
-                    c.organization_id == org_id, c.billing_year == year, c.released_at.is_(None)
-                )
+        wanted = sorted(set(keys))
+        if not wanted:
+            return set()
+        if self._c.dialect.name == "postgresql":
+            # One array parameter, however many keys: the open-seat index answers each, so
+            # a bulk reads its own recipients' seats, not every open seat of the year.
+            return set(
+                self._c.scalars(_OPEN_KEYS_ANY, {"org_id": org_id, "year": year, "keys": wanted})
             )
-            return wanted.intersection(every)
         found: set[str] = set()
-        for chunk in _chunks(sorted(wanted), _IN_LIST_MAX):
+        for chunk in _chunks(wanted, _IN_LIST_MAX):
             params = {"org_id": org_id, "year": year, "keys": list(chunk)}
             found.update(self._c.scalars(_OPEN_KEYS, params))
         return found

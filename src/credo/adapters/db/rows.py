@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Dialect, Table
 _COPY_FROM_ROWS = 50
 
 
-# Up to this many keys are looked up with IN (...); more, by reading the year's open seats.
+# SQLite looks many keys up in IN (...) lists of this many (PostgreSQL: one array).
 _IN_LIST_MAX = 200
 
 

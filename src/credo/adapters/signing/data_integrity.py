@@ -23,6 +23,8 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
+import orjson
+
 from credo.adapters.signing import multibase
 from credo.adapters.signing.canonical import canonize_variants, check, jcs
 from credo.adapters.signing.keys import (
@@ -82,13 +84,19 @@ class VerificationResult:
     cryptosuite: str | None = None
 
 
+@lru_cache(maxsize=64)
+def _utc_seconds(value: datetime) -> str:
+    # A bulk signs 10,000 documents at one time: formatted once.
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def xsd_datetime(value: datetime | str) -> str:
     """A proof date: an aware datetime becomes UTC to the second (`2023-02-24T23:36:38Z`, as
     Digital Bazaar's libraries write it); a string must already be an XML Schema dateTime."""
     if isinstance(value, datetime):
         if value.tzinfo is None or value.utcoffset() is None:
             raise ValueError("proof dates must be aware datetimes")
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return _utc_seconds(value)
     if isinstance(value, str) and _XSD_DATETIME.match(value):
         return value
     raise InvalidDocument(f"{value!r} is not an XML Schema dateTime")
@@ -164,12 +172,35 @@ def _hash_data_candidates(
     if cryptosuite == EDDSA_JCS_2022:
         return [_sha256(jcs(proof_options)) + _sha256(jcs(document))]
     config = {**proof_options, "@context": document.get("@context")}
-    configs = canonize_variants(config, loader=loader, full=full)
+    configs = _config_hashes(config, loader, full)
     documents = canonize_variants(document, loader=loader, full=full)
-    candidates = [_sha256(configs[0]) + _sha256(documents[0])]
+    candidates = [configs[0] + _sha256(documents[0])]
     if len(configs) > 1 or len(documents) > 1:
-        candidates.append(_sha256(configs[-1]) + _sha256(documents[-1]))
+        candidates.append(configs[-1] + _sha256(documents[-1]))
     return candidates
+
+
+# The proof configurations of a bulk are one configuration 10,000 times (same date, key,
+# purpose and context): each is canonicalized once, by its exact JSON.
+_CONFIGS: dict[bytes, list[bytes]] = {}
+
+
+def _config_hashes(
+    config: Mapping[str, Any], loader: DocumentLoader | None, full: bool
+) -> list[bytes]:
+    if loader is not None or full:  # another loader may read contexts otherwise
+        return [_sha256(c) for c in canonize_variants(config, loader=loader, full=full)]
+    try:
+        key = orjson.dumps(config, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # not plain JSON: canonicalize (and refuse) as ever
+        return [_sha256(c) for c in canonize_variants(config, loader=loader, full=full)]
+    found = _CONFIGS.get(key)
+    if found is None:
+        found = [_sha256(c) for c in canonize_variants(config, loader=loader, full=full)]
+        if len(_CONFIGS) >= 256:
+            _CONFIGS.clear()
+        _CONFIGS[key] = found
+    return found
 
 
 @lru_cache(maxsize=256)

@@ -12,25 +12,25 @@ _CHUNK_DIGITS = 10
 _CHUNK = 58**_CHUNK_DIGITS  # below 2**63: each chunk's digits come by machine-size division
 
 
+# Every pair of digits, by its value: half the Python-level divisions again.
+_PAIRS = [a + b for a in _ALPHABET for b in _ALPHABET]
+
+
 def b58encode(data: bytes) -> str:
     """Bitcoin base58: big-endian base-58 digits, one `1` per leading zero byte.
-    Every signature is encoded, so the big number is cut into chunks of ten digits first:
-    a tenth of the big-number divisions."""
+    Every signature is encoded, so the big number is cut into chunks of ten digits first
+    (a tenth of the big-number divisions), and each chunk into five pairs of digits."""
     n = int.from_bytes(data, "big")
-    chunks: list[int] = []
+    pairs: list[str] = []
     while n:
         n, chunk = divmod(n, _CHUNK)
-        chunks.append(chunk)
-    digits: list[str] = []
-    last = len(chunks) - 1
-    for i, chunk in enumerate(chunks):
-        for _ in range(_CHUNK_DIGITS):
-            if i == last and not chunk:
-                break  # no leading zeros in the most significant chunk
-            chunk, rest = divmod(chunk, 58)
-            digits.append(_ALPHABET[rest])
+        for _ in range(_CHUNK_DIGITS // 2):
+            chunk, pair = divmod(chunk, 58 * 58)
+            pairs.append(_PAIRS[pair])
+    # The most significant chunk's zero digits ("1") pad the number: not part of it.
+    number = "".join(reversed(pairs)).lstrip("1")
     zeros = len(data) - len(data.lstrip(b"\0"))
-    return "1" * zeros + "".join(reversed(digits))
+    return "1" * zeros + number
 
 
 def b58decode(text: str) -> bytes:
