@@ -8,6 +8,7 @@ database driver alone. Single publishes: bench.publishing (wrk against pgbench).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import sys
 import tempfile
@@ -21,26 +22,41 @@ from tests.e2e.server import running_server
 
 from bench import baseline, certificates, operations, peer, publishing, recipient, signing
 from bench.server import peak_rss_mb
+from bench.then import BEFORE, Release, Unavailable, code_at
 from bench.workloads import bulk_publish, new_org
 
 N, DISTINCT, RUNS = 10_000, 9_000, 3
 
 
-def pg_url() -> str | None:
+def pg_url(name: str = "bench") -> str | None:
     from tests.databases import create_postgres_database, postgres_url
 
-    url = postgres_url("bench")
+    url = postgres_url(name)
     return None if create_postgres_database(url) else url
 
 
 @contextmanager
-def served(url: str, workdir: Path, workers: int) -> Iterator[tuple[str, int]]:
-    with running_server(url, workdir, workers=workers) as server:
-        yield server.base_url, server.pid
+def served(
+    url: str, workdir: Path, workers: int, release: Release | None = None
+) -> Iterator[tuple[str, int]]:
+    # The recipients' e-mails queue up; a worker delivering them would take CPU from the
+    # next bulk (both releases read CREDO_WORKER_IN_SERVER).
+    env = {"CREDO_WORKER_IN_SERVER": "false", **(release.env if release else {})}
+    ready = release.ready_path if release else "/readyz"
+    with running_server(url, workdir, workers=workers, extra_env=env, ready_path=ready) as s:
+        yield s.base_url, s.pid
 
 
-def run(name: str, url: str, console: Console, workdir: Path) -> dict[str, float]:
+def run(
+    name: str, url: str, console: Console, workdir: Path, then: tuple[Release, str] | None
+) -> dict[str, float]:
+    """`then`: an earlier commit's code (bench.then) and a database of its own for it."""
     out: dict[str, float] = {}
+    if then is not None:
+        release, then_url = then
+        with served(then_url, workdir / "bulk-then", 1, release) as (base, _):
+            old = [bulk_publish(base, new_org(base), N, DISTINCT) for _ in range(RUNS)]
+        out["then_s"] = statistics.median(b.seconds for b in old)
     with served(url, workdir / "bulk", workers=1) as (base, pid):
         bulk = [bulk_publish(base, new_org(base), N, DISTINCT) for _ in range(RUNS)]
         out["rss"] = peak_rss_mb(pid)
@@ -61,20 +77,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--only", choices=["sqlite", "postgres"])
     parser.add_argument("--no-signing", action="store_true", help="skip bench.signing")
+    parser.add_argument("--against", default=BEFORE, help="commit to compare with ('' for none)")
     args = parser.parse_args()
     console = Console(width=150)
     results: dict[str, dict[str, float]] = {}
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+        release = None
+        if args.against:
+            try:
+                release = stack.enter_context(code_at(args.against))
+            except Unavailable as exc:
+                console.print(f"[yellow]no comparison with an earlier commit: {exc}[/]")
         if args.only in (None, "sqlite"):
+            lite_then = (release, f"sqlite:///{Path(tmp) / 'then.db'}") if release else None
             results["SQLite"] = run(
-                "SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}", console, Path(tmp)
+                "SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}", console, Path(tmp), lite_then
             )
         if args.only in (None, "postgres"):
             url = pg_url()
             if url is None:
                 console.print("[yellow]PostgreSQL unreachable: skipped[/]")
             else:
-                results["PostgreSQL"] = run("PostgreSQL", url, console, Path(tmp))
+                then_url = pg_url("bench_then") if release else None
+                pg_then = (release, then_url) if release and then_url else None
+                results["PostgreSQL"] = run("PostgreSQL", url, console, Path(tmp), pg_then)
 
     table = Table(
         title=f"Bulk publish: {N:,} credentials, {DISTINCT:,} recipients (median of {RUNS})"
@@ -88,6 +114,8 @@ def main() -> None:
         "plain insert",
         "engine ratio",
         "peak RSS",
+        f"at {release.commit[:7]}" if release else "earlier commit",
+        "now/then",
     )
     for col in columns:
         table.add_column(col, justify="right")
@@ -101,6 +129,8 @@ def main() -> None:
             f"{r['plain_s'] * 1000:,.0f} ms",
             f"{r['plain_s'] / r['engine_s']:.2f}x",
             f"{r['rss']:.0f} MB",
+            f"{r['then_s'] * 1000:,.0f} ms" if "then_s" in r else "-",
+            f"{r['then_s'] / r['bulk_s']:.2f}x" if "then_s" in r else "-",
         )
     console.print(table)
     console.print(

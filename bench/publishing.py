@@ -13,6 +13,7 @@ same transaction through the sqlite3 module from 16 threads.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -32,6 +33,7 @@ from sqlalchemy.engine import make_url
 from tests.e2e.server import running_server
 
 from bench.operations import server_cpu
+from bench.then import BEFORE, Release, Unavailable, code_at
 from bench.workloads import Org, new_org
 
 CONNECTIONS = 16
@@ -216,15 +218,34 @@ def _result(stdout: str, strict: bool = True) -> dict[str, float]:
 
 
 def measure(
-    url: str, workdir: Path, workers: int, org_counts: list[int], seconds: int
+    url: str,
+    workdir: Path,
+    workers: int,
+    org_counts: list[int],
+    seconds: int,
+    release: Release | None = None,
 ) -> dict[int, Load]:
+    """Today's code, or `release`'s (bench.then) when given."""
     out = {}
     env = {"CREDO_WORKER_IN_SERVER": "false"}  # the e-mails queue; delivery is not measured
-    with running_server(url, workdir, workers=workers, extra_env=env, startup_timeout=180) as s:
+    ready = "/readyz"
+    if release is not None:
+        env.update(release.env)
+        ready = release.ready_path
+    with running_server(
+        url, workdir, workers=workers, extra_env=env, startup_timeout=180, ready_path=ready
+    ) as s:
         for n in org_counts:
             orgs = [new_org(s.base_url) for _ in range(n)]
             out[n] = wrk_publishes(s.base_url, orgs, seconds, s.pid)
     return out
+
+
+def _fresh_pg(name: str) -> str | None:
+    from tests.databases import create_postgres_database, postgres_url
+
+    url = postgres_url(name)
+    return None if create_postgres_database(url) else url
 
 
 def main() -> None:
@@ -232,42 +253,75 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--orgs", default="1,100")
     parser.add_argument("--only", choices=["sqlite", "postgres"])
+    parser.add_argument("--against", default=BEFORE, help="commit to compare with ('' for none)")
     args = parser.parse_args()
     org_counts = [int(x) for x in args.orgs.split(",")]
-    console = Console(width=150)
+    console = Console(width=160)
+    with contextlib.ExitStack() as stack:
+        release = None
+        if args.against:
+            try:
+                release = stack.enter_context(code_at(args.against))
+            except Unavailable as exc:
+                console.print(f"[yellow]no comparison with an earlier commit: {exc}[/]")
+        rows = _rows(args, org_counts, release, console)
+    then = f"at {release.commit[:7]}" if release else "earlier commit"
     table = Table(title=f"Single publishes: POST /v1/credentials, {CONNECTIONS} connections (wrk)")
-    for col in ("database", "organizations", "processes", "publishes/s", "p50", "p99",
-                "p99/p50", "CPU/publish", "raw transaction/s", "ratio"):  # fmt: skip
+    for col in ("database", "orgs", "procs", "publishes/s", "p50", "p99",
+                "p99/p50", "CPU/publish", "raw tx/s", "ratio",
+                f"{then}/s", "its CPU", "now/then"):  # fmt: skip
         table.add_column(col, justify="right")
-    with tempfile.TemporaryDirectory() as tmp:
-        rows: list[tuple[str, int, int, Load, float]] = []
-        if args.only in (None, "postgres"):
-            from bench.__main__ import pg_url
-
-            url = pg_url()
-            if url is None:
-                console.print("[yellow]PostgreSQL unreachable: skipped[/]")
-            else:
-                loads = measure(url, Path(tmp) / "pg", 2, org_counts, args.seconds)
-                for n, load in loads.items():
-                    rows.append(("PostgreSQL", n, 2, load, pgbench_tps(url, n, args.seconds)))
-        if args.only in (None, "sqlite"):
-            db = Path(tmp) / "bench.db"
-            loads = measure(f"sqlite:///{db}", Path(tmp) / "lite", 1, [1], args.seconds)
-            base = sqlite_tps(Path(tmp) / "raw.db", args.seconds)
-            rows.append(("SQLite", 1, 1, loads[1], base))
-    for name, n, workers, load, base in rows:
+    for name, n, workers, load, base, old in rows:
+        before = ["-", "-", "-"]
+        if old is not None:
+            before = [f"{old.per_second:,.0f}", f"{old.cpu_ms:.1f} ms",
+                      f"{load.per_second / old.per_second:.2f}x"]  # fmt: skip
         table.add_row(
             name, str(n), str(workers), f"{load.per_second:,.0f}", f"{load.p50_ms:.1f} ms",
             f"{load.p99_ms:.1f} ms", f"{load.p99_ms / load.p50_ms:.1f}x",
-            f"{load.cpu_ms:.1f} ms", f"{base:,.0f}", f"{load.per_second / base:.2f}x",
+            f"{load.cpu_ms:.1f} ms", f"{base:,.0f}", f"{load.per_second / base:.2f}x", *before,
         )  # fmt: skip
     console.print(table)
     console.print(
         "raw transaction: the 4 inserts and conditional counter update a publish needs, by"
         " pgbench (PostgreSQL) or sqlite3 (SQLite) from 16 clients, same run. Targets:"
-        " ratio >= 0.25x on PostgreSQL, p99/p50 <= 3x. CPU/publish: every server process."
+        " ratio >= 0.25x on PostgreSQL, p99/p50 <= 3x; SQLite now/then >= 2x."
+        f" {then}: the same load against that commit's code (bench.then), same run."
+        " CPU/publish: every server process."
     )
+
+
+Row = tuple[str, int, int, Load, float, Load | None]
+
+
+def _rows(
+    args: argparse.Namespace, org_counts: list[int], release: Release | None, console: Console
+) -> list[Row]:
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        if args.only in (None, "postgres"):
+            url = _fresh_pg("bench")
+            if url is None:
+                console.print("[yellow]PostgreSQL unreachable: skipped[/]")
+            else:
+                loads = measure(url, work / "pg", 2, org_counts, args.seconds)
+                old: dict[int, Load] = {}
+                then_url = _fresh_pg("bench_then") if release else None
+                if release is not None and then_url is not None:
+                    old = measure(then_url, work / "pg-then", 2, org_counts, args.seconds, release)
+                for n, load in loads.items():
+                    tps = pgbench_tps(url, n, args.seconds)
+                    rows.append(("PostgreSQL", n, 2, load, tps, old.get(n)))
+        if args.only in (None, "sqlite"):
+            loads = measure(f"sqlite:///{work / 'bench.db'}", work / "lite", 1, [1], args.seconds)
+            old_lite = None
+            if release is not None:
+                then_db = f"sqlite:///{work / 'then.db'}"
+                old_lite = measure(then_db, work / "lite-then", 1, [1], args.seconds, release)[1]
+            base = sqlite_tps(work / "raw.db", args.seconds)
+            rows.append(("SQLite", 1, 1, loads[1], base, old_lite))
+    return rows
 
 
 if __name__ == "__main__":

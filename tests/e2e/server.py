@@ -161,6 +161,7 @@ def _wait_healthy(
     stderr: Path,
     verify: ssl.SSLContext | bool = True,
     timeout: float = STARTUP_TIMEOUT,
+    ready_path: str = "/readyz",
 ) -> None:
     deadline = time.monotonic() + timeout
     last = "no answer yet"
@@ -170,7 +171,7 @@ def _wait_healthy(
             if code is not None:
                 raise ServerFailed(f"server exited with {code} before /readyz:\n{_tail(stderr)}")
             try:
-                r = client.get(f"{base_url}/readyz")
+                r = client.get(f"{base_url}{ready_path}")
                 if r.status_code == 200:
                     return
                 last = f"HTTP {r.status_code}: {r.text[:200]}"
@@ -194,11 +195,13 @@ def running_server(
     tls: tuple[Path, Path] | None = None,
     extra_env: Mapping[str, str] | None = None,
     startup_timeout: float = STARTUP_TIMEOUT,
+    ready_path: str = "/readyz",
 ) -> Iterator[LiveServer]:
     """Start `credo serve --workers N` on a free loopback port; stop its whole process group
     on exit. A port taken between choosing and binding it is retried with another.
     `tls` = (certificate, key) PEM files: serve HTTPS (the certificate must be its own CA,
-    as a self-signed one is). `extra_env` adds settings (CREDO_SMTP_HOST, say)."""
+    as a self-signed one is). `extra_env` adds settings (CREDO_SMTP_HOST, say).
+    `ready_path`: what answers 200 once it serves (an older release had only /healthz)."""
     workdir.mkdir(parents=True, exist_ok=True)
     env = {**server_env(database_url), **(extra_env or {})}
     for attempt in range(1, attempts + 1):
@@ -226,7 +229,7 @@ def running_server(
             )
         try:
             try:
-                _wait_healthy(proc, base_url, err_path, verify, startup_timeout)
+                _wait_healthy(proc, base_url, err_path, verify, startup_timeout, ready_path)
             except ServerFailed:
                 if attempt < attempts and "address already in use" in _tail(err_path).lower():
                     continue
