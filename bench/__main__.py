@@ -22,7 +22,7 @@ from tests.e2e.server import running_server
 
 from bench import baseline, certificates, operations, peer, publishing, recipient, signing
 from bench.server import peak_rss_mb
-from bench.then import BEFORE, Release, Unavailable, code_at
+from bench.then import BEFORE, Release, release_or_none
 from bench.workloads import bulk_publish, new_org
 
 N, DISTINCT, RUNS = 10_000, 9_000, 3
@@ -82,12 +82,7 @@ def main() -> None:
     console = Console(width=150)
     results: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
-        release = None
-        if args.against:
-            try:
-                release = stack.enter_context(code_at(args.against))
-            except Unavailable as exc:
-                console.print(f"[yellow]no comparison with an earlier commit: {exc}[/]")
+        release = release_or_none(stack, args.against, console.print)
         if args.only in (None, "sqlite"):
             lite_then = (release, f"sqlite:///{Path(tmp) / 'then.db'}") if release else None
             results["SQLite"] = run(

@@ -33,7 +33,7 @@ from sqlalchemy.engine import make_url
 from tests.e2e.server import running_server
 
 from bench.operations import server_cpu
-from bench.then import BEFORE, Release, Unavailable, code_at
+from bench.then import BEFORE, Release, release_or_none
 from bench.workloads import Org, new_org
 
 CONNECTIONS = 16
@@ -242,10 +242,9 @@ def measure(
 
 
 def _fresh_pg(name: str) -> str | None:
-    from tests.databases import create_postgres_database, postgres_url
+    from bench.__main__ import pg_url
 
-    url = postgres_url(name)
-    return None if create_postgres_database(url) else url
+    return pg_url(name)
 
 
 def main() -> None:
@@ -258,12 +257,7 @@ def main() -> None:
     org_counts = [int(x) for x in args.orgs.split(",")]
     console = Console(width=160)
     with contextlib.ExitStack() as stack:
-        release = None
-        if args.against:
-            try:
-                release = stack.enter_context(code_at(args.against))
-            except Unavailable as exc:
-                console.print(f"[yellow]no comparison with an earlier commit: {exc}[/]")
+        release = release_or_none(stack, args.against, console.print)
         rows = _rows(args, org_counts, release, console)
     then = f"at {release.commit[:7]}" if release else "earlier commit"
     table = Table(title=f"Single publishes: POST /v1/credentials, {CONNECTIONS} connections (wrk)")

@@ -12,8 +12,8 @@ import io
 import subprocess
 import tarfile
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,3 +53,14 @@ def code_at(commit: str = BEFORE) -> Iterator[Release]:
         src = Path(tmp) / "src"
         ready = "/readyz" if (src / "credo/entrypoints/api/health.py").exists() else "/healthz"
         yield Release(full[:10], {"PYTHONPATH": str(src)}, ready)
+
+
+def release_or_none(stack: ExitStack, commit: str, say: Callable[[str], object]) -> Release | None:
+    """`code_at(commit)` entered on `stack`; None, said why, when unavailable or not asked."""
+    if not commit:
+        return None
+    try:
+        return stack.enter_context(code_at(commit))
+    except Unavailable as exc:
+        say(f"[yellow]no comparison with an earlier commit: {exc}[/]")
+        return None
