@@ -3,10 +3,12 @@ speaks in one line and exit codes."""
 
 from __future__ import annotations
 
+import tracemalloc
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import update
 from typer.testing import CliRunner
 
@@ -14,7 +16,7 @@ from credo.adapters.db import tables as t
 from credo.bootstrap import App
 from credo.entrypoints.cli.main import app as cli
 from credo.services.billing.audit import audit_organization
-from tests.conftest import Org
+from tests.conftest import Org, create_org
 
 
 def audit(credo: App, org_id: str) -> Any:
@@ -72,6 +74,30 @@ def test_a_clean_history_audits_clean(org: Org, credo: App) -> None:
             ),
             "has 0 charges",
         ),
+        (
+            lambda c, o: c.execute(
+                update(t.ledger_entries)
+                .where(t.ledger_entries.c.organization_id == o)
+                .values(delta=1)
+            ),
+            "delta 1 is not a charge",
+        ),
+        (
+            lambda c, o: c.execute(
+                update(t.ledger_entries)
+                .where(t.ledger_entries.c.organization_id == o)
+                .values(recipient_key="eve@x.org")
+            ),
+            "disagree",
+        ),
+        (
+            lambda c, o: c.execute(
+                update(t.credentials)
+                .where(t.credentials.c.organization_id == o)
+                .values(deleted_at=datetime(2027, 3, 1, tzinfo=UTC))
+            ),
+            "with no live credential",
+        ),
     ],
 )
 def test_audit_reports_tampering(org: Org, credo: App, tamper: Any, expected: str) -> None:
@@ -81,6 +107,54 @@ def test_audit_reports_tampering(org: Org, credo: App, tamper: Any, expected: st
     report = audit(credo, org.id)
     assert not report.ok
     assert any(expected in p for p in report.problems), report.problems
+
+
+def test_more_problems_than_are_listed_are_said(
+    org: Org, credo: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _some_history(org)
+    with credo.engine.begin() as conn:
+        conn.execute(
+            update(t.ledger_entries)
+            .where(t.ledger_entries.c.organization_id == org.id)
+            .values(delta=1)
+        )
+    monkeypatch.setattr("credo.services.billing.audit.MAX_LISTED", 1)
+    report = audit(credo, org.id)
+    assert report.more_problems
+    assert sum("is not a charge" in p for p in report.problems) == 1
+
+
+def test_the_audit_holds_its_findings_not_the_organizations_rows(
+    client: TestClient, credo: App
+) -> None:
+    # Memory the audit takes at its peak, for an organization of 40 and of 1,640 credentials:
+    # reading the ledger, the seats or the credentials into memory would grow it by a
+    # kilobyte or so per row.
+    org = create_org(client, plan="enterprise", credits=5_000)
+    g = org.group("Many")
+
+    def peak() -> int:
+        tracemalloc.start()
+        try:
+            report = audit(credo, org.id)
+            assert report.ok, report.problems
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    def publish(n: int, tag: str) -> None:
+        items = [{"recipient": {"name": f"R {i}", "email": f"{tag}{i}@x.org"}} for i in range(n)]
+        r = org.post("/v1/credentials/bulk", {"group_id": g, "credentials": items})
+        assert r.status_code == 201, r.text
+
+    publish(40, "a")
+    audit(credo, org.id)  # statements compiled, caches filled
+    small = peak()
+    for k in range(4):
+        publish(400, f"b{k}-")
+    big = peak()
+    assert big < small + 100_000, (small, big)
 
 
 def run_cli(database_url: str, *args: str) -> Any:

@@ -19,7 +19,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from credo.bootstrap import App
+from credo.services.billing.audit import audit_organization
 from tests.conftest import create_org
+from tests.dashboard.helpers import sign_in
 
 pytestmark = pytest.mark.parametrize(
     "backend", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
@@ -114,3 +117,31 @@ def test_a_query_no_index_answers_is_caught(engine: Engine) -> None:
         engine, [("SELECT id FROM credentials WHERE recipient_name = %(n)s", {"n": "Ann"})]
     )
     assert found and found[0].startswith("credentials: ")
+
+
+def test_dashboard_exports_and_audit_read_through_an_index(
+    client: TestClient, engine: Engine, credo: App
+) -> None:
+    org = create_org(client, plan="enterprise", credits=10_000)
+    g = org.group("Welding")
+    items = [{"recipient": {"name": f"Ann {i}", "email": f"a{i}@example.org"}} for i in range(5)]
+    assert (
+        org.post("/v1/credentials/bulk", {"group_id": g, "credentials": items}).status_code == 201
+    )
+    owner = sign_in(credo, "owner@example.org", org.id)
+    with captured(engine) as statements:
+        for path in (
+            "/app/credentials",
+            "/app/credentials?q=Ann",
+            "/app/credentials?q=a1%40example.org",
+            f"/app/credentials?group={g}&state=published",
+            "/app/credits",
+            "/app/credits?reason=publish&recipient=a1",
+            "/app",
+            "/app/groups",
+            "/app/credits/ledger.csv",
+        ):
+            assert owner.get(path).status_code == 200, path
+        report = credo.runner.read(lambda uow: audit_organization(uow, credo.clock, org.id))
+        assert report.ok, report.problems
+    assert sequential_reads(engine, statements) == []

@@ -118,6 +118,10 @@ class CredentialFilter:
     status: Status | None = None
 
 
+# The dashboard's credential counts stop here: a count that reaches it means "at least".
+COUNT_LIMIT = 10_000
+
+
 @dataclass(frozen=True, slots=True)
 class CredentialQuery:
     """The dashboard's credentials list: a search over names and e-mails, filters, a page.

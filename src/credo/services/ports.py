@@ -13,6 +13,7 @@ from credo.domain.entities import (
     StoredReply,
 )
 from credo.services.billing.ports import (
+    Audit,
     CreditAlerts,
     CreditReports,
     Ledger,
@@ -120,6 +121,8 @@ class UnitOfWork(Protocol):
     def reminders(self) -> Reminders: ...
     @property
     def credit_reports(self) -> CreditReports: ...
+    @property
+    def audit(self) -> Audit: ...
     @property
     def credit_alerts(self) -> CreditAlerts: ...
     @property

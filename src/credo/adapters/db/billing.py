@@ -136,9 +136,9 @@ class SqlSeats:
                 ],
             )
 
-    def release(self, org_id: str, year: int, recipient_key: str, at: datetime) -> None:
+    def release(self, org_id: str, year: int, recipient_key: str, at: datetime) -> int:
         c = t.seats.c
-        self._c.execute(
+        return self._c.execute(
             update(t.seats)
             .where(
                 c.organization_id == org_id,
@@ -147,7 +147,7 @@ class SqlSeats:
                 c.released_at.is_(None),
             )
             .values(released_at=at)
-        )
+        ).rowcount
 
     def count_open(self, org_id: str, year: int) -> int:
         c = t.seats.c
@@ -229,6 +229,24 @@ class SqlUsage:
         # One statement, whether or not the year has its row yet.
         upsert = _ADD_USED_SQLITE if self._sqlite else _ADD_USED_PG
         self._c.execute(upsert, {"org_id": org_id, "year": year, "n": n})
+
+    def add_released(self, org_id: str, year: int, n: int) -> None:
+        c = t.credit_usage.c
+        self._c.execute(
+            update(t.credit_usage)
+            .where(c.organization_id == org_id, c.billing_year == year)
+            .values(released=c.released + n)
+        )
+
+    def held(self, org_id: str, year: int) -> int:
+        c = t.credit_usage.c
+        q = select(c.used - c.released).where(c.organization_id == org_id, c.billing_year == year)
+        return int(self._c.scalar(q) or 0)
+
+    def all_released(self, org_id: str) -> dict[int, int]:
+        c = t.credit_usage.c
+        q = select(c.billing_year, c.released).where(c.organization_id == org_id)
+        return {int(r[0]): int(r[1]) for r in self._c.execute(q)}
 
     def all_years(self, org_id: str) -> dict[int, int]:
         c = t.credit_usage.c

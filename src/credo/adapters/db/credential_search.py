@@ -1,35 +1,63 @@
 """The dashboard's read model over credentials and groups: search, filters, counts.
 
-Searching is a case-insensitive substring match on the recipient's name and e-mail
-(LIKE with the user's `%` and `_` escaped); an organization's credentials are few enough
-(tens of thousands) for its (organization_id, ...) indexes to keep this quick."""
+Searching matches names and e-mails by their start, case-insensitively: each is a range
+over an (organization_id, lower(...)) index, so a search reads only the credentials it
+finds, however many the organization holds. Ranges compare code points (the "C" collation
+on PostgreSQL, SQLite's binary one), and the search text is lower-cased by the database's
+own lower(), as the index is, so the range is exactly the prefix. Lists are newest first by
+id (ids sort by creation), and counts stop at COUNT_LIMIT."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import Connection, func, literal, or_, select
 
 from credo.adapters.db import tables as t
 from credo.adapters.db.credentials import _CRED_COLUMNS, _credential
 from credo.adapters.db.rows import _chunks
 from credo.domain.credentials import Status
-from credo.domain.entities import Credential, CredentialQuery, Group, GroupSummary
+from credo.domain.entities import COUNT_LIMIT, Credential, CredentialQuery, Group, GroupSummary
+
+
+def _byte_order(expr: Any, pg: bool) -> Any:
+    return expr.collate("C") if pg else expr
+
+
+def _prefix(expr: Any, text: str) -> Any:
+    """`expr` starts with `text`: text <= expr < the first string after all that do."""
+    after = _successor(text)
+    return expr >= text if after is None else (expr >= text) & (expr < after)
+
+
+def _successor(text: str) -> str | None:
+    """The least string greater than every string starting with `text`, in code point
+    order; None when there is none (every character is the last one)."""
+    while text:
+        last = ord(text[-1]) + 1
+        if last == 0xD800:
+            last = 0xE000  # surrogates are not characters
+        if last <= 0x10FFFF:
+            return text[:-1] + chr(last)
+        text = text[:-1]
+    return None
 
 
 class SqlCredentialSearch:
     def __init__(self, conn: Connection) -> None:
         self._c = conn
+        self._pg = conn.dialect.name == "postgresql"
 
     def find(self, org_id: str, q: CredentialQuery) -> tuple[list[Credential], int]:
         c = t.credentials.c
         where: list[Any] = [c.organization_id == org_id, c.deleted_at.is_(None)]
         if q.text:
+            lowered = str(self._c.scalar(select(func.lower(literal(q.text)))))
             where.append(
                 or_(
-                    c.recipient_name.icontains(q.text, autoescape=True),
-                    c.recipient_email.icontains(q.text, autoescape=True),
+                    _prefix(_byte_order(func.lower(c.recipient_name), self._pg), lowered),
+                    _prefix(_byte_order(c.recipient_key, self._pg), lowered),
                 )
             )
         if q.group_id is not None:
@@ -44,18 +72,29 @@ class SqlCredentialSearch:
         if q.expiring is not None:
             start, end = q.expiring
             where += [*published, c.revoked_at.is_(None), c.expires_on.between(start, end)]
-        total = int(self._c.scalar(select(func.count()).where(*where)) or 0)
+        capped = select(c.id).where(*where).limit(COUNT_LIMIT).subquery()
+        total = int(self._c.scalar(select(func.count()).select_from(capped)) or 0)
         rows = self._c.execute(
             select(*_CRED_COLUMNS)
             .where(*where)
-            .order_by(c.created_at.desc(), c.id.desc())
+            .order_by(c.id.desc())
             .offset(q.offset)
             .limit(q.limit)
         )
         return [_credential(r) for r in rows], total
 
-    def groups(self, org_id: str, *, archived: bool) -> list[GroupSummary]:
+    def groups(self, org_id: str, *, archived: bool, counted: bool = True) -> list[GroupSummary]:
         g, c = t.groups.c, t.credentials.c
+        if not counted:
+            names = (
+                select(t.groups)
+                .where(
+                    g.organization_id == org_id,
+                    g.archived_at.is_not(None) if archived else g.archived_at.is_(None),
+                )
+                .order_by(func.lower(g.name), g.id)
+            )
+            return [GroupSummary(Group(**r._mapping), 0) for r in self._c.execute(names)]
         counts = (
             select(c.group_id, func.count().label("n"))
             .where(c.organization_id == org_id, c.deleted_at.is_(None))

@@ -187,6 +187,8 @@ credentials = Table(
     Index(None, "organization_id", "recipient_key", "seat_year"),
     Index(None, "organization_id", "document_id"),
     Index(None, "organization_id", "group_id", "id"),
+    # Migration 0011 adds the prefix-search indexes on (organization_id, lower(recipient_name))
+    # and (organization_id, recipient_key) in code point order; their DDL differs by dialect.
 )
 
 # A seat row is opened by exactly one ledger charge and released when its last live
@@ -201,6 +203,8 @@ seats = Table(
     Column("recipient_key", String(320), nullable=False),
     Column("opened_at", UTCDateTime, nullable=False),
     Column("released_at", UTCDateTime, nullable=True),
+    # Every seat of an organization, released ones too (the audit reads them all).
+    Index(None, "organization_id", "billing_year", "recipient_key"),
     Index(
         "uq_seats_open",
         "organization_id",
@@ -238,6 +242,9 @@ credit_usage = Table(
     Column("organization_id", _id(), ForeignKey("organizations.id"), primary_key=True),
     Column("billing_year", Integer, primary_key=True),
     Column("used", Integer, nullable=False),
+    # Seats of the year released since (R7): seats held now = used - released, read without
+    # counting them.
+    Column("released", Integer, nullable=False, server_default="0"),
 )
 
 # Stored first answers for Idempotency-Key retries (R13). The operator's scope is

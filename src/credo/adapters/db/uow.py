@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError
 
 from credo.adapters.db.accounts import SqlAccounts
 from credo.adapters.db.artifacts import SqlArtifacts
+from credo.adapters.db.audit import SqlAudit
 from credo.adapters.db.billing import SqlLedger, SqlSeats, SqlSubscriptions, SqlUsage
 from credo.adapters.db.credential_search import SqlCredentialSearch
 from credo.adapters.db.credentials import SqlCredentials, SqlGroups, SqlSigningKeys, SqlStatusBits
@@ -43,6 +44,7 @@ _REPOSITORIES: dict[str, type[Any]] = {
     "accounts": SqlAccounts,
     "reminders": SqlReminders,
     "credit_reports": SqlCreditReports,
+    "audit": SqlAudit,
     "credit_alerts": SqlCreditAlerts,
     "imports": SqlImports,
     "credential_search": SqlCredentialSearch,
@@ -69,6 +71,7 @@ class SqlUnitOfWork:
     accounts: SqlAccounts
     reminders: SqlReminders
     credit_reports: SqlCreditReports
+    audit: SqlAudit
     credit_alerts: SqlCreditAlerts
     imports: SqlImports
     credential_search: SqlCredentialSearch

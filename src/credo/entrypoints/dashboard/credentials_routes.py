@@ -19,7 +19,7 @@ from fastapi import APIRouter, Request, Response
 
 from credo.bootstrap import App
 from credo.domain.accounts import Permission
-from credo.domain.entities import CredentialQuery, GroupSummary
+from credo.domain.entities import COUNT_LIMIT, CredentialQuery, GroupSummary
 from credo.domain.errors import (
     CostChanged,
     DomainError,
@@ -63,9 +63,12 @@ def _groups(app: App, member: Member, *, archived: bool | None = None) -> list[G
 
     def load(uow: UnitOfWork) -> list[GroupSummary]:
         search = uow.credential_search
+        # Names alone: counting every group's credentials costs a read of them all.
         if archived is None:
-            return search.groups(org_id, archived=False) + search.groups(org_id, archived=True)
-        return search.groups(org_id, archived=archived)
+            return search.groups(org_id, archived=False, counted=False) + search.groups(
+                org_id, archived=True, counted=False
+            )
+        return search.groups(org_id, archived=archived, counted=False)
 
     return app.runner.read(load)
 
@@ -123,6 +126,9 @@ def list_credentials(
     }
     kept = {k: v for k, v in filters.items() if v}
     pages = max(1, -(-total // PAGE_SIZE))
+    more = total >= COUNT_LIMIT  # counted up to the limit: at least that many
+    if more:
+        pages = max(pages, page_no + (len(rows) == PAGE_SIZE))
 
     def page_url(number: int) -> str:
         return "/app/credentials?" + urlencode({**kept, "page_no": number})
@@ -141,13 +147,14 @@ def list_credentials(
         "app/credentials.html",
         rows=rows,
         total=total,
+        more=more,
         names=names,
         groups=all_groups,
         filters=filters,
         page_no=page_no,
         pages=pages,
         prev_url=page_url(page_no - 1) if page_no > 1 else None,
-        next_url=page_url(page_no + 1) if page_no < pages else None,
+        next_url=page_url(page_no + 1) if page_no < pages and page_no < MAX_PAGE else None,
         can_issue=member.can(Permission.ISSUE),
         today=today,
         soon=today + timedelta(days=EXPIRING_DAYS),

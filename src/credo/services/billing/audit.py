@@ -3,8 +3,8 @@ report every mismatch with the stored state."""
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from credo.clock import Clock
 from credo.services.ports import UnitOfWork
@@ -18,61 +18,80 @@ class AuditReport:
     seats_open: int = 0
     ledger_entries: int = 0
     problems: list[str] = field(default_factory=list)
+    more_problems: bool = False  # more of some kind than MAX_LISTED; the rest not listed
 
     @property
     def ok(self) -> bool:
         return not self.problems
 
 
+MAX_LISTED = 1_000  # of each kind of problem; `more_problems` says when some were left out
+
+
 def audit_organization(uow: UnitOfWork, clock: Clock, org_id: str) -> AuditReport:
+    """Each check is one question the database answers over this organization's rows, so
+    memory holds only what disagrees, whatever the organization's size."""
     report = AuditReport(org_id)
     org = load_org(uow, org_id)
-    entries = uow.ledger.all_entries(org_id)
-    seats = {s[0]: s for s in uow.seats.all_seats(org_id)}
+    q = uow.audit
     usage = uow.usage.all_years(org_id)
-    holders = uow.credentials.live_seat_counts(org_id)
-    report.ledger_entries = len(entries)
-
-    charges = Counter(e.billing_year for e in entries if e.delta == -1)
+    by_year = q.charges_by_year(org_id)
+    report.ledger_entries = sum(c.entries for c in by_year)
+    charges = {c.year: c.charges for c in by_year if c.charges}
     report.years = dict(sorted(charges.items()))
+    problems = report.problems
     for year in sorted(set(charges) | set(usage)):
         if charges.get(year, 0) != usage.get(year, 0):
-            report.problems.append(
+            problems.append(
                 f"year {year}: the counter says {usage.get(year, 0)} credits used, "
                 f"the ledger has {charges.get(year, 0)} charges"
             )
-    for e in entries:
-        if e.delta != -1:
-            report.problems.append(f"ledger entry {e.id}: delta {e.delta} is not a charge")
-        seat = seats.get(e.seat_id)
-        if seat is None:
-            report.problems.append(f"ledger entry {e.id} names a missing seat {e.seat_id}")
-        elif (seat[1], seat[2]) != (e.billing_year, e.recipient_key):
-            report.problems.append(f"ledger entry {e.id} and seat {e.seat_id} disagree")
-    charged_seats = Counter(e.seat_id for e in entries)
-    for seat_id, (_, year, key, _open) in seats.items():
-        n = charged_seats.get(seat_id, 0)
-        if n != 1:
-            report.problems.append(f"seat {seat_id} ({key}, year {year}) has {n} charges, not 1")
 
-    open_seats = Counter((year, key) for (_, year, key, is_open) in seats.values() if is_open)
-    report.seats_open = sum(open_seats.values())
-    for (year, key), n in open_seats.items():
-        if n > 1:
-            report.problems.append(f"{key} holds {n} open seats in year {year}")
-        if holders.get((year, key), 0) == 0:
-            report.problems.append(f"{key} holds a seat in year {year} with no live credential")
-    for (year, key), n in holders.items():
-        if year is None:
-            report.problems.append(f"{n} published credential(s) of {key} have no seat year")
-        elif (year, key) not in open_seats:
-            report.problems.append(f"{n} live credential(s) of {key} in year {year} hold no seat")
+    def listed(rows: list[Any]) -> list[Any]:
+        if len(rows) > MAX_LISTED:
+            report.more_problems = True
+            return rows[:MAX_LISTED]
+        return rows
+
+    for m in listed(q.ledger_mismatches(org_id, MAX_LISTED + 1)):
+        if m.delta != -1:
+            problems.append(f"ledger entry {m.entry_id}: delta {m.delta} is not a charge")
+        if m.seat_missing:
+            problems.append(f"ledger entry {m.entry_id} names a missing seat {m.seat_id}")
+        elif m.disagrees:
+            problems.append(f"ledger entry {m.entry_id} and seat {m.seat_id} disagree")
+    for s in listed(q.seats_not_charged_once(org_id, MAX_LISTED + 1)):
+        problems.append(
+            f"seat {s.seat_id} ({s.recipient_key}, year {s.year}) has {s.charges} charges, not 1"
+        )
+    report.seats_open = q.open_seats(org_id)
+    released, counted = q.released_by_year(org_id), uow.usage.all_released(org_id)
+    for year in sorted(set(released) | {y for y, n in counted.items() if n}):
+        if released.get(year, 0) != counted.get(year, 0):
+            problems.append(
+                f"year {year}: the counter says {counted.get(year, 0)} seats released, "
+                f"{released.get(year, 0)} are"
+            )
+    for s in listed(q.open_twice(org_id, MAX_LISTED + 1)):
+        problems.append(f"{s.recipient_key} holds {s.charges} open seats in year {s.year}")
+    for h in listed(q.open_seats_without_holder(org_id, MAX_LISTED + 1)):
+        problems.append(f"{h.recipient_key} holds a seat in year {h.year} with no live credential")
+    for c in listed(q.live_without_open_seat(org_id, MAX_LISTED + 1)):
+        if c.year is None:
+            problems.append(
+                f"{c.credentials} published credential(s) of {c.recipient_key} have no seat year"
+            )
+        else:
+            problems.append(
+                f"{c.credentials} live credential(s) of {c.recipient_key} in year {c.year} "
+                "hold no seat"
+            )
 
     sub = uow.subscriptions.get(org_id)
     if sub is not None:
         year_now = sub.year_at(org_now(org, clock)).index
         if usage.get(year_now, 0) > sub.allowance_in(year_now):
-            report.problems.append(
+            problems.append(
                 f"year {year_now}: {usage.get(year_now, 0)} credits used, "
                 f"more than the allowance of {sub.allowance_in(year_now)}"
             )

@@ -122,4 +122,6 @@ def leave_seat(
     """R5, R7: a credential stops holding (recipient_key, seat_year); the seat is released
     when no other live credential holds it."""
     if uow.credentials.count_live_holding(org_id, recipient_key, seat_year, cred_id) == 0:
-        uow.seats.release(org_id, seat_year, recipient_key, at)
+        released = uow.seats.release(org_id, seat_year, recipient_key, at)
+        if released:
+            uow.usage.add_released(org_id, seat_year, released)

@@ -31,7 +31,7 @@ def balance(uow: UnitOfWork, clock: Clock, org_id: str) -> Balance:
         allowance=p.account.allowance,
         used=p.account.used,
         remaining=p.account.remaining,
-        seats_held=uow.seats.count_open(org_id, p.year.index),
+        seats_held=uow.usage.held(org_id, p.year.index),
         active=p.account.active,
     )
 

@@ -23,7 +23,9 @@ class Subscriptions(Protocol):
 class Seats(Protocol):
     def open_keys(self, org_id: str, year: int, keys: Iterable[str]) -> set[str]: ...
     def open_many(self, seats: Sequence[Seat]) -> None: ...
-    def release(self, org_id: str, year: int, recipient_key: str, at: datetime) -> None: ...
+    def release(self, org_id: str, year: int, recipient_key: str, at: datetime) -> int:
+        """Release the open seat; the number released (0 or 1)."""
+
     def count_open(self, org_id: str, year: int) -> int: ...
     def all_seats(self, org_id: str) -> list[tuple[str, int, str, bool]]:
         """(seat id, year, recipient key, open?) for every seat ever opened."""
@@ -85,3 +87,59 @@ class Usage(Protocol):
     def used(self, org_id: str, year: int) -> int: ...
     def add(self, org_id: str, year: int, n: int) -> None: ...
     def all_years(self, org_id: str) -> dict[int, int]: ...
+    def add_released(self, org_id: str, year: int, n: int) -> None: ...
+    def held(self, org_id: str, year: int) -> int:
+        """Seats of the year held now: charged less released."""
+
+    def all_released(self, org_id: str) -> dict[int, int]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeCount:
+    year: int
+    charges: int
+    entries: int
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerMismatch:
+    entry_id: int
+    delta: int
+    seat_id: str
+    seat_missing: bool
+    disagrees: bool  # with its seat, on year or recipient
+
+
+@dataclass(frozen=True, slots=True)
+class SeatCharges:
+    seat_id: str
+    year: int
+    recipient_key: str
+    charges: int
+
+
+@dataclass(frozen=True, slots=True)
+class SeatNoHolder:
+    year: int
+    recipient_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class HeldNoSeat:
+    year: int | None
+    recipient_key: str
+    credentials: int
+
+
+class Audit(Protocol):
+    """The audit's questions (R14), answered by the database over one organization's rows;
+    the lists hold only disagreements, at most `limit` of each kind."""
+
+    def charges_by_year(self, org_id: str) -> list[ChargeCount]: ...
+    def ledger_mismatches(self, org_id: str, limit: int) -> list[LedgerMismatch]: ...
+    def seats_not_charged_once(self, org_id: str, limit: int) -> list[SeatCharges]: ...
+    def open_seats(self, org_id: str) -> int: ...
+    def released_by_year(self, org_id: str) -> dict[int, int]: ...
+    def open_twice(self, org_id: str, limit: int) -> list[SeatCharges]: ...
+    def open_seats_without_holder(self, org_id: str, limit: int) -> list[SeatNoHolder]: ...
+    def live_without_open_seat(self, org_id: str, limit: int) -> list[HeldNoSeat]: ...

@@ -74,7 +74,9 @@ class CredentialSearch(Protocol):
         match in all."""
         ...
 
-    def groups(self, org_id: str, *, archived: bool) -> list[GroupSummary]: ...
+    def groups(self, org_id: str, *, archived: bool, counted: bool = True) -> list[GroupSummary]:
+        """The groups; with `counted`, each with its credentials (not deleted) counted."""
+
     def live_keys_in_group(
         self, org_id: str, group_id: str, keys: Iterable[str], excluding: Iterable[str] = ()
     ) -> set[str]:
