@@ -84,6 +84,20 @@ def test_a_clean_history_audits_clean(org: Org, credo: App) -> None:
         ),
         (
             lambda c, o: c.execute(
+                update(t.charge_days).where(t.charge_days.c.organization_id == o).values(charges=9)
+            ),
+            "the day's counter says 9 charges",
+        ),
+        (
+            lambda c, o: c.execute(
+                update(t.credit_usage)
+                .where(t.credit_usage.c.organization_id == o)
+                .values(released=t.credit_usage.c.released + 1)
+            ),
+            "seats released",
+        ),
+        (
+            lambda c, o: c.execute(
                 update(t.ledger_entries)
                 .where(t.ledger_entries.c.organization_id == o)
                 .values(recipient_key="eve@x.org")

@@ -5,7 +5,9 @@ answers every "which rows disagree" question with no rows at all."""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, and_, case, exists, func, literal, select
+from datetime import date
+
+from sqlalchemy import Connection, Date, and_, case, cast, exists, func, literal, select
 
 from credo.adapters.db import tables as t
 from credo.domain.credentials import Status
@@ -26,9 +28,14 @@ def _live() -> list[object]:
     return [_c.status == Status.PUBLISHED.value, _c.deleted_at.is_(None)]
 
 
+def _as_date(value: object) -> date:
+    return date.fromisoformat(value) if isinstance(value, str) else value  # type: ignore[return-value]
+
+
 class SqlAudit:
     def __init__(self, conn: Connection) -> None:
         self._c = conn
+        self._sqlite = conn.dialect.name == "sqlite"
 
     def charges_by_year(self, org_id: str) -> list[ChargeCount]:
         charge = func.sum(case((_l.delta == -1, 1), else_=0))
@@ -85,6 +92,15 @@ class SqlAudit:
     def open_seats(self, org_id: str) -> int:
         q = select(func.count()).where(_s.organization_id == org_id, _s.released_at.is_(None))
         return int(self._c.scalar(q) or 0)
+
+    def charges_by_day(self, org_id: str) -> dict[tuple[int, date], int]:
+        day = func.date(_l.at) if self._sqlite else cast(_l.at, Date)
+        rows = self._c.execute(
+            select(_l.billing_year, day, func.count())
+            .where(_l.organization_id == org_id, _l.delta < 0)
+            .group_by(_l.billing_year, day)
+        )
+        return {(int(r[0]), _as_date(r[1])): int(r[2]) for r in rows}
 
     def released_by_year(self, org_id: str) -> dict[int, int]:
         rows = self._c.execute(

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, String, any_, bindparam, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Date,
+    String,
+    any_,
+    bindparam,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from credo.adapters.db import tables as t
@@ -95,8 +105,34 @@ _OPEN_KEYS_ANY = select(t.seats.c.recipient_key).where(
     t.seats.c.released_at.is_(None),
     t.seats.c.recipient_key == any_(bindparam("keys", type_=ARRAY(String))),
 )
-_ADD_USED_PG = _add_used(pg_insert)
 _ADD_USED_SQLITE = _add_used(sqlite_insert)
+_ADD_DAY_SQLITE = (
+    sqlite_insert(t.charge_days)
+    .values(
+        organization_id=bindparam("org_id"),
+        billing_year=bindparam("year"),
+        day=bindparam("day"),
+        charges=bindparam("n"),
+    )
+    .on_conflict_do_update(
+        index_elements=[
+            t.charge_days.c.organization_id,
+            t.charge_days.c.billing_year,
+            t.charge_days.c.day,
+        ],
+        set_={"charges": t.charge_days.c.charges + bindparam("n")},
+    )
+)
+# Both counters in one round trip on PostgreSQL (a data-modifying CTE runs whether or not
+# the statement reads it).
+_ADD_USED_PG = text(
+    "WITH used AS (INSERT INTO credit_usage (organization_id, billing_year, used)"
+    " VALUES (:org_id, :year, :n) ON CONFLICT (organization_id, billing_year)"
+    " DO UPDATE SET used = credit_usage.used + excluded.used RETURNING 1)"
+    " INSERT INTO charge_days (organization_id, billing_year, day, charges)"
+    " VALUES (:org_id, :year, :day, :n) ON CONFLICT (organization_id, billing_year, day)"
+    " DO UPDATE SET charges = charge_days.charges + excluded.charges"
+).bindparams(bindparam("day", type_=Date))
 
 
 class SqlSeats:
@@ -225,10 +261,24 @@ class SqlUsage:
             or 0
         )
 
-    def add(self, org_id: str, year: int, n: int) -> None:
-        # One statement, whether or not the year has its row yet.
-        upsert = _ADD_USED_SQLITE if self._sqlite else _ADD_USED_PG
-        self._c.execute(upsert, {"org_id": org_id, "year": year, "n": n})
+    def add(self, org_id: str, year: int, n: int, at: datetime) -> None:
+        # Whether or not the year (or the day) has its row yet.
+        params = {"org_id": org_id, "year": year, "n": n, "day": at.astimezone(UTC).date()}
+        if self._sqlite:
+            self._c.execute(_ADD_USED_SQLITE, params)
+            self._c.execute(_ADD_DAY_SQLITE, params)
+        else:
+            self._c.execute(_ADD_USED_PG, params)
+
+    def days(self, org_id: str, year: int) -> list[tuple[date, int]]:
+        c = t.charge_days.c
+        q = select(c.day, c.charges).where(c.organization_id == org_id, c.billing_year == year)
+        return [(r[0], int(r[1])) for r in self._c.execute(q.order_by(c.day))]
+
+    def all_days(self, org_id: str) -> dict[tuple[int, date], int]:
+        c = t.charge_days.c
+        q = select(c.billing_year, c.day, c.charges).where(c.organization_id == org_id)
+        return {(int(r[0]), r[1]): int(r[2]) for r in self._c.execute(q)}
 
     def add_released(self, org_id: str, year: int, n: int) -> None:
         c = t.credit_usage.c

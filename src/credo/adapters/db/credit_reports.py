@@ -5,10 +5,11 @@ when a charge crosses a threshold."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, Connection, and_, case, func, insert, select
+from sqlalchemy import ColumnElement, Connection, and_, func, insert, select
 
 from credo.adapters.db import tables as t
 from credo.domain.entities import LedgerEntry
@@ -47,17 +48,16 @@ class SqlCreditReports:
         n = len(bounds) - 1
         if n < 1:
             raise ValueError("need at least two bounds")
-        # Interval i holds the charges before bounds[i + 1]; the last one takes the rest.
-        whens = [(_l.at < bounds[i + 1], i) for i in range(n - 1)]
-        bucket = case(*whens, else_=n - 1) if whens else case((_l.id.is_not(None), 0), else_=0)
-        rows = self._c.execute(
-            select(bucket.label("bucket"), func.count())
-            .where(_l.organization_id == org_id, _l.billing_year == year, _l.delta < 0)
-            .group_by(bucket)
-        )
+        # From the per-day counts (tables.charge_days): at most 366 rows, whatever the
+        # year's charges. Bounds are UTC midnights, so a day falls wholly in one interval.
+        cuts = [b.astimezone(UTC).date() for b in bounds[1:-1]]
         counts = [0] * n
-        for b, count in rows:
-            counts[int(b)] += int(count)
+        d = t.charge_days.c
+        rows = self._c.execute(
+            select(d.day, d.charges).where(d.organization_id == org_id, d.billing_year == year)
+        )
+        for day, charges in rows:
+            counts[bisect_right(cuts, day)] += int(charges)
         return counts
 
     def entries(

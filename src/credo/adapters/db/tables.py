@@ -247,6 +247,17 @@ credit_usage = Table(
     Column("released", Integer, nullable=False, server_default="0"),
 )
 
+# Charges per UTC day of each billing year, kept with the counter above: the credits page
+# draws a year's months from at most 366 rows instead of counting its ledger.
+charge_days = Table(
+    "charge_days",
+    metadata,
+    Column("organization_id", _id(), ForeignKey("organizations.id"), primary_key=True),
+    Column("billing_year", Integer, primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("charges", Integer, nullable=False),
+)
+
 # Stored first answers for Idempotency-Key retries (R13). The operator's scope is
 # organization_id = "_operator".
 idempotency_keys = Table(

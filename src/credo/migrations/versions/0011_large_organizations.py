@@ -1,5 +1,6 @@
-"""large organizations: seats released counted per year (seats held read without
-counting), every seat of an organization by index (the audit), and searches by the start
+"""large organizations: charges counted per day (the credits page's months read without
+counting the ledger), seats released counted per year (seats held read without counting),
+every seat of an organization by index (the audit), and searches by the start
 of a recipient's name or e-mail
 
 Revision ID: 0011
@@ -16,6 +17,21 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "charge_days",
+        sa.Column("organization_id", sa.String(length=40), nullable=False),
+        sa.Column("billing_year", sa.Integer(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("charges", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(["organization_id"], ["organizations.id"]),
+        sa.PrimaryKeyConstraint("organization_id", "billing_year", "day"),
+    )
+    day = "CAST(at AS DATE)" if op.get_bind().dialect.name == "postgresql" else "date(at)"
+    op.execute(
+        "INSERT INTO charge_days (organization_id, billing_year, day, charges)"
+        f" SELECT organization_id, billing_year, {day}, count(*) FROM ledger_entries"
+        f" WHERE delta < 0 GROUP BY organization_id, billing_year, {day}"
+    )
     with op.batch_alter_table("credit_usage", schema=None) as batch_op:
         batch_op.add_column(sa.Column("released", sa.Integer(), server_default="0", nullable=False))
     op.execute(
@@ -55,3 +71,4 @@ def downgrade() -> None:
     op.drop_index("ix_seats_organization_id_billing_year_recipient_key", table_name="seats")
     with op.batch_alter_table("credit_usage", schema=None) as batch_op:
         batch_op.drop_column("released")
+    op.drop_table("charge_days")

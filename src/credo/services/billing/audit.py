@@ -53,6 +53,14 @@ def audit_organization(uow: UnitOfWork, clock: Clock, org_id: str) -> AuditRepor
             return rows[:MAX_LISTED]
         return rows
 
+    by_day, days = q.charges_by_day(org_id), uow.usage.all_days(org_id)
+    wrong_days = sorted(k for k in set(by_day) | set(days) if by_day.get(k, 0) != days.get(k, 0))
+    for year, day in listed(wrong_days):
+        problems.append(
+            f"year {year}, {day.isoformat()}: the day's counter says {days.get((year, day), 0)}"
+            f" charges, the ledger has {by_day.get((year, day), 0)}"
+        )
+
     for m in listed(q.ledger_mismatches(org_id, MAX_LISTED + 1)):
         if m.delta != -1:
             problems.append(f"ledger entry {m.entry_id}: delta {m.delta} is not a charge")

@@ -107,7 +107,7 @@ def charge(
     if q.charged:
         # Counted when charged: a transaction rolled back after this (rare) over-counts.
         telemetry.event("credits.charged", len(q.charged))
-        uow.usage.add(org_id, year, len(q.charged))
+        uow.usage.add(org_id, year, len(q.charged), p.now)
         # Free unless the counter crosses 80% or 100% of the allowance (no query otherwise).
         before = p.account.used
         credit_alerts.after_charge(

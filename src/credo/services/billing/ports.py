@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
 from credo.domain.billing import Subscription
@@ -54,8 +54,8 @@ class CreditReports(Protocol):
 
     def charges_between(self, org_id: str, year: int, bounds: Sequence[datetime]) -> list[int]:
         """Charges of billing year `year` per interval: one count per gap between
-        consecutive `bounds`; a charge before the first bound counts in the first interval,
-        one at or after the last bound in the last."""
+        consecutive `bounds` (UTC midnights); a charge before the first bound counts in the
+        first interval, one at or after the last bound in the last."""
 
     def entries(
         self,
@@ -85,7 +85,13 @@ class CreditAlerts(Protocol):
 
 class Usage(Protocol):
     def used(self, org_id: str, year: int) -> int: ...
-    def add(self, org_id: str, year: int, n: int) -> None: ...
+    def add(self, org_id: str, year: int, n: int, at: datetime) -> None:
+        """Count `n` charges made at `at` in billing year `year` (and on its UTC day)."""
+
+    def days(self, org_id: str, year: int) -> list[tuple[date, int]]:
+        """(UTC day, charges) of the billing year's days that have charges, by day."""
+
+    def all_days(self, org_id: str) -> dict[tuple[int, date], int]: ...
     def all_years(self, org_id: str) -> dict[int, int]: ...
     def add_released(self, org_id: str, year: int, n: int) -> None: ...
     def held(self, org_id: str, year: int) -> int:
@@ -140,6 +146,9 @@ class Audit(Protocol):
     def seats_not_charged_once(self, org_id: str, limit: int) -> list[SeatCharges]: ...
     def open_seats(self, org_id: str) -> int: ...
     def released_by_year(self, org_id: str) -> dict[int, int]: ...
+    def charges_by_day(self, org_id: str) -> dict[tuple[int, date], int]:
+        """Ledger charges per (billing year, UTC day)."""
+
     def open_twice(self, org_id: str, limit: int) -> list[SeatCharges]: ...
     def open_seats_without_holder(self, org_id: str, limit: int) -> list[SeatNoHolder]: ...
     def live_without_open_seat(self, org_id: str, limit: int) -> list[HeldNoSeat]: ...
