@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -17,6 +18,7 @@ from credo.adapters.mail.smtp import SmtpSender
 from credo.adapters.passwords import Argon2Passwords
 from credo.adapters.pdf import WeasyCertificates
 from credo.adapters.signing.issuer import DataIntegritySigner
+from credo.adapters.signing.parallel import shared_pool
 from credo.adapters.signing.verifier import DataIntegrityVerifier
 from credo.clock import Clock, SystemClock
 from credo.services.context import ServiceContext
@@ -92,7 +94,9 @@ def bootstrap(
         upgrade(engine)
     clock = clock or SystemClock()
     master_key = _master_key(settings)
-    signer = signer or DataIntegritySigner(KeyVault(master_key))
+    signer = signer or DataIntegritySigner(
+        KeyVault(master_key), pool=shared_pool(_signing_processes(settings))
+    )
     uow = SqlUnitOfWorkFactory(engine)
     ctx = ServiceContext(
         clock=clock,
@@ -125,6 +129,12 @@ def mail_sender(settings: Settings) -> MailSender:
             settings.mailbox_dir,
         )
     return FileMailbox(settings.mailbox_dir)
+
+
+def _signing_processes(settings: Settings) -> int:
+    if settings.signing_processes is not None:
+        return settings.signing_processes
+    return 1 if (os.cpu_count() or 1) >= 2 else 0
 
 
 def _master_key(settings: Settings) -> bytes:

@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     # requests get to finish after SIGTERM.
     healthcheck_timeout: int = Field(30, ge=1, le=600)
     graceful_shutdown_timeout: int = Field(30, ge=1, le=600)
+    # Helper processes that sign a large bulk beside the server process (on a core left
+    # free: signing is most of a bulk's time). Unset: one when the machine has two cores or
+    # more; 0: sign in the server process alone.
+    signing_processes: int | None = Field(None, ge=0, le=64)
     # Prometheus metrics at /metrics (operator token); off only to measure what they cost.
     metrics: bool = True
     # Log lines: `json` (one object a line), `text`, or `auto` (text for a terminal in

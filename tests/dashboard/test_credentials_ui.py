@@ -271,3 +271,17 @@ def test_no_input_produces_a_500(credo: App, org: Org) -> None:
         "/app/credentials/new", {**one(gid, "a@x.org", "publish"), "issued_on": "2026-13-40"}
     )
     assert bad.status_code == 422
+
+
+def test_counts_stop_at_their_limit(credo: App, org: Org, monkeypatch: pytest.MonkeyPatch) -> None:
+    viewer = sign_in(credo, email("viewer"), org.id, Role.VIEWER)
+    g = org.group("Alpha")
+    for i in range(4):
+        org.issue(g, f"c{i}@x.org", name=f"Counted {i}", publish=False)
+    monkeypatch.setattr("credo.domain.entities.SEARCH_COUNT_LIMIT", 3)
+    monkeypatch.setattr("credo.domain.entities.COUNT_LIMIT", 2)
+    assert "3 or more matches" in viewer.get("/app/credentials?q=Counted").text
+    listed = viewer.get("/app/credentials").text
+    assert "2 or more credentials" in listed
+    assert viewer.get("/app/credentials?q=Counted+3").text.count("Counted 3") >= 1
+    assert "1 credential" in viewer.get("/app/credentials?q=Counted+3").text

@@ -128,7 +128,7 @@ def test_dashboard_exports_and_audit_read_through_an_index(
     assert (
         org.post("/v1/credentials/bulk", {"group_id": g, "credentials": items}).status_code == 201
     )
-    owner = sign_in(credo, "owner@example.org", org.id)
+    owner = sign_in(credo, f"owner-{org.id[-12:]}@example.org", org.id)
     with captured(engine) as statements:
         for path in (
             "/app/credentials",

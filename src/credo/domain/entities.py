@@ -119,7 +119,10 @@ class CredentialFilter:
 
 
 # The dashboard's credential counts stop here: a count that reaches it means "at least".
+# A search stops sooner: its matches are read one by one, and past a thousand the person
+# searching narrows the search rather than pages through it.
 COUNT_LIMIT = 10_000
+SEARCH_COUNT_LIMIT = 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +137,10 @@ class CredentialQuery:
     expiring: tuple[date, date] | None = None
     offset: int = 0
     limit: int = 50
+
+    @property
+    def count_limit(self) -> int:
+        return SEARCH_COUNT_LIMIT if self.text else COUNT_LIMIT
 
 
 @dataclass(frozen=True, slots=True)

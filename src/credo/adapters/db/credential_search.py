@@ -5,7 +5,7 @@ over an (organization_id, lower(...)) index, so a search reads only the credenti
 finds, however many the organization holds. Ranges compare code points (the "C" collation
 on PostgreSQL, SQLite's binary one), and the search text is lower-cased by the database's
 own lower(), as the index is, so the range is exactly the prefix. Lists are newest first by
-id (ids sort by creation), and counts stop at COUNT_LIMIT."""
+id (ids sort by creation), and counts stop at CredentialQuery.count_limit."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from credo.adapters.db import tables as t
 from credo.adapters.db.credentials import _CRED_COLUMNS, _credential
 from credo.adapters.db.rows import _chunks
 from credo.domain.credentials import Status
-from credo.domain.entities import COUNT_LIMIT, Credential, CredentialQuery, Group, GroupSummary
+from credo.domain.entities import Credential, CredentialQuery, Group, GroupSummary
 
 
 def _byte_order(expr: Any, pg: bool) -> Any:
@@ -72,7 +72,7 @@ class SqlCredentialSearch:
         if q.expiring is not None:
             start, end = q.expiring
             where += [*published, c.revoked_at.is_(None), c.expires_on.between(start, end)]
-        capped = select(c.id).where(*where).limit(COUNT_LIMIT).subquery()
+        capped = select(c.id).where(*where).limit(q.count_limit).subquery()
         total = int(self._c.scalar(select(func.count()).select_from(capped)) or 0)
         rows = self._c.execute(
             select(*_CRED_COLUMNS)

@@ -9,13 +9,15 @@ from typing import Any
 from credo.adapters.keystore import KeyVault
 from credo.adapters.signing import data_integrity
 from credo.adapters.signing.keys import KeyPair
+from credo.adapters.signing.parallel import SigningPool
 from credo.domain.entities import SigningKey
 from credo.domain.errors import InvalidDocument
 
 
 class DataIntegritySigner:
-    def __init__(self, vault: KeyVault) -> None:
+    def __init__(self, vault: KeyVault, pool: SigningPool | None = None) -> None:
         self._vault = vault
+        self._pool = pool
         # Opened keys, by key id and sealed bytes: opening one (AES-GCM, then Ed25519 key
         # setup) was a tenth of a single publish's CPU. They stay in this process's memory,
         # where the master key that opens them is already.
@@ -48,6 +50,16 @@ class DataIntegritySigner:
             self._opened[(key.id, key.sealed_secret)] = pair
         method = verification_method or pair.verification_method
         try:
+            if self._pool is not None:
+                shared = self._pool.sign(
+                    documents,
+                    pair,
+                    cryptosuite=cryptosuite,
+                    method=method,
+                    created=created,
+                )
+                if shared is not None:
+                    return shared
             return [
                 data_integrity.sign(
                     doc,

@@ -214,6 +214,8 @@ def audit(
             out.print(f"{org_id}: {status}  ({used}; {report.seats_open} open seats)")
             for problem in report.problems:
                 out.print(f"  - {problem}")
+            if report.more_problems:
+                out.print(f"  - and more: at most {audit_service.MAX_LISTED:,} of each kind listed")
             bad += not report.ok
     if bad:
         raise typer.Exit(1)

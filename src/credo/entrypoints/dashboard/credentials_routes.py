@@ -19,7 +19,7 @@ from fastapi import APIRouter, Request, Response
 
 from credo.bootstrap import App
 from credo.domain.accounts import Permission
-from credo.domain.entities import COUNT_LIMIT, CredentialQuery, GroupSummary
+from credo.domain.entities import CredentialQuery, GroupSummary
 from credo.domain.errors import (
     CostChanged,
     DomainError,
@@ -126,7 +126,7 @@ def list_credentials(
     }
     kept = {k: v for k, v in filters.items() if v}
     pages = max(1, -(-total // PAGE_SIZE))
-    more = total >= COUNT_LIMIT  # counted up to the limit: at least that many
+    more = total >= query.count_limit  # counted up to the limit: at least that many
     if more:
         pages = max(pages, page_no + (len(rows) == PAGE_SIZE))
 
