@@ -2,7 +2,9 @@
 
 Bulk: one POST /v1/credentials/bulk of 10,000 credentials to 9,000 distinct recipients
 through a served process (1 worker), against the baseline of the same rows put in by the
-database driver alone. Single publishes: bench.publishing (wrk against pgbench).
+database driver alone. Single publishes: bench.publishing (wrk against pgbench). Then the
+recipient side, certificates, the runtime, and bench.scale (the same requests on an empty
+database and on one of a million credentials).
 """
 
 from __future__ import annotations
@@ -20,7 +22,16 @@ from rich.console import Console
 from rich.table import Table
 from tests.e2e.server import running_server
 
-from bench import baseline, certificates, operations, peer, publishing, recipient, signing
+from bench import (
+    baseline,
+    certificates,
+    operations,
+    peer,
+    publishing,
+    recipient,
+    scale,
+    signing,
+)
 from bench.server import peak_rss_mb
 from bench.then import BEFORE, Release, release_or_none
 from bench.workloads import bulk_publish, new_org
@@ -146,5 +157,6 @@ if __name__ == "__main__":
         recipient.main()
         certificates.main()
         operations.main()
+        scale.main()  # a million credentials: several minutes
     if not no_signing:
         signing.main()

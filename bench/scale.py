@@ -34,6 +34,7 @@ from rich.table import Table
 from sqlalchemy import text
 from tests.conftest import ADMIN, ADMIN_TOKEN, MASTER_KEY
 from tests.dashboard.helpers import PASSWORD, make_person
+from tests.databases import drop_postgres_database
 
 from bench.baseline import _document
 from credo.bootstrap import App, bootstrap
@@ -367,6 +368,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--reps", type=int, default=15)
     parser.add_argument("--orgs", type=int, default=ORGS)
+    parser.add_argument("--keep", action="store_true", help="keep the filled database")
     args = parser.parse_args()
     from bench.__main__ import pg_url
 
@@ -404,6 +406,8 @@ def main() -> None:
         after[t.label] = measure(credo, api, t, args.reps)
     report(console, before, after)
     credo.engine.dispose()
+    if not args.keep:
+        drop_postgres_database(url)  # a few gigabytes
 
 
 if __name__ == "__main__":
