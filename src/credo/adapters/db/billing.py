@@ -12,7 +12,6 @@ from sqlalchemy import (
     String,
     any_,
     bindparam,
-    func,
     insert,
     select,
     text,
@@ -184,17 +183,6 @@ class SqlSeats:
             )
             .values(released_at=at)
         ).rowcount
-
-    def count_open(self, org_id: str, year: int) -> int:
-        c = t.seats.c
-        return int(
-            self._c.scalar(
-                select(func.count()).where(
-                    c.organization_id == org_id, c.billing_year == year, c.released_at.is_(None)
-                )
-            )
-            or 0
-        )
 
     def all_seats(self, org_id: str) -> list[tuple[str, int, str, bool]]:
         c = t.seats.c

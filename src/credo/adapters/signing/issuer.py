@@ -7,9 +7,8 @@ from datetime import datetime
 from typing import Any
 
 from credo.adapters.keystore import KeyVault
-from credo.adapters.signing import data_integrity
 from credo.adapters.signing.keys import KeyPair
-from credo.adapters.signing.parallel import SigningPool
+from credo.adapters.signing.parallel import SigningPool, sign_one
 from credo.domain.entities import SigningKey
 from credo.domain.errors import InvalidDocument
 
@@ -60,17 +59,7 @@ class DataIntegritySigner:
                 )
                 if shared is not None:
                     return shared
-            return [
-                data_integrity.sign(
-                    doc,
-                    key=pair,
-                    cryptosuite=cryptosuite,
-                    verification_method=method,
-                    created=created,
-                    owned=True,  # built for this signature, serialized right after
-                )
-                for doc in documents
-            ]
+            return [sign_one(doc, pair, cryptosuite, method, created) for doc in documents]
         except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as error:
             # The JSON-LD processor can fail on a hostile document (pyld raises a bare
             # KeyError on `{"@vocab": null}`): a document that cannot be processed is

@@ -37,6 +37,20 @@ MIN_BATCH = 1_000  # smaller batches are signed here alone: sharing costs more t
 _pairs: dict[bytes, KeyPair] = {}  # in a helper: opened keys, by seed
 
 
+def sign_one(
+    doc: dict[str, Any], pair: KeyPair, cryptosuite: str, method: str, created: datetime
+) -> dict[str, Any]:
+    """One document built for this signature (owned: not copied), in any process."""
+    return data_integrity.sign(
+        doc,
+        key=pair,
+        cryptosuite=cryptosuite,
+        verification_method=method,
+        created=created,
+        owned=True,
+    )
+
+
 def _sign_chunk(
     seed: bytes, cryptosuite: str, method: str, created: datetime, docs: list[bytes]
 ) -> tuple[int, list[bytes] | None]:
@@ -49,16 +63,7 @@ def _sign_chunk(
         pair = _pairs[seed] = KeyPair.from_seed(seed)
     try:
         signed = [
-            orjson.dumps(
-                data_integrity.sign(
-                    orjson.loads(doc),
-                    key=pair,
-                    cryptosuite=cryptosuite,
-                    verification_method=method,
-                    created=created,
-                    owned=True,
-                )
-            )
+            orjson.dumps(sign_one(orjson.loads(doc), pair, cryptosuite, method, created))
             for doc in docs
         ]
     except Exception:  # reported by signing the chunk again in the caller
@@ -119,12 +124,7 @@ class SigningPool:
         return {f.result() for f in [pool.submit(_ready) for _ in range(self.processes)]}
 
     def close(self) -> None:
-        with self._lock:
-            if self._pool is not None:
-                self._pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = None
-
-    def _broken(self) -> None:
+        """Stop the helpers; the next large batch starts new ones."""
         with self._lock:
             if self._pool is not None:
                 self._pool.shutdown(wait=False, cancel_futures=True)
@@ -157,19 +157,12 @@ class SigningPool:
                 futures.append(pool.submit(_sign_chunk, seed, cryptosuite, method, created, c))
         except (BrokenProcessPool, RuntimeError, OSError) as error:
             log.warning("signing helpers unavailable (%s): signing here", type(error).__name__)
-            self._broken()
+            self.close()
         futures += [None] * (len(chunks) - len(futures))
 
         def here(i: int) -> None:
             done[i] = [
-                data_integrity.sign(
-                    doc,
-                    key=pair,
-                    cryptosuite=cryptosuite,
-                    verification_method=method,
-                    created=created,
-                    owned=True,
-                )
+                sign_one(doc, pair, cryptosuite, method, created)
                 for doc in documents[i * self.chunk : (i + 1) * self.chunk]
             ]
             shared.local_chunks += 1
@@ -186,7 +179,7 @@ class SigningPool:
                 pid, signed = f.result()
             except BrokenProcessPool:
                 log.warning("a signing helper died: its chunks are signed here")
-                self._broken()
+                self.close()
                 here(i)
                 continue
             if signed is None:  # a document was refused: raise here what signing raises

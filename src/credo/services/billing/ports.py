@@ -26,7 +26,6 @@ class Seats(Protocol):
     def release(self, org_id: str, year: int, recipient_key: str, at: datetime) -> int:
         """Release the open seat; the number released (0 or 1)."""
 
-    def count_open(self, org_id: str, year: int) -> int: ...
     def all_seats(self, org_id: str) -> list[tuple[str, int, str, bool]]:
         """(seat id, year, recipient key, open?) for every seat ever opened."""
 
