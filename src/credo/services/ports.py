@@ -14,6 +14,7 @@ from credo.domain.entities import (
 )
 from credo.services.billing.ports import (
     Audit,
+    Charges,
     CreditAlerts,
     CreditReports,
     Ledger,
@@ -103,6 +104,8 @@ class UnitOfWork(Protocol):
     def ledger(self) -> Ledger: ...
     @property
     def usage(self) -> Usage: ...
+    @property
+    def charges(self) -> Charges: ...
     @property
     def idempotency(self) -> IdempotencyKeys: ...
     @property

@@ -4,7 +4,7 @@ statements before; each one is a round trip and most of a millisecond of CPU in 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Label, Table, bindparam, func, select
@@ -101,9 +101,12 @@ _AFTER_CHARGING = _CHARGING_PARTS[-1][1].stop  # key_id, used, seated
 
 
 class SqlPublishing:
-    def __init__(self, conn: Connection, *, sqlite: bool) -> None:
+    def __init__(
+        self, conn: Connection, *, sqlite: bool, queue: Callable[[str], None] | None = None
+    ) -> None:
         self._c = conn
         self._sqlite = sqlite
+        self._queue = queue
 
     def signing(self, org_id: str, group_id: str) -> Signing | None:
         row = self._c.execute(_SIGNING, {"org_id": org_id, "group_id": group_id}).first()
@@ -124,8 +127,11 @@ class SqlPublishing:
         active signing key, the credits used in billing year `year`, and whether
         `recipient_key` holds an open seat in it."""
         # SQLite: the writing transaction holds the database's write lock already.
-        if not self._sqlite and self._c.execute(_LOCK, {"org_id": org_id}).first() is None:
-            return None
+        if not self._sqlite:
+            if self._queue is not None:
+                self._queue(org_id)
+            if self._c.execute(_LOCK, {"org_id": org_id}).first() is None:
+                return None
         params = {"org_id": org_id, "group_id": group_id, "year": year}
         params["recipient_key"] = recipient_key or ""
         row = self._c.execute(_CHARGING, params).first()

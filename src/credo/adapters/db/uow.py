@@ -11,10 +11,17 @@ from sqlalchemy.exc import DBAPIError
 from credo.adapters.db.accounts import SqlAccounts
 from credo.adapters.db.artifacts import SqlArtifacts
 from credo.adapters.db.audit import SqlAudit
-from credo.adapters.db.billing import SqlLedger, SqlSeats, SqlSubscriptions, SqlUsage
+from credo.adapters.db.billing import (
+    SqlCharges,
+    SqlLedger,
+    SqlSeats,
+    SqlSubscriptions,
+    SqlUsage,
+)
 from credo.adapters.db.credential_search import SqlCredentialSearch
 from credo.adapters.db.credentials import SqlCredentials, SqlGroups, SqlSigningKeys, SqlStatusBits
 from credo.adapters.db.credit_reports import SqlCreditAlerts, SqlCreditReports
+from credo.adapters.db.gates import OrgGates
 from credo.adapters.db.idempotency import SqlIdempotencyKeys
 from credo.adapters.db.imports import SqlImports
 from credo.adapters.db.jobs import SqlJobs
@@ -35,6 +42,7 @@ _REPOSITORIES: dict[str, type[Any]] = {
     "seats": SqlSeats,
     "ledger": SqlLedger,
     "usage": SqlUsage,
+    "charges": SqlCharges,
     "idempotency": SqlIdempotencyKeys,
     "signing_keys": SqlSigningKeys,
     "status_bits": SqlStatusBits,
@@ -62,6 +70,7 @@ class SqlUnitOfWork:
     seats: SqlSeats
     ledger: SqlLedger
     usage: SqlUsage
+    charges: SqlCharges
     idempotency: SqlIdempotencyKeys
     signing_keys: SqlSigningKeys
     status_bits: SqlStatusBits
@@ -78,11 +87,18 @@ class SqlUnitOfWork:
     publishing: SqlPublishing
 
     def __init__(
-        self, engine: Engine, *, write: bool = True, queue: threading.Lock | None = None
+        self,
+        engine: Engine,
+        *,
+        write: bool = True,
+        queue: threading.Lock | None = None,
+        gates: OrgGates | None = None,
     ) -> None:
         self._engine = engine
         self._write = write
         self._queue = queue if write else None
+        self._gates = gates
+        self._gated: str | None = None
         self._conn: Connection | None = None
         self._committed = False
         self._committing = False
@@ -104,7 +120,11 @@ class SqlUnitOfWork:
         make = _REPOSITORIES.get(name)
         if make is None or self._conn is None:
             raise AttributeError(name)
-        if name in _KNOW_SQLITE:
+        if name == "publishing":
+            repo = make(
+                self._conn, sqlite=self._engine.dialect.name == "sqlite", queue=self._queue_for
+            )
+        elif name in _KNOW_SQLITE:
             repo = make(self._conn, sqlite=self._engine.dialect.name == "sqlite")
         else:
             repo = make(self._conn)
@@ -121,14 +141,26 @@ class SqlUnitOfWork:
             if error is None:
                 raise
         finally:
-            self._conn.close()
-            self._conn = None
-            if self._queue is not None:
-                self._queue.release()
+            try:
+                self._conn.close()
+                self._conn = None
+            finally:
+                if self._queue is not None:
+                    self._queue.release()
+                if self._gated is not None and self._gates is not None:
+                    self._gates.release(self._gated)
+                    self._gated = None
         # SQLAlchemy invalidated the connection (and the pool's older ones) already; a
         # commit lost on the way is not retried: whether it landed is unknown.
         if isinstance(error, DBAPIError) and error.connection_invalidated and not self._committing:
             raise ConnectionLost(str(error.orig)) from error
+
+    def _queue_for(self, org_id: str) -> None:
+        """Wait for this process's turn at `org_id`'s lock, until this transaction ends."""
+        if self._gates is None or self._gated is not None:
+            return
+        self._gates.acquire(org_id)
+        self._gated = org_id
 
     def commit(self) -> None:
         assert self._conn is not None
@@ -144,6 +176,7 @@ class SqlUnitOfWorkFactory:
         # order, rather than in SQLite's busy handler, which sleeps in growing steps and
         # turned a queue of 16 writers into 0.8 s tail latencies.
         self._queue = threading.Lock() if engine.dialect.name == "sqlite" else None
+        self._gates = None if self._queue is not None else OrgGates()
 
     def __call__(self, *, write: bool = True) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, write=write, queue=self._queue)
+        return SqlUnitOfWork(self.engine, write=write, queue=self._queue, gates=self._gates)

@@ -87,27 +87,24 @@ def charge(
         Seat(seat_id, org_id, year, e.recipient_key, p.now)
         for seat_id, e in zip(seat_ids, q.charged, strict=True)
     ]
-    uow.seats.open_many(new_seats)
-    uow.ledger.add_many(
-        [
-            LedgerEntry(
-                id=None,
-                organization_id=org_id,
-                at=p.now,
-                billing_year=year,
-                delta=-1,
-                reason=e.reason.value,
-                recipient_key=e.recipient_key,
-                credential_id=e.ref,
-                seat_id=s.id,
-            )
-            for e, s in zip(q.charged, new_seats, strict=True)
-        ]
-    )
+    entries = [
+        LedgerEntry(
+            id=None,
+            organization_id=org_id,
+            at=p.now,
+            billing_year=year,
+            delta=-1,
+            reason=e.reason.value,
+            recipient_key=e.recipient_key,
+            credential_id=e.ref,
+            seat_id=s.id,
+        )
+        for e, s in zip(q.charged, new_seats, strict=True)
+    ]
     if q.charged:
+        uow.charges.record(org_id, year, new_seats, entries, p.now)
         # Counted when charged: a transaction rolled back after this (rare) over-counts.
         telemetry.event("credits.charged", len(q.charged))
-        uow.usage.add(org_id, year, len(q.charged), p.now)
         # Free unless the counter crosses 80% or 100% of the allowance (no query otherwise).
         before = p.account.used
         credit_alerts.after_charge(

@@ -99,6 +99,19 @@ class Usage(Protocol):
     def all_released(self, org_id: str) -> dict[int, int]: ...
 
 
+class Charges(Protocol):
+    def record(
+        self,
+        org_id: str,
+        year: int,
+        seats: Sequence[Seat],
+        entries: Sequence[LedgerEntry],
+        at: datetime,
+    ) -> None:
+        """Open `seats`, write their ledger `entries` and count them in billing year `year`:
+        what a charge writes, together."""
+
+
 @dataclass(frozen=True, slots=True)
 class ChargeCount:
     year: int
