@@ -19,7 +19,7 @@ from credo.adapters.signing.resolvers import Resolver
 from credo.bootstrap import App, bootstrap
 from credo.clock import FixedClock
 from credo.domain.entities import Credential
-from credo.services.credentials import issuing
+from credo.services.credentials import issuing, vcapi
 from credo.services.credentials.issuing import Issued, NewCredential
 from credo.services.credentials.positions import StatusPositions
 from tests.conftest import ADMIN, Org
@@ -155,3 +155,50 @@ def test_a_key_revoked_in_another_process_is_refused_at_once(
     assert r.headers["content-type"].startswith("application/problem+json")
     assert org.post("/v1/credentials", body, headers=once).status_code == 401  # no replay
     assert org.get("/v1/credits").status_code == 401
+
+
+def vc(email: str) -> dict[str, Any]:
+    return {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiableCredential"],
+        "credentialSubject": {"id": f"mailto:{email}", "name": "Ann Lee"},
+    }
+
+
+def issue_vc(credo: App, org: Org, body: dict[str, Any], ahead: vcapi.AheadVc | None) -> Any:
+    return credo.runner.write(
+        lambda uow: vcapi.issue_credential(uow, credo.ctx, org.id, body, None, ahead=ahead)
+    )
+
+
+def test_the_vc_api_signs_ahead_once_its_group_exists(credo: App, org: Org) -> None:
+    # The organization's VC API group is made by its first issue, under the lock.
+    assert vcapi.prepare(credo.runner, credo.ctx, org.id, vc("first@example.org")) is None
+    issue_vc(credo, org, vc("first@example.org"), None)
+    body = vc("ann@example.org")
+    ahead = vcapi.prepare(credo.runner, credo.ctx, org.id, body)
+    assert ahead is not None
+    done = issue_vc(credo, org, body, ahead)
+    assert (done.credential_id, done.document) == (ahead.cred.id, ahead.document)
+    assert done.credits_charged == 1 and org.used() == 2
+    assert verify(done.document, resolve=Resolver()).ok
+
+
+def test_the_vc_api_signs_again_when_the_key_rotated_meanwhile(
+    credo: App, org: Org, client: TestClient
+) -> None:
+    issue_vc(credo, org, vc("first@example.org"), None)
+    body = vc("ann@example.org")
+    ahead = vcapi.prepare(credo.runner, credo.ctx, org.id, body)
+    assert ahead is not None
+    r = client.post(f"/v1/admin/organizations/{org.id}/keys/rotate", headers=ADMIN)
+    assert r.status_code == 200, r.text
+    done = issue_vc(credo, org, body, ahead)
+    assert done.credential_id != ahead.cred.id
+    assert done.document["issuer"].endswith(r.json()["key"]["public_key_multibase"])
+    assert verify(done.document, resolve=Resolver()).ok
+    with credo.engine.connect() as c:
+        ids = set(
+            c.scalars(select(t.credentials.c.id).where(t.credentials.c.organization_id == org.id))
+        )
+    assert ahead.cred.id not in ids and done.credential_id in ids and org.used() == 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from typing import Protocol
 
 from credo.domain.credentials import (
     SeatReason,
@@ -28,7 +29,7 @@ from credo.services.billing import charging
 from credo.services.context import ServiceContext
 from credo.services.credentials import documents, group_settings
 from credo.services.credentials.groups import get_group, is_vc_api_group
-from credo.services.credentials.ports import Signing
+from credo.services.credentials.ports import Charging, Signing
 from credo.services.mail import notifications
 from credo.services.ports import UnitOfWork
 from credo.services.recipients.addresses import MalformedEmail, recipient_key, require_key
@@ -286,30 +287,66 @@ def _issue_ahead(
     uow.credentials.add_many(creds)
     _notify(uow, ctx, ahead.org, ahead.group, creds, notifications.PUBLISHED)
     single = creds[0].recipient_key if len(creds) == 1 else None
-    locked = uow.publishing.lock(org_id, group_id, ahead.year, single)
-    p = None
-    if locked is not None and (ahead.org, ahead.group, ahead.key_id) == (
-        locked.org,
-        locked.group,
-        locked.key_id,
-    ):
-        p = charging.period_of(
-            locked.subscription,
-            ahead.now,
-            lambda y: locked.used if y == locked.year else uow.usage.used(org_id, y),
-        )
-    if locked is None or locked.group is None or p is None or p.year.index != ahead.year:
-        if ctx.signing is not None:
-            ctx.signing.forget(org_id, group_id)
+    got = locked_period(uow, ctx, org_id, group_id, ahead, single)
+    if got is None:
         uow.outbox.discard_for(ids)
         uow.credentials.discard(org_id, ids)
         return None
+    locked, p = got
+    assert locked.group is not None
     group_settings.require_issuable(uow, locked.group, [c.recipient_key for c in creds], ids)
     events = [SeatEvent(c.id, c.recipient_key, SeatReason.PUBLISH) for c in creds]
     seated = (
         None if single is None or locked.seated is None else ({single} if locked.seated else set())
     )
     return Issued(creds, charging.charge(uow, org_id, p, events, seated))
+
+
+class Seen(Protocol):
+    """What a publish read and signed with before the lock."""
+
+    @property
+    def org(self) -> Organization: ...
+    @property
+    def group(self) -> Group: ...
+    @property
+    def key_id(self) -> str: ...
+    @property
+    def now(self) -> datetime: ...
+    @property
+    def year(self) -> int: ...
+
+
+def locked_period(
+    uow: UnitOfWork,
+    ctx: ServiceContext,
+    org_id: str,
+    group_id: str,
+    ahead: Seen,
+    single: str | None,
+) -> tuple[Charging, charging.Period] | None:
+    """Take the organization's lock; its state and billing period, when the organization,
+    the group, the signing key and the billing year are still what `ahead` saw (else
+    None: the caller undoes its writes and does the work again under the lock). `single`:
+    a lone recipient whose open seat the lock's read tells."""
+    locked = uow.publishing.lock(org_id, group_id, ahead.year, single)
+    if (
+        locked is None
+        or locked.group is None
+        or (ahead.org, ahead.group, ahead.key_id) != (locked.org, locked.group, locked.key_id)
+    ):
+        p = None
+    else:
+        p = charging.period_of(
+            locked.subscription,
+            ahead.now,
+            lambda y: locked.used if y == locked.year else uow.usage.used(org_id, y),
+        )
+    if locked is None or p is None or p.year.index != ahead.year:
+        if ctx.signing is not None:
+            ctx.signing.forget(org_id, group_id)
+        return None
+    return locked, p
 
 
 def _load(uow: UnitOfWork, org_id: str, cred_id: str) -> Credential:

@@ -38,7 +38,7 @@ import orjson
 
 from credo.domain import vcdm
 from credo.domain.credentials import SeatReason, Status
-from credo.domain.entities import Credential
+from credo.domain.entities import Credential, Group, Organization
 from credo.domain.errors import Conflict, InvalidInput, NotFound
 from credo.domain.openbadges import status_entries
 from credo.domain.seats import SeatEvent
@@ -46,9 +46,11 @@ from credo.ids import new_id
 from credo.services.billing import charging
 from credo.services.context import ServiceContext
 from credo.services.credentials import documents, status
-from credo.services.credentials.groups import vc_api_group
+from credo.services.credentials.groups import vc_api_group, vc_api_group_id
+from credo.services.credentials.issuing import locked_period
 from credo.services.ports import UnitOfWork
 from credo.services.recipients.addresses import require_key
+from credo.services.runner import Runner
 from credo.services.tenancy import dids
 from credo.services.tenancy.clocks import lock_org, org_now
 
@@ -72,15 +74,130 @@ class Recipient:
     name: str
 
 
+@dataclass(frozen=True, slots=True)
+class AheadVc:
+    """A credential signed before the organization's lock (see `prepare`)."""
+
+    org: Organization
+    group: Group
+    key_id: str
+    now: datetime
+    year: int
+    cred: Credential
+    document: dict[str, Any]
+
+
+def prepare(
+    runner: Runner,
+    ctx: ServiceContext,
+    org_id: str,
+    credential: Mapping[str, Any],
+    options: Mapping[str, Any] | None = None,
+) -> AheadVc | None:
+    """As issuing.prepare, for POST /credentials/issue: read, number and sign before the
+    lock, holding no unit of work while signing. None when the organization's VC API group
+    does not exist yet, or when the credential is refused: `issue_credential` then does all
+    of it under the lock and says why, in its own order of checks (a refusal raised here
+    is not answered: Mutation.ahead)."""
+    if ctx.positions is None:
+        return None
+    group_id = vc_api_group_id(org_id)
+    known = ctx.signing.get(org_id, group_id) if ctx.signing is not None else None
+    if known is None:
+        known = runner.read(lambda uow: uow.publishing.signing(org_id, group_id))
+        if known is None:
+            return None
+        if ctx.signing is not None:
+            ctx.signing.put(org_id, group_id, known)
+    org, key = known.org, known.key
+    now = org_now(org, ctx.clock)
+    year = known.subscription.year_at(now).index
+    doc = _prepared(credential, dids.issuer_id(ctx, org, key), now)
+    cred_id = new_id("cred", ctx.clock.now())
+    recipient = recipient_of(doc, cred_id)
+    issued_on, expires_on = _dates(doc, now.date())
+    status_index = None
+    if _wants_status(doc, options):
+        status_index = ctx.positions.take(org_id, 1)
+        doc["credentialStatus"] = status_entries(ctx.base_url, key.id, status_index)
+    signed = ctx.signer.sign(
+        [doc],
+        key,
+        cryptosuite=org.cryptosuite,
+        created=now,
+        verification_method=dids.verification_method(org, key),
+    )[0]
+    cred = _credential(
+        cred_id, org_id, known.group.id, recipient, year, now, status_index, doc, signed,
+        issued_on, expires_on,
+    )  # fmt: skip
+    return AheadVc(org, known.group, key.id, now, year, cred, signed)
+
+
+def _credential(
+    cred_id: str,
+    org_id: str,
+    group_id: str,
+    recipient: Recipient,
+    year: int,
+    now: datetime,
+    status_index: int | None,
+    doc: Mapping[str, Any],
+    signed: Mapping[str, Any],
+    issued_on: date,
+    expires_on: date | None,
+) -> Credential:
+    return Credential(
+        id=cred_id,
+        organization_id=org_id,
+        group_id=group_id,
+        recipient_name=recipient.name,
+        recipient_email=recipient.email,
+        recipient_key=recipient.key,
+        status=Status.PUBLISHED,
+        issued_on=issued_on,
+        expires_on=expires_on,
+        seat_year=year,
+        created_at=now,
+        updated_at=now,
+        status_index=status_index,
+        document_id=_document_id(doc),
+        document=orjson.dumps(signed).decode(),
+    )
+
+
+def _issue_ahead(
+    uow: UnitOfWork, ctx: ServiceContext, org_id: str, ahead: AheadVc
+) -> IssuedVc | None:
+    """Store what `prepare` signed, then charge holding the lock for the charge alone. None,
+    having written nothing, when what it read has changed since."""
+    cred = ahead.cred
+    uow.credentials.add_many([cred])
+    got = locked_period(uow, ctx, org_id, ahead.group.id, ahead, cred.recipient_key)
+    if got is None:
+        uow.credentials.discard(org_id, [cred.id])
+        return None
+    locked, p = got
+    seated = None if locked.seated is None else ({cred.recipient_key} if locked.seated else set())
+    event = SeatEvent(cred.id, cred.recipient_key, SeatReason.PUBLISH)
+    charged = charging.charge(uow, org_id, p, [event], seated)
+    return IssuedVc(cred.id, ahead.document, charged)
+
+
 def issue_credential(
     uow: UnitOfWork,
     ctx: ServiceContext,
     org_id: str,
     credential: Mapping[str, Any],
     options: Mapping[str, Any] | None = None,
+    ahead: AheadVc | None = None,
 ) -> IssuedVc:
     """Sign `credential` for the organization and take its recipient's seat, all or
-    nothing, in the caller's unit of work."""
+    nothing, in the caller's unit of work. `ahead`: what `prepare` did before the lock."""
+    if ahead is not None:
+        done = _issue_ahead(uow, ctx, org_id, ahead)
+        if done is not None:
+            return done
     org = lock_org(uow, org_id)
     now = org_now(org, ctx.clock)
     key = documents.current_key(uow, ctx, org_id, now)
@@ -104,22 +221,18 @@ def issue_credential(
     issued_on, expires_on = _dates(doc, now.date())
     uow.credentials.add_many(
         [
-            Credential(
-                id=cred_id,
-                organization_id=org_id,
-                group_id=group.id,
-                recipient_name=recipient.name,
-                recipient_email=recipient.email,
-                recipient_key=recipient.key,
-                status=Status.PUBLISHED,
-                issued_on=issued_on,
-                expires_on=expires_on,
-                seat_year=p.year.index,
-                created_at=now,
-                updated_at=now,
-                status_index=status_index,
-                document_id=_document_id(doc),
-                document=orjson.dumps(signed).decode(),
+            _credential(
+                cred_id,
+                org_id,
+                group.id,
+                recipient,
+                p.year.index,
+                now,
+                status_index,
+                doc,
+                signed,
+                issued_on,
+                expires_on,
             )
         ]
     )

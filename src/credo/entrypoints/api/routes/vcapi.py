@@ -46,9 +46,12 @@ def issue_credential(body: IssueCredentialIn, m: OrgMutation, app: AppDep) -> Re
     """Sign a VC 2.0 or 1.1 credential with the organization's key (issuer: the
     organization's DID, set when absent; another issuer is refused)."""
     org_id = m.scope
+    ahead = m.ahead(lambda run: vcapi.prepare(run, app.ctx, org_id, body.credential, body.options))
 
     def action(uow: UnitOfWork) -> Outcome:
-        issued = vcapi.issue_credential(uow, app.ctx, org_id, body.credential, body.options)
+        issued = vcapi.issue_credential(
+            uow, app.ctx, org_id, body.credential, body.options, ahead=ahead
+        )
         return 201, {
             "verifiableCredential": issued.document,
             "credential_id": issued.credential_id,
