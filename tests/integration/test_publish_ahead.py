@@ -19,10 +19,11 @@ from credo.adapters.signing.resolvers import Resolver
 from credo.bootstrap import App, bootstrap
 from credo.clock import FixedClock
 from credo.domain.entities import Credential
+from credo.domain.errors import InsufficientCredits
 from credo.services.credentials import issuing, vcapi
 from credo.services.credentials.issuing import Issued, NewCredential
 from credo.services.credentials.positions import StatusPositions
-from tests.conftest import ADMIN, Org
+from tests.conftest import ADMIN, Org, create_org
 from tests.databases import _maintenance
 
 ANN = [NewCredential("Ann Lee", "ann@example.org")]
@@ -180,6 +181,14 @@ def test_the_vc_api_signs_ahead_once_its_group_exists(credo: App, org: Org) -> N
     assert ahead is not None
     done = issue_vc(credo, org, body, ahead)
     assert (done.credential_id, done.document) == (ahead.cred.id, ahead.document)
+    # The bit the stored credential owns is the one its document points at.
+    positions = {int(e["statusListIndex"]) for e in done.document["credentialStatus"]}
+    assert positions == {ahead.cred.status_index}
+    with credo.engine.connect() as c:
+        stored = c.scalar(
+            select(t.credentials.c.status_index).where(t.credentials.c.id == done.credential_id)
+        )
+    assert stored == ahead.cred.status_index
     assert done.credits_charged == 1 and org.used() == 2
     assert verify(done.document, resolve=Resolver()).ok
 
@@ -202,3 +211,26 @@ def test_the_vc_api_signs_again_when_the_key_rotated_meanwhile(
             c.scalars(select(t.credentials.c.id).where(t.credentials.c.organization_id == org.id))
         )
     assert ahead.cred.id not in ids and done.credential_id in ids and org.used() == 2
+
+
+def test_the_turn_at_the_organization_is_given_back_after_a_refusal(
+    credo: App, client: TestClient
+) -> None:
+    org = create_org(client, plan="connect", credits=1)
+    g = org.group("Welding")
+    publish(credo, org, g, prepared(credo, org, g))
+    bob = [NewCredential("Bob Ray", "bob@example.org")]
+    ahead = issuing.prepare(credo.runner, credo.ctx, org.id, g, bob)
+    assert ahead is not None
+    with pytest.raises(InsufficientCredits):
+        credo.runner.write(
+            lambda uow: issuing.issue(
+                uow, credo.ctx, org.id, g, bob, publish=True, dry_run=False, ahead=ahead
+            )
+        )
+    gates = credo.uow.gates
+    assert gates is None or gates.held() == 0
+    # Ann holds her seat: a second credential to her is free, and does not wait for a turn.
+    again = publish(credo, org, g, prepared(credo, org, g))
+    assert again.recipient_key == "ann@example.org" and org.used() == 1
+    assert gates is None or gates.held() == 0

@@ -28,15 +28,16 @@ def test_waiters_take_their_turn_in_arrival_order() -> None:
             order.append(i)
             gates.release("org_a")
 
-        th = threading.Thread(target=take)
+        th = threading.Thread(target=take, daemon=True)
         th.start()
         threads.append(th)
         # Each waiter is queued before the next one starts.
-        _wait_until(lambda i=i: len(gates._queues["org_a"]) == i + 1)
+        _wait_until(lambda i=i: gates.waiting("org_a") == i + 1)
     assert order == []  # nobody passes while the gate is held
     gates.release("org_a")
     for th in threads:
         th.join(5)
+        assert not th.is_alive()
     assert order == list(range(8))
     assert gates.held() == 0  # the last one out forgets the organization
 
@@ -51,10 +52,11 @@ def test_another_organization_is_not_held_up() -> None:
         passed.set()
         gates.release("org_b")
 
-    th = threading.Thread(target=other)
+    th = threading.Thread(target=other, daemon=True)
     th.start()
     assert passed.wait(5)
     th.join(5)
+    assert not th.is_alive()
     assert gates.held() == 1
     gates.release("org_a")
     assert gates.held() == 0
@@ -76,9 +78,10 @@ def test_one_holder_at_a_time_under_contention() -> None:
             inside[0] -= 1
             gates.release("org")
 
-    threads = [threading.Thread(target=work) for _ in range(6)]
+    threads = [threading.Thread(target=work, daemon=True) for _ in range(6)]
     for th in threads:
         th.start()
     for th in threads:
         th.join(30)
+        assert not th.is_alive()
     assert (most[0], count[0], gates.held()) == (1, 1200, 0)

@@ -4,8 +4,14 @@ Without it, every request of a process that publishes to one organization waits 
 row lock in PostgreSQL; each commit wakes all of them at once, they race for the lock, and
 the losers go back to sleep. Measured with 16 connections to one organization: on average
 12 backends waited on the lock and the lock manager was contended at each hand-over, which
-made the tail (p99 above 5x p50). Queued here instead, a process sends one request at a
-time to the row lock, and its others take their turn in arrival order."""
+made the tail (p99 above 5x p50). Queued here instead, a process sends one publish at a
+time to the row lock (publishes that signed ahead: SqlPublishing.lock), and its others
+take their turn in arrival order. Other writers (edits, revocations, imports) go to the
+row lock directly.
+
+PostgreSQL's deadlock detector does not see this queue, so the gate must be the first
+lock on the organization its transaction takes, and a thread holds one gate at a time:
+`SqlUnitOfWork` releases it when the transaction ends, whatever the outcome."""
 
 from __future__ import annotations
 
@@ -40,5 +46,11 @@ class OrgGates:
                 del self._queues[org_id]
 
     def held(self) -> int:
+        """Organizations whose gate is held now."""
         with self._mutex:
             return len(self._queues)
+
+    def waiting(self, org_id: str) -> int:
+        """Requests waiting for `org_id`'s gate."""
+        with self._mutex:
+            return len(self._queues.get(org_id, ()))

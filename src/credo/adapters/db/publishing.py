@@ -125,7 +125,9 @@ class SqlPublishing:
     ) -> Charging | None:
         """The organization under its lock, with its subscription, the group, the id of its
         active signing key, the credits used in billing year `year`, and whether
-        `recipient_key` holds an open seat in it."""
+        `recipient_key` holds an open seat in it. On PostgreSQL it first waits for this
+        process's turn at the organization (gates.py), until the transaction ends: it must
+        be the transaction's first lock on the organization."""
         # SQLite: the writing transaction holds the database's write lock already.
         if not self._sqlite:
             if self._queue is not None:

@@ -176,7 +176,7 @@ class SqlUnitOfWorkFactory:
         # order, rather than in SQLite's busy handler, which sleeps in growing steps and
         # turned a queue of 16 writers into 0.8 s tail latencies.
         self._queue = threading.Lock() if engine.dialect.name == "sqlite" else None
-        self._gates = None if self._queue is not None else OrgGates()
+        self.gates = None if self._queue is not None else OrgGates()
 
     def __call__(self, *, write: bool = True) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, write=write, queue=self._queue, gates=self._gates)
+        return SqlUnitOfWork(self.engine, write=write, queue=self._queue, gates=self.gates)

@@ -16,8 +16,9 @@ organization submits, taking a seat exactly as publishing does (credits.md R3.1,
   that has an e-mail (else an id) decides; a credential takes one seat.
 - The signed credential is stored as a published credential of the organization's VC API
   group (seat year, ledger entry, audit, R5 and R7 as for any other credential).
-- Status: a VC 2.0 credential without `credentialStatus` gets a status position (taken under
-  the organization lock, in the same transaction as the seat) and the same two
+- Status: a VC 2.0 credential without `credentialStatus` gets a status position (from the
+  process's block before the lock, as `positions.StatusPositions` hands out; under the lock
+  when the issue is done there; a refused or re-signed issue leaves it unused) and the same two
   BitstringStatusListEntry values (revocation, suspension) as a published credential, so
   `POST /credentials/status` (`update_status`) can revoke or suspend it. A credential that
   already has a `credentialStatus` keeps it as given and gets no position: its caller runs
@@ -96,9 +97,9 @@ def prepare(
 ) -> AheadVc | None:
     """As issuing.prepare, for POST /credentials/issue: read, number and sign before the
     lock, holding no unit of work while signing. None when the organization's VC API group
-    does not exist yet, or when the credential is refused: `issue_credential` then does all
-    of it under the lock and says why, in its own order of checks (a refusal raised here
-    is not answered: Mutation.ahead)."""
+    does not exist yet or the process hands out no positions: `issue_credential` then does
+    all of it under the lock. A refusal raised here (a credential it will not sign) is not
+    answered (Mutation.ahead): the issue refuses it again, in its own order of checks."""
     if ctx.positions is None:
         return None
     group_id = vc_api_group_id(org_id)
