@@ -1,11 +1,12 @@
 """Signing a large batch on more than one core: helper processes take chunks of the batch
 from its front while the calling process signs chunks from its back, until they meet.
 
-Nothing is signed twice and nothing waits for a helper that is slow to start or busy: a
-chunk no helper has picked up yet is taken back (its future cancelled) and signed here. A
-helper that dies leaves its chunks to this process, and the pool is made anew for the next
-batch. Documents travel as JSON bytes, and so do the signed ones, so both sides pay orjson's
-price rather than pickle's for nested dictionaries.
+Nothing is signed twice: each helper is given two chunks at a time, from the front, and
+more as it returns them, so at the end this process waits for at most two chunks per
+helper (the first batch after start also waits for the helpers to start). A helper that
+dies leaves its chunks to this process, and the pool is made anew for the next batch.
+Documents travel as JSON bytes, and so do the signed ones, so both sides pay orjson's price
+rather than pickle's for nested dictionaries.
 
 The helpers are this process's own children; the key seed they are sent is the one this
 process has just opened with the master key, and it never leaves the machine.
@@ -127,7 +128,7 @@ class SigningPool:
         """Stop the helpers; the next large batch starts new ones."""
         with self._lock:
             if self._pool is not None:
-                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool.shutdown(wait=False)
                 self._pool = None
 
     def sign(
@@ -144,52 +145,68 @@ class SigningPool:
         if self.processes < 1 or len(documents) < self.min_batch:
             return None
         seed = pair.seed
-        chunks = [
-            [orjson.dumps(d) for d in documents[i : i + self.chunk]]
-            for i in range(0, len(documents), self.chunk)
-        ]
+        chunks = [documents[i : i + self.chunk] for i in range(0, len(documents), self.chunk)]
         done: list[list[dict[str, Any]] | None] = [None] * len(chunks)
         shared = Shared()
-        futures: list[Future[tuple[int, list[bytes] | None]] | None] = []
-        try:
-            pool = self._executor()
-            for c in chunks:
-                futures.append(pool.submit(_sign_chunk, seed, cryptosuite, method, created, c))
-        except (BrokenProcessPool, RuntimeError, OSError) as error:
-            log.warning("signing helpers unavailable (%s): signing here", type(error).__name__)
-            self.close()
-        futures += [None] * (len(chunks) - len(futures))
+        given: dict[Future[tuple[int, list[bytes] | None]], int] = {}
+        pool: ProcessPoolExecutor | None = None
+        front, back = 0, len(chunks) - 1  # the next chunk for helpers; the next one here
 
         def here(i: int) -> None:
-            done[i] = [
-                sign_one(doc, pair, cryptosuite, method, created)
-                for doc in documents[i * self.chunk : (i + 1) * self.chunk]
-            ]
+            done[i] = [sign_one(doc, pair, cryptosuite, method, created) for doc in chunks[i]]
             shared.local_chunks += 1
 
-        # From the back, take every chunk no helper has started.
-        for i in reversed(range(len(chunks))):
-            f = futures[i]
-            if f is None or f.cancel():
-                here(i)
-        for i, f in enumerate(futures):
-            if done[i] is not None or f is None:
-                continue
+        def give() -> None:
+            """Keep each helper two chunks ahead, from the front, while chunks are left."""
+            nonlocal front, pool
+            while pool is not None and len(given) < 2 * self.processes and front <= back:
+                docs = [orjson.dumps(d) for d in chunks[front]]
+                try:
+                    f = pool.submit(_sign_chunk, seed, cryptosuite, method, created, docs)
+                except (BrokenProcessPool, RuntimeError, OSError) as error:
+                    log.warning(
+                        "signing helpers unavailable (%s): signing here", type(error).__name__
+                    )
+                    self.close()
+                    pool = None
+                    return
+                given[f] = front
+                front += 1
+
+        def take(f: Future[tuple[int, list[bytes] | None]]) -> None:
+            nonlocal pool
+            i = given.pop(f)
             try:
                 pid, signed = f.result()
             except BrokenProcessPool:
                 log.warning("a signing helper died: its chunks are signed here")
                 self.close()
+                pool = None
                 here(i)
-                continue
+                return
             if signed is None:  # a document was refused: raise here what signing raises
-                for other in futures:
-                    if other is not None:
-                        other.cancel()
                 here(i)
-                continue
-            done[i] = [orjson.loads(s) for s in signed]
+                return
+            done[i] = [orjson.loads(d) for d in signed]
             shared.helper_chunks += 1
             shared.helper_pids.add(pid)
+
+        try:
+            pool = self._executor()
+        except (RuntimeError, OSError) as error:
+            log.warning("signing helpers unavailable (%s): signing here", type(error).__name__)
+        give()
+        # From the back, every chunk not given to a helper; between chunks, collect what the
+        # helpers finished and give them more.
+        while front <= back:
+            here(back)
+            back -= 1
+            for f in [f for f in given if f.done()]:
+                take(f)
+            give()
+        # Futures are never cancelled: on Python 3.11 a future cancelled while its pool
+        # breaks kills the pool's manager thread, and the pool's other futures never end.
+        for f in list(given):
+            take(f)
         self.last = shared
         return [doc for part in done for doc in part or ()]

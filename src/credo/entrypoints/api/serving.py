@@ -10,12 +10,15 @@ take many seconds to answer its first ping, and killing it then only adds load."
 from __future__ import annotations
 
 import collections
+import functools
 import logging
 import signal
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from socket import socket
+from typing import Any
 
 from uvicorn import Config, Server
 from uvicorn.config import STARTUP_FAILURE
@@ -44,10 +47,23 @@ class Serving:
     log_format: str = "text"
 
 
+def _guarded(app: str) -> Any:
+    """The application the factory `app` ("module:name") makes, or the end of this process
+    with uvicorn's STARTUP_FAILURE exit code: the supervisor reads that code even when a
+    worker died between two of its health checks."""
+    from uvicorn.importer import import_from_string
+
+    try:
+        return import_from_string(app)()
+    except Exception:
+        log.exception("the application cannot start")
+        sys.exit(STARTUP_FAILURE)
+
+
 def serve(s: Serving) -> int:
     """Serve until SIGTERM or SIGINT; answer the process's exit code."""
     config = Config(
-        s.app,
+        functools.partial(_guarded, s.app),
         factory=True,
         host=s.host,
         port=s.port,
@@ -83,33 +99,26 @@ class Supervisor(Multiprocess):
         self.window = window
         self.failed = False
         self._deaths: collections.deque[float] = collections.deque()
-        self._served: set[int | None] = set()
 
     def keep_subprocess_alive(self) -> None:
         if self.should_exit.is_set():
             return
         for idx, process in enumerate(self.processes):
-            # The worker's answer says whether it has started serving (uvicorn's ping; its
-            # public wrappers drop that flag). A worker that exits on its own before ever
-            # serving is a broken release or setting: restarting it would only loop.
-            exited = not process.process.is_alive()  # asked first: a dead worker's pipe
-            if not exited:  # stays open, and its ping would wait out the whole timeout
-                started = process._healthcheck(self.config.timeout_worker_healthcheck)
-                if started is not None:
-                    if started:
-                        self._served.add(process.pid)
-                    continue
+            # Asked first: a dead worker's pipe stays open, and its ping would wait out the
+            # whole timeout. A live worker that answers (started or still starting) is well.
+            exited = not process.process.is_alive()
+            if not exited and process.ping(self.config.timeout_worker_healthcheck):
+                continue
             process.kill()  # dead already, or hung past the health check's patience
             process.join()
             now = time.monotonic()
             self._deaths.append(now)
             while self._deaths and now - self._deaths[0] > self.window:
                 self._deaths.popleft()
-            # Killed by a signal (the OOM killer, an operator) is a death, not a broken
-            # release, even before its first ping was answered.
-            never_served = (
-                exited and process.pid not in self._served and (process.exitcode or 0) > 0
-            )
+            # A worker that could not start (its app, TLS or socket) exits with uvicorn's
+            # STARTUP_FAILURE: a broken release or setting, which restarting would only
+            # loop. Any other end, a signal's included, is a death.
+            never_served = exited and process.exitcode == STARTUP_FAILURE
             if never_served or len(self._deaths) > self.max_deaths:
                 why = (
                     f"failed to start (exit code {process.exitcode})"
@@ -123,7 +132,6 @@ class Supervisor(Multiprocess):
             log.warning(
                 "worker %s died (exit code %s); starting another", process.pid, process.exitcode
             )
-            self._served.discard(process.pid)
             replacement = Process(self.config, self.sockets)
             replacement.start()
             self.processes[idx] = replacement
