@@ -119,13 +119,9 @@ def prepare(
     if ctx.positions is None or is_vc_api_group(group_id):
         return None
     minted_at = ctx.clock.now()
-    known = ctx.signing.get(org_id, group_id) if ctx.signing is not None else None
+    known = signing_of(runner, ctx, org_id, group_id)
     if known is None:
-        known = runner.read(lambda uow: uow.publishing.signing(org_id, group_id))
-        if known is None:
-            return None
-        if ctx.signing is not None:
-            ctx.signing.put(org_id, group_id, known)
+        return None
     draft = _draft(ctx, known, items, field_prefix, minted_at)
     if draft is None:
         return None
@@ -134,6 +130,17 @@ def prepare(
         ctx, draft.org, draft.group, draft.key, draft.creds, start, draft.now
     )
     return Ahead(draft.org, draft.group, draft.key.id, draft.now, draft.year, signed)
+
+
+def signing_of(runner: Runner, ctx: ServiceContext, org_id: str, group_id: str) -> Signing | None:
+    """What a group's publishes sign with: remembered by this process (signing_cache), else
+    read in a unit of work of its own. None when the organization or group is not there."""
+    known = ctx.signing.get(org_id, group_id) if ctx.signing is not None else None
+    if known is None:
+        known = runner.read(lambda uow: uow.publishing.signing(org_id, group_id))
+        if known is not None and ctx.signing is not None:
+            ctx.signing.put(org_id, group_id, known)
+    return known
 
 
 def _draft(

@@ -39,7 +39,7 @@ import orjson
 
 from credo.domain import vcdm
 from credo.domain.credentials import SeatReason, Status
-from credo.domain.entities import Credential, Group, Organization
+from credo.domain.entities import Credential, Group, Organization, SigningKey
 from credo.domain.errors import Conflict, InvalidInput, NotFound
 from credo.domain.openbadges import status_entries
 from credo.domain.seats import SeatEvent
@@ -48,7 +48,7 @@ from credo.services.billing import charging
 from credo.services.context import ServiceContext
 from credo.services.credentials import documents, status
 from credo.services.credentials.groups import vc_api_group, vc_api_group_id
-from credo.services.credentials.issuing import locked_period
+from credo.services.credentials.issuing import locked_period, signing_of
 from credo.services.ports import UnitOfWork
 from credo.services.recipients.addresses import require_key
 from credo.services.runner import Runner
@@ -102,14 +102,9 @@ def prepare(
     answered (Mutation.ahead): the issue refuses it again, in its own order of checks."""
     if ctx.positions is None:
         return None
-    group_id = vc_api_group_id(org_id)
-    known = ctx.signing.get(org_id, group_id) if ctx.signing is not None else None
+    known = signing_of(runner, ctx, org_id, vc_api_group_id(org_id))
     if known is None:
-        known = runner.read(lambda uow: uow.publishing.signing(org_id, group_id))
-        if known is None:
-            return None
-        if ctx.signing is not None:
-            ctx.signing.put(org_id, group_id, known)
+        return None
     org, key = known.org, known.key
     now = org_now(org, ctx.clock)
     year = known.subscription.year_at(now).index
@@ -121,13 +116,7 @@ def prepare(
     if _wants_status(doc, options):
         status_index = ctx.positions.take(org_id, 1)
         doc["credentialStatus"] = status_entries(ctx.base_url, key.id, status_index)
-    signed = ctx.signer.sign(
-        [doc],
-        key,
-        cryptosuite=org.cryptosuite,
-        created=now,
-        verification_method=dids.verification_method(org, key),
-    )[0]
+    signed = _sign(ctx, org, key, doc, now)
     cred = _credential(
         cred_id, org_id, known.group.id, recipient, year, now, status_index, doc, signed,
         issued_on, expires_on,
@@ -165,6 +154,15 @@ def _credential(
         document_id=_document_id(doc),
         document=orjson.dumps(signed).decode(),
     )
+
+
+def _sign(
+    ctx: ServiceContext, org: Organization, key: SigningKey, doc: dict[str, Any], now: datetime
+) -> dict[str, Any]:
+    method = dids.verification_method(org, key)
+    return ctx.signer.sign(
+        [doc], key, cryptosuite=org.cryptosuite, created=now, verification_method=method
+    )[0]
 
 
 def _issue_ahead(
@@ -210,10 +208,7 @@ def issue_credential(
         status_index = uow.organizations.take_status_indexes(org_id, 1)
         doc["credentialStatus"] = status_entries(ctx.base_url, key.id, status_index)
     # Sign first: a document JSON-LD refuses is a 422 even when no credit remains.
-    method = dids.verification_method(org, key)
-    signed = ctx.signer.sign(
-        [doc], key, cryptosuite=org.cryptosuite, created=now, verification_method=method
-    )[0]
+    signed = _sign(ctx, org, key, doc, now)
     p = charging.period(uow, org_id, now)
     charged = charging.charge(
         uow, org_id, p, [SeatEvent(cred_id, recipient.key, SeatReason.PUBLISH)]
