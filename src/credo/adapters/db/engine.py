@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 
 def make_engine(url: str, *, pool_size: int = 10, prepared_statements: bool = True) -> Engine:
@@ -51,7 +53,14 @@ def _sqlite_engine(url: str) -> Engine:
         # A writing transaction takes SQLite's write lock up front (BEGIN IMMEDIATE): this is
         # the organization lock on SQLite, and it avoids deadlocking lock upgrades.
         write = conn.get_execution_options().get("credo_write", True)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        statement = "BEGIN IMMEDIATE" if write else "BEGIN"
+        # Straight to the driver: through exec_driver_sql it was 5% of a single publish's
+        # CPU on SQLite (events, an execution context, a result); its errors stay
+        # SQLAlchemy's, as the runner expects.
+        try:
+            conn.connection.dbapi_connection.execute(statement)
+        except sqlite3.Error as error:
+            raise DBAPIError.instance(statement, None, error, sqlite3.Error) from error
 
     return engine
 

@@ -31,9 +31,15 @@ T = TypeVar("T")
 Outcome = tuple[int, dict[str, Any] | None]
 
 
-def get_app(request: Request) -> App:
+def app_of(request: Request) -> App:
     app: App = request.app.state.credo
     return app
+
+
+async def get_app(request: Request) -> App:
+    # async: FastAPI runs a plain `def` dependency through the thread pool, a hop that
+    # cost 4% of a publish's CPU for an attribute read.
+    return app_of(request)
 
 
 def _bearer(authorization: str | None) -> str:
@@ -57,7 +63,7 @@ def current_org(
     return org_id
 
 
-def operator(
+async def operator(
     app: Annotated[App, Depends(get_app)],
     authorization: Annotated[str | None, Header()] = None,
 ) -> str:
@@ -130,7 +136,7 @@ async def _mutation(
     scope: str,
     idempotency_key: str | None,
 ) -> Mutation:
-    app = get_app(request)
+    app = app_of(request)
     body = await request.body()
     if idempotency_key is not None and not 1 <= len(idempotency_key) <= 255:
         raise InvalidInput(
