@@ -155,7 +155,11 @@ SELECT organization_id, billing_year, CAST(at AS DATE), count(*) FROM ledger_ent
 WHERE organization_id = :org GROUP BY organization_id, billing_year, CAST(at AS DATE)
 ON CONFLICT (organization_id, billing_year, day) DO UPDATE SET charges = excluded.charges;
 INSERT INTO status_counters (organization_id, next_index) VALUES (:org, :base + :n)
-ON CONFLICT (organization_id) DO UPDATE SET next_index = excluded.next_index
+ON CONFLICT (organization_id) DO UPDATE SET next_index = excluded.next_index;
+INSERT INTO group_counts (organization_id, group_id, credentials)
+SELECT organization_id, group_id, count(*) FROM credentials
+WHERE organization_id = :org AND deleted_at IS NULL GROUP BY organization_id, group_id
+ON CONFLICT (organization_id, group_id) DO UPDATE SET credentials = excluded.credentials
 """
 
 
@@ -296,6 +300,7 @@ def measure(credo: App, api: TestClient, t: Tenant, reps: int) -> dict[str, floa
             lambda q=query: ok(web.get("/app/credentials", params={"q": q}, headers=html)), reps
         )
     out["credits page"] = median_ms(lambda: ok(web.get("/app/credits", headers=html)), reps)
+    out["groups page"] = median_ms(lambda: ok(web.get("/app/groups", headers=html)), reps)
     rows = credo.runner.read(lambda uow: uow.audit.charges_by_year(t.org_id))
     out["ledger rows"] = sum(c.entries for c in rows)
     export = lambda: ok(web.get("/app/credits/ledger.csv?year=all", headers=html))  # noqa: E731
@@ -334,6 +339,7 @@ READS = (
     "dashboard list",
     *SEARCHES,
     "credits page",
+    "groups page",
 )
 
 

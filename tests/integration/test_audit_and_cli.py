@@ -43,6 +43,33 @@ def test_a_clean_history_audits_clean(org: Org, credo: App) -> None:
     assert report.seats_open == 3
 
 
+def _kept_counts(credo: App, org_id: str) -> dict[str, int]:
+    return {
+        s.group.id: s.credentials
+        for s in credo.runner.read(lambda uow: uow.credential_search.groups(org_id, archived=False))
+    }
+
+
+def test_each_group_keeps_its_count_of_live_credentials(org: Org, credo: App) -> None:
+    """Single publishes, drafts, bulks and deletions each change the kept count in their
+    own transaction; the groups page reads it, and the audit agrees with it."""
+    g, _first = _some_history(org)  # 4 issued, 1 deleted
+    other = org.group("B")
+    assert _kept_counts(credo, org.id) == {g: 3, other: 0}
+    org.post("/v1/credentials", {"group_id": other, "publish": False,
+                                 "recipient": {"name": "D", "email": "d@x.org"}})  # fmt: skip
+    bulk = [{"recipient": {"name": f"R{i}", "email": f"r{i}@x.org"}} for i in range(60)]
+    r = org.post("/v1/credentials/bulk", {"group_id": other, "credentials": bulk})
+    assert r.status_code == 201, r.text
+    ids = [c["id"] for c in r.json()["credentials"]]
+    for cred_id in ids[:5]:
+        assert org.delete(f"/v1/credentials/{cred_id}").status_code == 204
+    assert org.delete(f"/v1/credentials/{ids[0]}").status_code == 404  # gone already
+    assert _kept_counts(credo, org.id) == {g: 3, other: 1 + 60 - 5}
+    report = audit(credo, org.id)
+    assert report.ok, report.problems
+
+
 @pytest.mark.parametrize(
     "tamper, expected",
     [
@@ -111,6 +138,20 @@ def test_a_clean_history_audits_clean(org: Org, credo: App) -> None:
                 .values(deleted_at=datetime(2027, 3, 1, tzinfo=UTC))
             ),
             "with no live credential",
+        ),
+        (
+            lambda c, o: c.execute(
+                update(t.group_counts)
+                .where(t.group_counts.c.organization_id == o)
+                .values(credentials=t.group_counts.c.credentials + 1)
+            ),
+            "its count says 4 credentials, it has 3",
+        ),
+        (
+            lambda c, o: c.execute(
+                t.group_counts.delete().where(t.group_counts.c.organization_id == o)
+            ),
+            "its count says 0 credentials, it has 3",
         ),
     ],
 )

@@ -7,12 +7,24 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Connection, Date, and_, case, cast, exists, func, literal, select
+from sqlalchemy import (
+    Connection,
+    Date,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    select,
+    union_all,
+)
 
 from credo.adapters.db import tables as t
 from credo.domain.credentials import Status
 from credo.services.billing.ports import (
     ChargeCount,
+    GroupCount,
     HeldNoSeat,
     LedgerMismatch,
     SeatCharges,
@@ -161,3 +173,22 @@ class SqlAudit:
             .limit(limit)
         )
         return [HeldNoSeat(r[0], r[1], int(r[2])) for r in rows]
+
+    def group_counts_wrong(self, org_id: str, limit: int) -> list[GroupCount]:
+        """Groups whose kept count (group_counts) differs from their live credentials."""
+        n = t.group_counts.c
+        kept = select(n.group_id.label("g"), n.credentials.label("kept"), literal(0).label("live"))
+        live = (
+            select(_c.group_id, literal(0), func.count())
+            .where(_c.organization_id == org_id, _c.deleted_at.is_(None))
+            .group_by(_c.group_id)
+        )
+        both = union_all(kept.where(n.organization_id == org_id), live).subquery()
+        rows = self._c.execute(
+            select(both.c.g, func.sum(both.c.kept), func.sum(both.c.live))
+            .group_by(both.c.g)
+            .having(func.sum(both.c.kept) != func.sum(both.c.live))
+            .order_by(both.c.g)
+            .limit(limit)
+        )
+        return [GroupCount(r[0], int(r[1]), int(r[2])) for r in rows]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, func, literal, or_, select
+from sqlalchemy import Connection, and_, func, literal, or_, select
 
 from credo.adapters.db import tables as t
 from credo.adapters.db.credentials import _CRED_COLUMNS, _credential
@@ -83,27 +83,18 @@ class SqlCredentialSearch:
         )
         return [_credential(r) for r in rows], total
 
-    def groups(self, org_id: str, *, archived: bool, counted: bool = True) -> list[GroupSummary]:
-        g, c = t.groups.c, t.credentials.c
-        if not counted:
-            names = (
-                select(t.groups)
-                .where(
-                    g.organization_id == org_id,
-                    g.archived_at.is_not(None) if archived else g.archived_at.is_(None),
-                )
-                .order_by(func.lower(g.name), g.id)
-            )
-            return [GroupSummary(Group(**r._mapping), 0) for r in self._c.execute(names)]
-        counts = (
-            select(c.group_id, func.count().label("n"))
-            .where(c.organization_id == org_id, c.deleted_at.is_(None))
-            .group_by(c.group_id)
-            .subquery()
-        )
+    def groups(self, org_id: str, *, archived: bool) -> list[GroupSummary]:
+        g = t.groups.c
+        # Kept per group as credentials come and go (group_counts), not counted here.
+        kept = t.group_counts.c
         q = (
-            select(t.groups, func.coalesce(counts.c.n, 0).label("credential_count"))
-            .select_from(t.groups.outerjoin(counts, counts.c.group_id == g.id))
+            select(t.groups, func.coalesce(kept.credentials, 0).label("credential_count"))
+            .select_from(
+                t.groups.outerjoin(
+                    t.group_counts,
+                    and_(kept.organization_id == org_id, kept.group_id == g.id),
+                )
+            )
             .where(
                 g.organization_id == org_id,
                 g.archived_at.is_not(None) if archived else g.archived_at.is_(None),

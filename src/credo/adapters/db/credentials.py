@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, text, update
 
 from credo.adapters.db import tables as t
 
@@ -116,13 +117,36 @@ def _credential_values(c: Credential) -> dict[str, Any]:
     }
 
 
+_COUNT = text(
+    "INSERT INTO group_counts (organization_id, group_id, credentials)"
+    " VALUES (:organization_id, :group_id, :n) ON CONFLICT (organization_id, group_id)"
+    " DO UPDATE SET credentials = group_counts.credentials + excluded.credentials"
+)
+
+
 class SqlCredentials:
     def __init__(self, conn: Connection) -> None:
         self._c = conn
 
-    def add_many(self, creds: Sequence[Credential]) -> None:
+    def add_many(self, creds: Sequence[Credential], *, counted: bool = True) -> None:
         if creds:
             insert_rows(self._c, t.credentials, [_credential_values(c) for c in creds])
+            if counted:
+                self.count_added(creds)
+
+    def count_added(self, creds: Sequence[Credential]) -> None:
+        self._count(Counter((c.organization_id, c.group_id) for c in creds))
+
+    def _count(self, changes: Counter[tuple[str, str]], sign: int = 1) -> None:
+        params = [
+            {"organization_id": org_id, "group_id": group_id, "n": sign * n}
+            for (org_id, group_id), n in sorted(changes.items())
+            if n
+        ]
+        if len(params) == 1:  # a single publish: not through executemany
+            self._c.execute(_COUNT, params[0])
+        elif params:
+            self._c.execute(_COUNT, params)
 
     def get(self, org_id: str, cred_id: str) -> Credential | None:
         row = self._c.execute(
@@ -169,11 +193,14 @@ class SqlCredentials:
             )
 
     def delete(self, org_id: str, cred_id: str, at: datetime) -> None:
-        self._c.execute(
+        c = t.credentials.c
+        gone = self._c.execute(
             update(t.credentials)
-            .where(t.credentials.c.organization_id == org_id, t.credentials.c.id == cred_id)
+            .where(c.organization_id == org_id, c.id == cred_id, c.deleted_at.is_(None))
             .values(deleted_at=at, updated_at=at)
-        )
+            .returning(c.group_id)
+        ).all()
+        self._count(Counter((org_id, g) for (g,) in gone), sign=-1)
 
     def page(
         self, org_id: str, flt: CredentialFilter, after: str | None, limit: int

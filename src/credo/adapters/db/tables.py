@@ -191,6 +191,17 @@ credentials = Table(
     # and (organization_id, recipient_key) in code point order; their DDL differs by dialect.
 )
 
+# Each group's live (not deleted) credentials, drafts included: changed in the transaction
+# that adds or deletes one (adapters/db/credentials.py), so the groups page reads a row per
+# group instead of counting; `credo audit` recounts it (migration 0012).
+group_counts = Table(
+    "group_counts",
+    metadata,
+    Column("organization_id", _id(), ForeignKey("organizations.id"), primary_key=True),
+    Column("group_id", _id(), ForeignKey("groups.id"), primary_key=True),
+    Column("credentials", Integer, nullable=False),
+)
+
 # A seat row is opened by exactly one ledger charge and released when its last live
 # credential leaves it (R5, R7). The partial unique index is what makes a seat impossible to
 # take twice at once, whatever the application code does.

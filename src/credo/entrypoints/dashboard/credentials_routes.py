@@ -63,12 +63,9 @@ def _groups(app: App, member: Member, *, archived: bool | None = None) -> list[G
 
     def load(uow: UnitOfWork) -> list[GroupSummary]:
         search = uow.credential_search
-        # Names alone: counting every group's credentials costs a read of them all.
         if archived is None:
-            return search.groups(org_id, archived=False, counted=False) + search.groups(
-                org_id, archived=True, counted=False
-            )
-        return search.groups(org_id, archived=archived, counted=False)
+            return search.groups(org_id, archived=False) + search.groups(org_id, archived=True)
+        return search.groups(org_id, archived=archived)
 
     return app.runner.read(load)
 

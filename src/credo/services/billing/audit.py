@@ -95,6 +95,9 @@ def audit_organization(uow: UnitOfWork, clock: Clock, org_id: str) -> AuditRepor
                 "hold no seat"
             )
 
+    for g in listed(q.group_counts_wrong(org_id, MAX_LISTED + 1)):
+        problems.append(f"group {g.group_id}: its count says {g.kept} credentials, it has {g.live}")
+
     sub = uow.subscriptions.get(org_id)
     if sub is not None:
         year_now = sub.year_at(org_now(org, clock)).index

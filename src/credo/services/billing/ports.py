@@ -143,6 +143,15 @@ class SeatNoHolder:
 
 
 @dataclass(frozen=True, slots=True)
+class GroupCount:
+    """A group whose kept count of live credentials is not how many it has."""
+
+    group_id: str
+    kept: int
+    live: int
+
+
+@dataclass(frozen=True, slots=True)
 class HeldNoSeat:
     year: int | None
     recipient_key: str
@@ -164,3 +173,4 @@ class Audit(Protocol):
     def open_twice(self, org_id: str, limit: int) -> list[SeatCharges]: ...
     def open_seats_without_holder(self, org_id: str, limit: int) -> list[SeatNoHolder]: ...
     def live_without_open_seat(self, org_id: str, limit: int) -> list[HeldNoSeat]: ...
+    def group_counts_wrong(self, org_id: str, limit: int) -> list[GroupCount]: ...

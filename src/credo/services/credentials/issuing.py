@@ -291,7 +291,7 @@ def _issue_ahead(
     the group, the signing key or the billing year changed since: sign again under it."""
     creds = ahead.creds
     ids = [c.id for c in creds]
-    uow.credentials.add_many(creds)
+    uow.credentials.add_many(creds, counted=False)
     _notify(uow, ctx, ahead.org, ahead.group, creds, notifications.PUBLISHED)
     single = creds[0].recipient_key if len(creds) == 1 else None
     got = locked_period(uow, ctx, org_id, group_id, ahead, single)
@@ -300,6 +300,7 @@ def _issue_ahead(
         uow.credentials.discard(org_id, ids)
         return None
     locked, p = got
+    uow.credentials.count_added(creds)
     assert locked.group is not None
     group_settings.require_issuable(uow, locked.group, [c.recipient_key for c in creds], ids)
     events = [SeatEvent(c.id, c.recipient_key, SeatReason.PUBLISH) for c in creds]

@@ -74,8 +74,8 @@ class CredentialSearch(Protocol):
         match in all."""
         ...
 
-    def groups(self, org_id: str, *, archived: bool, counted: bool = True) -> list[GroupSummary]:
-        """The groups; with `counted`, each with its credentials (not deleted) counted."""
+    def groups(self, org_id: str, *, archived: bool) -> list[GroupSummary]:
+        """The groups, each with its count of live (not deleted) credentials."""
 
     def live_keys_in_group(
         self, org_id: str, group_id: str, keys: Iterable[str], excluding: Iterable[str] = ()
@@ -86,9 +86,18 @@ class CredentialSearch(Protocol):
 
 
 class Credentials(Protocol):
-    def add_many(self, creds: Sequence[Credential]) -> None: ...
+    """Each group's count of live credentials changes with them, in their transaction, and
+    only under the organization's lock (its row is shared by every publish to the group)."""
+
+    def add_many(self, creds: Sequence[Credential], *, counted: bool = True) -> None:
+        """`counted=False`: before the organization's lock; `count_added` once it is held
+        (or `discard` if the work is abandoned)."""
+
+    def count_added(self, creds: Sequence[Credential]) -> None:
+        """Count credentials added with `counted=False` in their groups."""
+
     def discard(self, org_id: str, ids: Sequence[str]) -> None:
-        """Remove rows this transaction added (and nothing refers to yet)."""
+        """Remove rows this transaction added uncounted (and nothing refers to yet)."""
 
     def get(self, org_id: str, cred_id: str) -> Credential | None:
         """A live (not deleted) credential of the organization, or None."""

@@ -171,12 +171,13 @@ def _issue_ahead(
     """Store what `prepare` signed, then charge holding the lock for the charge alone. None,
     having written nothing, when what it read has changed since."""
     cred = ahead.cred
-    uow.credentials.add_many([cred])
+    uow.credentials.add_many([cred], counted=False)
     got = locked_period(uow, ctx, org_id, ahead.group.id, ahead, cred.recipient_key)
     if got is None:
         uow.credentials.discard(org_id, [cred.id])
         return None
     locked, p = got
+    uow.credentials.count_added([cred])
     seated = None if locked.seated is None else ({cred.recipient_key} if locked.seated else set())
     event = SeatEvent(cred.id, cred.recipient_key, SeatReason.PUBLISH)
     charged = charging.charge(uow, org_id, p, [event], seated)
