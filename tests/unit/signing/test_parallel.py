@@ -54,10 +54,9 @@ def here(docs: list[dict[str, Any]], key: KeyPair) -> list[bytes]:
 
 
 def shared(pool: SigningPool, docs: list[dict[str, Any]], key: KeyPair) -> list[bytes] | None:
-    out = pool.sign(
+    return pool.sign(
         copy.deepcopy(docs), key, cryptosuite=SUITE, method=key.verification_method, created=CREATED
     )
-    return None if out is None else [orjson.dumps(d) for d in out]
 
 
 def test_shared_signing_equals_signing_here(pool: SigningPool, key: KeyPair) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
+
+import orjson
 
 from credo.adapters.keystore import KeyVault
 from credo.adapters.signing.keys import KeyPair
@@ -40,6 +43,39 @@ class DataIntegritySigner:
         created: datetime,
         verification_method: str | None = None,
     ) -> list[dict[str, Any]]:
+        pair, method = self._pair(key, verification_method)
+        with _refusing_invalid():
+            if self._pool is not None:
+                shared = self._pool.sign(
+                    documents, pair, cryptosuite=cryptosuite, method=method, created=created
+                )
+                if shared is not None:
+                    return [orjson.loads(doc) for doc in shared]
+            return [sign_one(doc, pair, cryptosuite, method, created) for doc in documents]
+
+    def sign_to_json(
+        self,
+        documents: Sequence[dict[str, Any]],
+        key: SigningKey,
+        *,
+        cryptosuite: str,
+        created: datetime,
+        verification_method: str | None = None,
+    ) -> list[str]:
+        pair, method = self._pair(key, verification_method)
+        with _refusing_invalid():
+            if self._pool is not None:
+                shared = self._pool.sign(
+                    documents, pair, cryptosuite=cryptosuite, method=method, created=created
+                )
+                if shared is not None:  # the helpers' JSON as they wrote it
+                    return [doc.decode() for doc in shared]
+            return [
+                orjson.dumps(sign_one(doc, pair, cryptosuite, method, created)).decode()
+                for doc in documents
+            ]
+
+    def _pair(self, key: SigningKey, verification_method: str | None) -> tuple[KeyPair, str]:
         pair = self._opened.get((key.id, key.sealed_secret))
         if pair is None:
             seed = self._vault.open(key.sealed_secret, _binding(key.id, key.organization_id))
@@ -47,27 +83,21 @@ class DataIntegritySigner:
             if len(self._opened) >= 10_000:
                 self._opened.clear()
             self._opened[(key.id, key.sealed_secret)] = pair
-        method = verification_method or pair.verification_method
-        try:
-            if self._pool is not None:
-                shared = self._pool.sign(
-                    documents,
-                    pair,
-                    cryptosuite=cryptosuite,
-                    method=method,
-                    created=created,
-                )
-                if shared is not None:
-                    return shared
-            return [sign_one(doc, pair, cryptosuite, method, created) for doc in documents]
-        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as error:
-            # The JSON-LD processor can fail on a hostile document (pyld raises a bare
-            # KeyError on `{"@vocab": null}`): a document that cannot be processed is
-            # refused like any other invalid document, never a server error.
-            raise InvalidDocument(
-                f"invalid JSON-LD: the document cannot be processed ({type(error).__name__}: "
-                f"{str(error)[:200]})"
-            ) from None
+        return pair, verification_method or pair.verification_method
+
+
+@contextmanager
+def _refusing_invalid() -> Iterator[None]:
+    try:
+        yield
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as error:
+        # The JSON-LD processor can fail on a hostile document (pyld raises a bare
+        # KeyError on `{"@vocab": null}`): a document that cannot be processed is
+        # refused like any other invalid document, never a server error.
+        raise InvalidDocument(
+            f"invalid JSON-LD: the document cannot be processed ({type(error).__name__}: "
+            f"{str(error)[:200]})"
+        ) from None
 
 
 def _binding(key_id: str, org_id: str) -> str:

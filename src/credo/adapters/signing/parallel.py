@@ -139,21 +139,25 @@ class SigningPool:
         cryptosuite: str,
         method: str,
         created: datetime,
-    ) -> list[dict[str, Any]] | None:
-        """The signed documents, or None when the batch is too small to share (the caller
-        signs it alone). Each comes out as `data_integrity.sign` makes it."""
+    ) -> list[bytes] | None:
+        """The signed documents as JSON (orjson's), or None when the batch is too small to
+        share (the caller signs it alone). JSON, because that is what a helper sends back
+        and what is stored: decoding a helper's half to objects and encoding it again was
+        main-process work while the helpers sat idle."""
         if self.processes < 1 or len(documents) < self.min_batch:
             return None
         seed = pair.seed
         chunks = [documents[i : i + self.chunk] for i in range(0, len(documents), self.chunk)]
-        done: list[list[dict[str, Any]] | None] = [None] * len(chunks)
+        done: list[list[bytes] | None] = [None] * len(chunks)
         shared = Shared()
         given: dict[Future[tuple[int, list[bytes] | None]], int] = {}
         pool: ProcessPoolExecutor | None = None
         front, back = 0, len(chunks) - 1  # the next chunk for helpers; the next one here
 
         def here(i: int) -> None:
-            done[i] = [sign_one(doc, pair, cryptosuite, method, created) for doc in chunks[i]]
+            done[i] = [
+                orjson.dumps(sign_one(doc, pair, cryptosuite, method, created)) for doc in chunks[i]
+            ]
             shared.local_chunks += 1
 
         def give() -> None:
@@ -187,7 +191,7 @@ class SigningPool:
             if signed is None:  # a document was refused: raise here what signing raises
                 here(i)
                 return
-            done[i] = [orjson.loads(d) for d in signed]
+            done[i] = signed
             shared.helper_chunks += 1
             shared.helper_pids.add(pid)
 

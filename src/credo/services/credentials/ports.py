@@ -157,6 +157,17 @@ class Signer(Protocol):
         The documents are handed over: the caller does not change them afterwards (the
         signed ones share their parts)."""
 
+    def sign_to_json(
+        self,
+        documents: Sequence[dict[str, Any]],
+        key: SigningKey,
+        *,
+        cryptosuite: str,
+        created: datetime,
+        verification_method: str | None = None,
+    ) -> list[str]:
+        """As `sign`, each signed document as the JSON text that is stored."""
+
 
 @dataclass(frozen=True, slots=True)
 class ProofOutcome:
