@@ -21,6 +21,7 @@ from credo.adapters.db.billing import (
 from credo.adapters.db.credential_search import SqlCredentialSearch
 from credo.adapters.db.credentials import SqlCredentials, SqlGroups, SqlSigningKeys, SqlStatusBits
 from credo.adapters.db.credit_reports import SqlCreditAlerts, SqlCreditReports
+from credo.adapters.db.engine import READ_ONLY
 from credo.adapters.db.gates import OrgGates
 from credo.adapters.db.idempotency import SqlIdempotencyKeys
 from credo.adapters.db.imports import SqlImports
@@ -96,6 +97,7 @@ class SqlUnitOfWork:
     ) -> None:
         self._engine = engine
         self._write = write
+        self._sqlite = engine.dialect.name == "sqlite"
         self._queue = queue if write else None
         self._gates = gates
         self._gated: str | None = None
@@ -107,7 +109,9 @@ class SqlUnitOfWork:
         if self._queue is not None:
             self._queue.acquire()
         try:
-            conn = self._engine.connect().execution_options(credo_write=self._write)
+            conn = self._engine.connect()
+            if not self._write and self._sqlite:
+                conn.info[READ_ONLY] = True  # taken by the engine's begin (engine.py)
             conn.begin()
         except BaseException:
             if self._queue is not None:
@@ -121,11 +125,9 @@ class SqlUnitOfWork:
         if make is None or self._conn is None:
             raise AttributeError(name)
         if name == "publishing":
-            repo = make(
-                self._conn, sqlite=self._engine.dialect.name == "sqlite", queue=self._queue_for
-            )
+            repo = make(self._conn, sqlite=self._sqlite, queue=self._queue_for)
         elif name in _KNOW_SQLITE:
-            repo = make(self._conn, sqlite=self._engine.dialect.name == "sqlite")
+            repo = make(self._conn, sqlite=self._sqlite)
         else:
             repo = make(self._conn)
         setattr(self, name, repo)
