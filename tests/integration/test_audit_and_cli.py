@@ -264,3 +264,20 @@ def test_cli_refuses_an_unknown_plan_in_one_line(database_url: str) -> None:
     r = run_cli(database_url, "org", "create", "X", "--plan", "gold")
     assert r.exit_code == 2
     assert "unknown plan" in r.output and "Traceback" not in r.output
+
+
+def test_db_recount_sets_counts_that_older_processes_left_wrong(
+    database_url: str, org: Org, credo: App
+) -> None:
+    """Processes older than the counts write credentials without counting them: after an
+    upgrade, `credo db recount` sets every count from the credentials."""
+    g, _ = _some_history(org)
+    with credo.engine.begin() as conn:
+        conn.execute(t.group_counts.delete().where(t.group_counts.c.organization_id == org.id))
+    assert not audit(credo, org.id).ok
+    r = run_cli(database_url, "db", "recount", "--org", org.id)
+    assert r.exit_code == 0 and "1 group count(s) corrected" in r.output, r.output
+    assert _kept_counts(credo, org.id) == {g: 3}
+    assert audit(credo, org.id).ok
+    r = run_cli(database_url, "db", "recount", "--org", org.id)
+    assert r.exit_code == 0 and "0 group count(s) corrected" in r.output, r.output

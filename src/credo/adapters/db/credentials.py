@@ -137,6 +137,18 @@ class SqlCredentials:
     def count_added(self, creds: Sequence[Credential]) -> None:
         self._count(Counter((c.organization_id, c.group_id) for c in creds))
 
+    def recount(self, org_id: str) -> None:
+        c, n = t.credentials.c, t.group_counts.c
+        self._c.execute(t.group_counts.delete().where(n.organization_id == org_id))
+        live = (
+            select(c.organization_id, c.group_id, func.count())
+            .where(c.organization_id == org_id, c.deleted_at.is_(None))
+            .group_by(c.organization_id, c.group_id)
+        )
+        self._c.execute(
+            insert(t.group_counts).from_select(["organization_id", "group_id", "credentials"], live)
+        )
+
     def _count(self, changes: Counter[tuple[str, str]], sign: int = 1) -> None:
         params = [
             {"organization_id": org_id, "group_id": group_id, "n": sign * n}
@@ -173,7 +185,9 @@ class SqlCredentials:
 
     def update(self, cred: Credential) -> None:
         values = _credential_values(cred)
-        del values["id"], values["organization_id"], values["created_at"]
+        # Never its group: a credential stays in the group it was issued from, which keeps
+        # group_counts right without counting here.
+        del values["id"], values["organization_id"], values["group_id"], values["created_at"]
         if cred.document is None:
             del values["signed_document"]
         self._c.execute(

@@ -31,6 +31,23 @@ def db_upgrade() -> None:
         out.print(f"database at head: {credo.engine.url.render_as_string(hide_password=True)}")
 
 
+@db_app.command("recount")
+@friendly
+def db_recount(
+    org: Annotated[str | None, typer.Option(help="one organization; default all")] = None,
+) -> None:
+    """Set each group's credential count from its credentials (after an upgrade, once no
+    older process runs)."""
+    from credo.services.credentials import groups
+
+    with opened() as credo:
+        org_ids = [org] if org else credo.runner.read(lambda uow: uow.organizations.all_ids())
+        fixed = 0
+        for org_id in org_ids:
+            fixed += credo.runner.write(lambda uow, o=org_id: groups.recount(uow, o))  # type: ignore[misc]
+        out.print(f"{len(org_ids)} organization(s) recounted: {fixed} group count(s) corrected")
+
+
 @org_app.command("create")
 @friendly
 def org_create(

@@ -24,6 +24,10 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["organization_id"], ["organizations.id"]),
         sa.PrimaryKeyConstraint("organization_id", "group_id"),
     )
+    if op.get_bind().dialect.name == "postgresql":
+        # Older processes still serving write credentials uncounted: none while this counts.
+        # (What they write after it commits, `credo db recount` sets right.)
+        op.execute("LOCK TABLE credentials IN SHARE MODE")
     op.execute(
         "INSERT INTO group_counts (organization_id, group_id, credentials)"
         " SELECT organization_id, group_id, count(*) FROM credentials"

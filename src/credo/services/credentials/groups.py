@@ -14,6 +14,7 @@ from credo.domain.entities import Group
 from credo.domain.errors import InvalidInput, NotFound
 from credo.ids import new_id
 from credo.services.ports import UnitOfWork
+from credo.services.tenancy.clocks import lock_org
 
 
 def design_of(raw: object, base: designs.Design = designs.DEFAULT) -> designs.Design:
@@ -157,3 +158,14 @@ def vc_api_group(uow: UnitOfWork, org_id: str, now: datetime) -> Group:
         )
         uow.groups.add(group)
     return group
+
+
+def recount(uow: UnitOfWork, org_id: str) -> int:
+    """Set each group's kept count from its live credentials, under the organization's lock;
+    how many groups were off. For a database that processes older than the counts wrote to
+    while it was upgraded: run it once none of them is left."""
+    lock_org(uow, org_id)
+    wrong = len(uow.audit.group_counts_wrong(org_id, 1_000_000))
+    if wrong:
+        uow.credentials.recount(org_id)
+    return wrong

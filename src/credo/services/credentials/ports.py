@@ -96,6 +96,9 @@ class Credentials(Protocol):
     def count_added(self, creds: Sequence[Credential]) -> None:
         """Count credentials added with `counted=False` in their groups."""
 
+    def recount(self, org_id: str) -> None:
+        """Every group's count set from its live credentials (under the organization's lock)."""
+
     def discard(self, org_id: str, ids: Sequence[str]) -> None:
         """Remove rows this transaction added uncounted (and nothing refers to yet)."""
 
