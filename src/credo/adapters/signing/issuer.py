@@ -43,15 +43,8 @@ class DataIntegritySigner:
         created: datetime,
         verification_method: str | None = None,
     ) -> list[dict[str, Any]]:
-        pair, method = self._pair(key, verification_method)
-        with _refusing_invalid():
-            if self._pool is not None:
-                shared = self._pool.sign(
-                    documents, pair, cryptosuite=cryptosuite, method=method, created=created
-                )
-                if shared is not None:
-                    return [orjson.loads(doc) for doc in shared]
-            return [sign_one(doc, pair, cryptosuite, method, created) for doc in documents]
+        signed = self._signed(documents, key, cryptosuite, created, verification_method)
+        return [orjson.loads(d) if isinstance(d, bytes) else d for d in signed]
 
     def sign_to_json(
         self,
@@ -62,18 +55,28 @@ class DataIntegritySigner:
         created: datetime,
         verification_method: str | None = None,
     ) -> list[str]:
+        signed = self._signed(documents, key, cryptosuite, created, verification_method)
+        # A helper's JSON is kept as it wrote it; what was signed here is written alike.
+        return [d.decode() if isinstance(d, bytes) else orjson.dumps(d).decode() for d in signed]
+
+    def _signed(
+        self,
+        documents: Sequence[dict[str, Any]],
+        key: SigningKey,
+        cryptosuite: str,
+        created: datetime,
+        verification_method: str | None,
+    ) -> list[bytes] | list[dict[str, Any]]:
+        """Shared with the helpers (their JSON), or signed here (objects)."""
         pair, method = self._pair(key, verification_method)
         with _refusing_invalid():
             if self._pool is not None:
                 shared = self._pool.sign(
                     documents, pair, cryptosuite=cryptosuite, method=method, created=created
                 )
-                if shared is not None:  # the helpers' JSON as they wrote it
-                    return [doc.decode() for doc in shared]
-            return [
-                orjson.dumps(sign_one(doc, pair, cryptosuite, method, created)).decode()
-                for doc in documents
-            ]
+                if shared is not None:
+                    return shared
+            return [sign_one(doc, pair, cryptosuite, method, created) for doc in documents]
 
     def _pair(self, key: SigningKey, verification_method: str | None) -> tuple[KeyPair, str]:
         pair = self._opened.get((key.id, key.sealed_secret))
