@@ -14,10 +14,13 @@ LOW_VENV := .venv-lowest
 setup: $(VENV)/.installed
 
 # Exactly the versions (and files, by hash) of the lock: a fresh clone installs what was
-# tested, not whatever was released since.
+# tested, not whatever was released since. The lock is complete, so pip does not resolve:
+# resolving, an older pip tries a dependency's newest release for an extra (fonttools[woff])
+# before the locked one and stops on its missing hash. pip check proves nothing is missing.
 $(VENV)/.installed: pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --require-hashes -r $(LOCK)
+	$(PY) -m pip install -q --no-deps --require-hashes -r $(LOCK)
+	$(PY) -m pip check
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 
