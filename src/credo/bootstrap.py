@@ -22,6 +22,7 @@ from credo.adapters.signing.parallel import shared_pool
 from credo.adapters.signing.verifier import DataIntegrityVerifier
 from credo.clock import Clock, SystemClock
 from credo.services.context import ServiceContext
+from credo.services.credentials.group_commit import PublishQueue
 from credo.services.credentials.ports import ProofVerifier, Signer
 from credo.services.credentials.positions import StatusPositions
 from credo.services.credentials.signing_cache import SigningCache
@@ -50,6 +51,8 @@ class App:
     badges: BadgeRenderer = field(default_factory=BadgeImages)
     passwords: PasswordHasher = field(default_factory=Argon2Passwords)
     keys: KeyCache = field(default_factory=KeyCache)
+    # Publishes that signed ahead, committed together (None: each runs alone).
+    publisher: PublishQueue | None = None
 
     def mail_worker(self) -> MailWorker:
         lease = timedelta(seconds=self.settings.mail_lease)
@@ -65,6 +68,8 @@ class App:
         )
 
     def close(self) -> None:
+        if self.publisher is not None:
+            self.publisher.close()
         self.engine.dispose()
 
 
@@ -108,7 +113,9 @@ def bootstrap(
         signing=SigningCache(),
     )
     mailer = mailer or mail_sender(settings)
-    return App(settings, engine, clock, uow, Runner(uow, clock), ctx, mailer=mailer)
+    runner = Runner(uow, clock)
+    publisher = PublishQueue(uow, runner, ctx)
+    return App(settings, engine, clock, uow, runner, ctx, mailer=mailer, publisher=publisher)
 
 
 def mail_sender(settings: Settings) -> MailSender:

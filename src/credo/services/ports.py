@@ -4,6 +4,7 @@ module; here are the unit of work that gathers the storage ones, idempotency and
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -50,7 +51,12 @@ class ConnectionLost(Exception):
 
 class IdempotencyKeys(Protocol):
     def get(self, scope: str, key: str) -> StoredReply | None: ...
+    def get_many(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], StoredReply]:
+        """The stored replies of those (scope, key) pairs that have one."""
+
     def add(self, scope: str, key: str, reply: StoredReply, at: datetime) -> None: ...
+    def add_many(self, replies: Sequence[tuple[str, str, StoredReply]], at: datetime) -> None:
+        """Store (scope, key, reply) each; DuplicateRequest if a twin stored one first."""
 
 
 class Jobs(Protocol):

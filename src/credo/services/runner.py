@@ -74,7 +74,7 @@ class Runner:
             stored = uow.idempotency.get(scope, key)
         if stored is None:  # pragma: no cover - the twin's row cannot vanish
             raise RuntimeError("idempotency record missing after a duplicate")
-        return _replay(stored, fp)
+        return replay(stored, fp)
 
     def _once(
         self,
@@ -90,7 +90,7 @@ class Runner:
                 check(uow)
             stored = uow.idempotency.get(scope, key)
             if stored is not None:
-                return _replay(stored, fp)
+                return replay(stored, fp)
             try:
                 status, body = action(uow)
             except IdempotencyKeyReused:
@@ -118,7 +118,7 @@ def _again_if_lost(run: Callable[[], T]) -> T:
         return run()
 
 
-def _replay(stored: StoredReply, fp: str) -> tuple[int, str]:
+def replay(stored: StoredReply, fp: str) -> tuple[int, str]:
     if stored.fingerprint != fp:
         raise IdempotencyKeyReused(
             "this Idempotency-Key was used with a different request; use a new key"

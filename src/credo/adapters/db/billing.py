@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
@@ -18,12 +19,13 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from credo.adapters.db import tables as t
 
 # From this many rows on, PostgreSQL gets them by COPY; fewer go by plain INSERT.
-from credo.adapters.db.rows import _IN_LIST_MAX, _chunks, insert_rows
+from credo.adapters.db.rows import _COPY_FROM_ROWS, _IN_LIST_MAX, _chunks, insert_rows
 from credo.domain.billing import Subscription
 from credo.domain.entities import (
     LedgerEntry,
@@ -105,23 +107,28 @@ _OPEN_KEYS_ANY = select(t.seats.c.recipient_key).where(
     t.seats.c.recipient_key == any_(bindparam("keys", type_=ARRAY(String))),
 )
 _ADD_USED_SQLITE = _add_used(sqlite_insert)
-_ADD_DAY_SQLITE = (
-    sqlite_insert(t.charge_days)
-    .values(
-        organization_id=bindparam("org_id"),
-        billing_year=bindparam("year"),
-        day=bindparam("day"),
-        charges=bindparam("n"),
+_ADD_USED_ONLY_PG = _add_used(pg_insert)
+
+
+def _add_day(dialect_insert: Any) -> Any:
+    d = t.charge_days
+    return (
+        dialect_insert(d)
+        .values(
+            organization_id=bindparam("org_id"),
+            billing_year=bindparam("year"),
+            day=bindparam("day"),
+            charges=bindparam("n"),
+        )
+        .on_conflict_do_update(
+            index_elements=[d.c.organization_id, d.c.billing_year, d.c.day],
+            set_={"charges": d.c.charges + bindparam("n")},
+        )
     )
-    .on_conflict_do_update(
-        index_elements=[
-            t.charge_days.c.organization_id,
-            t.charge_days.c.billing_year,
-            t.charge_days.c.day,
-        ],
-        set_={"charges": t.charge_days.c.charges + bindparam("n")},
-    )
-)
+
+
+_ADD_DAY_SQLITE = _add_day(sqlite_insert)
+_ADD_DAY_PG = _add_day(pg_insert)
 # Both counters in one round trip on PostgreSQL (a data-modifying CTE runs whether or not
 # the statement reads it).
 _ADD_USED_PG = text(
@@ -258,6 +265,15 @@ class SqlUsage:
         else:
             self._c.execute(_ADD_USED_PG, params)
 
+    def add_used(self, org_id: str, year: int, n: int) -> None:
+        """Only the year's counter (`add` moves the day's too)."""
+        stmt = _ADD_USED_SQLITE if self._sqlite else _ADD_USED_ONLY_PG
+        self._c.execute(stmt, {"org_id": org_id, "year": year, "n": n})
+
+    def add_day(self, org_id: str, year: int, day: date, n: int) -> None:
+        stmt = _ADD_DAY_SQLITE if self._sqlite else _ADD_DAY_PG
+        self._c.execute(stmt, {"org_id": org_id, "year": year, "day": day, "n": n})
+
     def days(self, org_id: str, year: int) -> list[tuple[date, int]]:
         c = t.charge_days.c
         q = select(c.day, c.charges).where(c.organization_id == org_id, c.billing_year == year)
@@ -292,27 +308,35 @@ class SqlUsage:
         return {int(r[0]): int(r[1]) for r in rows}
 
 
-# A single publish's charge in one round trip on PostgreSQL: it runs while the
-# organization's lock is held, and each statement there was a wait for this process's
-# turn at the interpreter as well as a round trip. The ledger row's seat is inserted by
-# the same statement; its foreign key is checked at the statement's end.
-_CHARGE_ONE_PG = text(
+# A charge in one round trip on PostgreSQL, however many seats and organizations: it runs
+# while the organizations' locks are held, and each statement there was a wait for this
+# process's turn at the interpreter as well as a round trip. The ledger rows' seats are
+# inserted by the same statement; their foreign key is checked at the statement's end.
+# Counters come aggregated, one row per key (ON CONFLICT may touch a row once).
+_CHARGE_PG = text(
     "WITH seat AS (INSERT INTO seats (id, organization_id, billing_year, recipient_key,"
-    " opened_at) VALUES (:seat_id, :org_id, :year, :recipient_key, :opened_at)),"
+    " opened_at) SELECT * FROM unnest(CAST(:seat_ids AS varchar[]),"
+    " CAST(:seat_orgs AS varchar[]), CAST(:seat_years AS integer[]),"
+    " CAST(:seat_keys AS varchar[]), CAST(:seat_opened AS timestamp[]))),"
     " entry AS (INSERT INTO ledger_entries (organization_id, at, billing_year, delta, reason,"
-    " recipient_key, credential_id, seat_id) VALUES (:org_id, :at, :year, :delta, :reason,"
-    " :entry_key, :credential_id, :entry_seat)),"
+    " recipient_key, credential_id, seat_id) SELECT * FROM unnest(CAST(:e_orgs AS varchar[]),"
+    " CAST(:e_at AS timestamp[]), CAST(:e_years AS integer[]), CAST(:e_deltas AS integer[]),"
+    " CAST(:e_reasons AS varchar[]), CAST(:e_keys AS varchar[]),"
+    " CAST(:e_creds AS varchar[]), CAST(:e_seats AS varchar[]))),"
     " used AS (INSERT INTO credit_usage (organization_id, billing_year, used)"
-    " VALUES (:org_id, :year, 1) ON CONFLICT (organization_id, billing_year)"
+    " SELECT * FROM unnest(CAST(:u_orgs AS varchar[]), CAST(:u_years AS integer[]),"
+    " CAST(:u_n AS integer[])) ON CONFLICT (organization_id, billing_year)"
     " DO UPDATE SET used = credit_usage.used + excluded.used)"
     " INSERT INTO charge_days (organization_id, billing_year, day, charges)"
-    " VALUES (:org_id, :year, :day, 1) ON CONFLICT (organization_id, billing_year, day)"
+    " SELECT * FROM unnest(CAST(:d_orgs AS varchar[]), CAST(:d_years AS integer[]),"
+    " CAST(:d_days AS date[]), CAST(:d_n AS integer[]))"
+    " ON CONFLICT (organization_id, billing_year, day)"
     " DO UPDATE SET charges = charge_days.charges + excluded.charges"
-).bindparams(
-    bindparam("day", type_=Date),
-    bindparam("at", type_=t.UTCDateTime),
-    bindparam("opened_at", type_=t.UTCDateTime),
 )
+
+
+def _naive_utc(at: datetime) -> datetime:
+    return at.astimezone(UTC).replace(tzinfo=None)  # as UTCDateTime stores it
 
 
 class SqlCharges:
@@ -320,33 +344,49 @@ class SqlCharges:
         self._c = conn
         self._pg = conn.dialect.name == "postgresql"
 
-    def record(
-        self,
-        org_id: str,
-        year: int,
-        seats: Sequence[Seat],
-        entries: Sequence[LedgerEntry],
-        at: datetime,
-    ) -> None:
-        if self._pg and len(seats) == 1 and len(entries) == 1:
-            s, e = seats[0], entries[0]
-            params = {
-                "seat_id": s.id,
-                "org_id": org_id,
-                "year": year,
-                "recipient_key": s.recipient_key,
-                "opened_at": s.opened_at,
-                "at": e.at,
-                "delta": e.delta,
-                "reason": e.reason,
-                "entry_key": e.recipient_key,
-                "credential_id": e.credential_id,
-                "entry_seat": e.seat_id,
-                "day": at.astimezone(UTC).date(),
-            }
-            self._c.execute(_CHARGE_ONE_PG, params)
+    def record_many(self, seats: Sequence[Seat], entries: Sequence[LedgerEntry]) -> None:
+        if not entries:
             return
-        SqlSeats(self._c).open_many(seats)
-        SqlLedger(self._c).add_many(entries)
-        if seats:
-            SqlUsage(self._c).add(org_id, year, len(seats), at)
+        years = Counter((e.organization_id, e.billing_year) for e in entries)
+        days = Counter(
+            (e.organization_id, e.billing_year, e.at.astimezone(UTC).date()) for e in entries
+        )
+        if not self._pg or len(entries) >= _COPY_FROM_ROWS:
+            SqlSeats(self._c).open_many(seats)
+            SqlLedger(self._c).add_many(entries)
+            usage = SqlUsage(self._c)
+            if len(days) == 1:  # a bulk's, or one publish's: both counters at once
+                (org_id, year), n = years.popitem()
+                usage.add(org_id, year, n, entries[0].at)
+                return
+            for (org_id, year, day), n in sorted(days.items()):
+                usage.add_day(org_id, year, day, n)
+            for (org_id, year), n in sorted(years.items()):
+                usage.add_used(org_id, year, n)
+            return
+        self._c.execute(
+            _CHARGE_PG,
+            {
+                "seat_ids": [s.id for s in seats],
+                "seat_orgs": [s.organization_id for s in seats],
+                "seat_years": [s.billing_year for s in seats],
+                "seat_keys": [s.recipient_key for s in seats],
+                "seat_opened": [_naive_utc(s.opened_at) for s in seats],
+                "e_orgs": [e.organization_id for e in entries],
+                "e_at": [_naive_utc(e.at) for e in entries],
+                "e_years": [e.billing_year for e in entries],
+                "e_deltas": [e.delta for e in entries],
+                "e_reasons": [e.reason for e in entries],
+                "e_keys": [e.recipient_key for e in entries],
+                "e_creds": [e.credential_id for e in entries],
+                "e_seats": [e.seat_id for e in entries],
+                # Sorted: concurrent charges meet the counter rows in one order.
+                "u_orgs": [k[0] for k in sorted(years)],
+                "u_years": [k[1] for k in sorted(years)],
+                "u_n": [years[k] for k in sorted(years)],
+                "d_orgs": [k[0] for k in sorted(days)],
+                "d_years": [k[1] for k in sorted(days)],
+                "d_days": [k[2] for k in sorted(days)],
+                "d_n": [days[k] for k in sorted(days)],
+            },
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
 
@@ -95,6 +96,12 @@ _KEY_ORG = select(t.api_keys.c.organization_id).where(
 )
 
 
+_KEYS_ORGS = select(t.api_keys.c.key_hash, t.api_keys.c.organization_id).where(
+    t.api_keys.c.key_hash.in_(bindparam("key_hashes", expanding=True)),
+    t.api_keys.c.revoked_at.is_(None),
+)
+
+
 class SqlApiKeys:
     def __init__(self, conn: Connection) -> None:
         self._c = conn
@@ -108,6 +115,10 @@ class SqlApiKeys:
 
     def organization_for(self, key_hash: str) -> str | None:
         return self._c.scalar(_KEY_ORG, {"key_hash": key_hash})
+
+    def organizations_for(self, key_hashes: Sequence[str]) -> dict[str, str]:
+        rows = self._c.execute(_KEYS_ORGS, {"key_hashes": sorted(set(key_hashes))})
+        return {key_hash: org_id for key_hash, org_id in rows}
 
     def all(self, org_id: str) -> list[ApiKey]:
         k = t.api_keys.c

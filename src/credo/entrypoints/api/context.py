@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import re
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from credo.bootstrap import App
 from credo.domain.errors import DomainError, InvalidInput, NotFound, Unauthorized
 from credo.entrypoints.api.problems import PROBLEM, problem_body, unauthorized
 from credo.ids import ID_PATTERN
+from credo.services.credentials.group_commit import Answered, Prepared, Refused, Ticket
 from credo.services.ports import UnitOfWork
 from credo.services.runner import OPERATOR_SCOPE, Runner, fingerprint
 from credo.services.tenancy.organizations import (
@@ -109,6 +111,41 @@ class Mutation:
         except DomainError:
             return None
 
+    async def batched(
+        self,
+        group_id: str,
+        prepare: Callable[[Runner], Prepared | None],
+        answer: Callable[[Prepared, int], Outcome],
+        *,
+        notify: bool,
+    ) -> tuple[Response | None, Prepared | None]:
+        """Publish through the process's group commit (group_commit.PublishQueue): its
+        answer, or (None, what was prepared) when the request must run alone (`run`)."""
+        publisher = self.app.publisher
+        if publisher is None:
+            return None, None
+
+        def reply(ready: Prepared, charged: int) -> tuple[int, str]:
+            status, body = answer(ready, charged)
+            return status, "" if body is None else orjson.dumps(body).decode()
+
+        ticket = Ticket(
+            self.scope, group_id, prepare, reply, _refusal, notify,
+            self.api_key_hash, self.key, self.fp,
+        )  # fmt: skip
+        outcome = await asyncio.wrap_future(publisher.submit(ticket))
+        if isinstance(outcome, Answered):
+            return _response(outcome.status, outcome.body), None
+        if isinstance(outcome, Refused):
+            if isinstance(outcome.error, Unauthorized) and self.api_key_hash is not None:
+                self.app.keys.forget(self.api_key_hash)
+            raise outcome.error
+        return None, outcome.prepared
+
+    async def run_alone(self, action: Callable[[UnitOfWork], Outcome]) -> Response:
+        """`run`, from a coroutine: in the thread pool."""
+        return await run_in_threadpool(self.run, action)
+
     def run(self, action: Callable[[UnitOfWork], Outcome]) -> Response:
         def rendered(uow: UnitOfWork) -> tuple[int, str]:
             status, body = action(uow)
@@ -121,10 +158,14 @@ class Mutation:
             )
         else:
             status, text = self.app.runner.write(rendered, check=self._confirm)
-        if not text:
-            return Response(status_code=status)
-        media = PROBLEM if status >= 400 else "application/json"
-        return Response(text, status_code=status, media_type=media)
+        return _response(status, text)
+
+
+def _response(status: int, text: str) -> Response:
+    if not text:
+        return Response(status_code=status)
+    media = PROBLEM if status >= 400 else "application/json"
+    return Response(text, status_code=status, media_type=media)
 
 
 def _refusal(exc: DomainError) -> tuple[int, str]:

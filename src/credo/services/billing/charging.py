@@ -7,7 +7,7 @@ seats it reads and the counter it moves cannot change under it until the commit.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from credo import telemetry
@@ -72,45 +72,80 @@ def charge(
 ) -> int:
     """Take a seat for every key in `events` that lacks one this year, all or nothing.
     Returns the credits charged. Precondition: the caller holds the organization lock."""
-    q = price(uow, org_id, p, events, seated)
-    try:
-        seat_rules.require(q)
-    except InsufficientCredits as exc:
-        telemetry.event("publish.refused", code=exc.code)
-        # What a person needs to read the refusal in plain words (credit_reports.explain).
-        exc.reasons = tuple(dict.fromkeys(e.reason.value for e in q.charged))
-        exc.resets_at = p.year.ends_at
-        raise
-    year = p.year.index
-    seat_ids = new_ids("seat", len(q.charged), p.now)
-    new_seats = [
-        Seat(seat_id, org_id, year, e.recipient_key, p.now)
-        for seat_id, e in zip(seat_ids, q.charged, strict=True)
-    ]
-    entries = [
-        LedgerEntry(
-            id=None,
-            organization_id=org_id,
-            at=p.now,
-            billing_year=year,
-            delta=-1,
-            reason=e.reason.value,
-            recipient_key=e.recipient_key,
-            credential_id=e.ref,
-            seat_id=s.id,
-        )
-        for e, s in zip(q.charged, new_seats, strict=True)
-    ]
-    if q.charged:
-        uow.charges.record(org_id, year, new_seats, entries, p.now)
+    if seated is None:
+        seated = uow.seats.open_keys(org_id, p.year.index, {e.recipient_key for e in events})
+    tab = Tab(org_id, p, seated)
+    charged = tab.take(events, p.now)
+    record(uow, [tab])
+    return charged
+
+
+class Tab:
+    """The charges of one organization in one billing year, taken one request after
+    another and written together. Each request is priced as if it were charged alone right
+    after the ones admitted before it (R1, R2, R4, R11): a refused request takes nothing and
+    leaves the others as they are. Precondition: the caller holds the organization lock
+    from the reading of `p` and `seated` until the commit."""
+
+    def __init__(self, org_id: str, p: Period, seated: set[str]) -> None:
+        self.org_id = org_id
+        self.period = p
+        self._seated = set(seated)  # keys holding a seat this year, taken here included
+        self.used = p.account.used  # the counter after what was taken here
+        self.seats: list[Seat] = []
+        self.entries: list[LedgerEntry] = []
+
+    def take(self, events: Sequence[SeatEvent[str]], now: datetime) -> int:
+        """Charge one request's events; InsufficientCredits (or NoActiveSubscription), with
+        nothing taken, when they cannot all be paid for."""
+        q = seat_rules.quote(events, self._seated, replace(self.period.account, used=self.used))
+        try:
+            seat_rules.require(q)
+        except InsufficientCredits as exc:
+            telemetry.event("publish.refused", code=exc.code)
+            # What a person needs to read the refusal in plain words (credit_reports.explain).
+            exc.reasons = tuple(dict.fromkeys(e.reason.value for e in q.charged))
+            exc.resets_at = self.period.year.ends_at
+            raise
+        year = self.period.year.index
+        for seat_id, e in zip(new_ids("seat", len(q.charged), now), q.charged, strict=True):
+            self.seats.append(Seat(seat_id, self.org_id, year, e.recipient_key, now))
+            self.entries.append(
+                LedgerEntry(
+                    id=None,
+                    organization_id=self.org_id,
+                    at=now,
+                    billing_year=year,
+                    delta=-1,
+                    reason=e.reason.value,
+                    recipient_key=e.recipient_key,
+                    credential_id=e.ref,
+                    seat_id=seat_id,
+                )
+            )
+            self._seated.add(e.recipient_key)
+        self.used += len(q.charged)
+        return len(q.charged)
+
+
+def record(uow: UnitOfWork, tabs: Sequence[Tab]) -> None:
+    """Write what `tabs` took (seats, ledger rows, counters) in one go, and raise the
+    allowance alerts their charges crossed. Precondition: each tab's organization lock."""
+    taken = [tab for tab in tabs if tab.seats]
+    if not taken:
+        return
+    uow.charges.record_many(
+        [s for tab in taken for s in tab.seats], [e for tab in taken for e in tab.entries]
+    )
+    for tab in taken:
         # Counted when charged: a transaction rolled back after this (rare) over-counts.
-        telemetry.event("credits.charged", len(q.charged))
+        telemetry.event("credits.charged", len(tab.seats))
         # Free unless the counter crosses 80% or 100% of the allowance (no query otherwise).
+        p = tab.period
         before = p.account.used
         credit_alerts.after_charge(
-            uow, org_id, p.year, p.account.allowance, before, before + len(q.charged), p.now
+            uow, tab.org_id, p.year, p.account.allowance, before, tab.used, tab.entries[-1].at
         )
-    return len(q.charged)
 
 
 def leave_seat(

@@ -100,16 +100,10 @@ class Usage(Protocol):
 
 
 class Charges(Protocol):
-    def record(
-        self,
-        org_id: str,
-        year: int,
-        seats: Sequence[Seat],
-        entries: Sequence[LedgerEntry],
-        at: datetime,
-    ) -> None:
-        """Open `seats`, write their ledger `entries` and count them in billing year `year`:
-        what a charge writes, together."""
+    def record_many(self, seats: Sequence[Seat], entries: Sequence[LedgerEntry]) -> None:
+        """Open `seats`, write their ledger `entries` (one each) and count them: each
+        entry adds one to its organization's credits used in its billing year and to its
+        charges of its day (UTC). What charges write, together, for any organizations."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,6 +57,13 @@ class Publishing(Protocol):
         with `recipient_key`, whether it holds an open seat in `year` too."""
         ...
 
+    def lock_many(
+        self, wants: Sequence[tuple[str, str, int]]
+    ) -> dict[tuple[str, str, int], Charging]:
+        """For (organization, group, billing year) each: as `lock`, without `seated`; the
+        organizations' locks taken in one order. A missing organization is not answered."""
+        ...
+
 
 class Groups(Protocol):
     def add(self, group: Group) -> None: ...

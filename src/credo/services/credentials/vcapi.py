@@ -87,6 +87,10 @@ class AheadVc:
     cred: Credential
     document: dict[str, Any]
 
+    @property
+    def creds(self) -> list[Credential]:
+        return [self.cred]
+
 
 def prepare(
     runner: Runner,

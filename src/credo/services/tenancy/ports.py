@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -33,6 +34,9 @@ class Organizations(Protocol):
 class ApiKeys(Protocol):
     def add(self, key_id: str, org_id: str, key_hash: str, prefix: str, at: datetime) -> None: ...
     def organization_for(self, key_hash: str) -> str | None: ...
+    def organizations_for(self, key_hashes: Sequence[str]) -> dict[str, str]:
+        """The organization each of the keys that are not revoked opens."""
+
     def all(self, org_id: str) -> list[ApiKey]: ...
     def revoke(self, org_id: str, key_id: str, at: datetime) -> bool:
         """False if the organization has no such key, or it was revoked already."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Query, Response
 from pydantic import StringConstraints
@@ -49,7 +49,7 @@ def _group_id(value: str) -> str:
 
 
 @router.post("", status_code=201)
-def create_credential(body: CredentialIn, m: OrgMutation, app: AppDep) -> Response:
+async def create_credential(body: CredentialIn, m: OrgMutation, app: AppDep) -> Response:
     org_id = m.scope
     group_id = _group_id(body.group_id)
     item = NewCredential(
@@ -62,7 +62,15 @@ def create_credential(body: CredentialIn, m: OrgMutation, app: AppDep) -> Respon
 
     ahead = None
     if body.publish and not body.dry_run:
-        ahead = m.ahead(lambda run: issuing.prepare(run, app.ctx, org_id, group_id, [item]))
+        done, ready = await m.batched(
+            group_id,
+            lambda run: issuing.prepare(run, app.ctx, org_id, group_id, [item]),
+            lambda ready, charged: _one(Issued(list(ready.creds), charged), created=True),
+            notify=True,
+        )
+        if done is not None:
+            return done
+        ahead = cast(issuing.Ahead | None, ready)
 
     def action(uow: UnitOfWork) -> Outcome:
         result = issuing.issue(
@@ -77,7 +85,7 @@ def create_credential(body: CredentialIn, m: OrgMutation, app: AppDep) -> Respon
         )
         return _one(result, created=True)
 
-    return m.run(action)
+    return await m.run_alone(action)
 
 
 @router.post("/bulk", status_code=201)

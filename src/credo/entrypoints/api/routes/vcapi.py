@@ -19,7 +19,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Response
 
@@ -35,6 +35,8 @@ from credo.entrypoints.api.schemas import (
     VerifyPresentationIn,
 )
 from credo.services.credentials import vcapi, verification
+from credo.services.credentials.group_commit import Prepared
+from credo.services.credentials.groups import vc_api_group_id
 from credo.services.credentials.verification import Verification, VerifyOptions
 from credo.services.ports import UnitOfWork
 
@@ -42,23 +44,39 @@ router = APIRouter(tags=["vc-api"])
 
 
 @router.post("/credentials/issue", status_code=201)
-def issue_credential(body: IssueCredentialIn, m: OrgMutation, app: AppDep) -> Response:
+async def issue_credential(body: IssueCredentialIn, m: OrgMutation, app: AppDep) -> Response:
     """Sign a VC 2.0 or 1.1 credential with the organization's key (issuer: the
     organization's DID, set when absent; another issuer is refused)."""
     org_id = m.scope
-    ahead = m.ahead(lambda run: vcapi.prepare(run, app.ctx, org_id, body.credential, body.options))
+
+    def answer(ready: Prepared, charged: int) -> Outcome:
+        assert isinstance(ready, vcapi.AheadVc)
+        return _issued(vcapi.IssuedVc(ready.cred.id, ready.document, charged))
+
+    done, ready = await m.batched(
+        vc_api_group_id(org_id),
+        lambda run: vcapi.prepare(run, app.ctx, org_id, body.credential, body.options),
+        answer,
+        notify=False,
+    )
+    if done is not None:
+        return done
+    ahead = cast(vcapi.AheadVc | None, ready)
 
     def action(uow: UnitOfWork) -> Outcome:
-        issued = vcapi.issue_credential(
-            uow, app.ctx, org_id, body.credential, body.options, ahead=ahead
+        return _issued(
+            vcapi.issue_credential(uow, app.ctx, org_id, body.credential, body.options, ahead=ahead)
         )
-        return 201, {
-            "verifiableCredential": issued.document,
-            "credential_id": issued.credential_id,
-            "credits_charged": issued.credits_charged,
-        }
 
-    return m.run(action)
+    return await m.run_alone(action)
+
+
+def _issued(issued: vcapi.IssuedVc) -> Outcome:
+    return 201, {
+        "verifiableCredential": issued.document,
+        "credential_id": issued.credential_id,
+        "credits_charged": issued.credits_charged,
+    }
 
 
 @router.post("/credentials/status")
