@@ -106,6 +106,16 @@ _OPEN_KEYS_ANY = select(t.seats.c.recipient_key).where(
     t.seats.c.released_at.is_(None),
     t.seats.c.recipient_key == any_(bindparam("keys", type_=ARRAY(String))),
 )
+# Open seats of many (organization, year, key) at once, each looked up in the seats'
+# index. LATERAL ... LIMIT 1 keeps that plan when the table's statistics are stale (a
+# young database, between two ANALYZEs): a join read every open seat instead.
+_OPEN_OF_PG = text(
+    "SELECT w.org_id, w.year, w.key FROM unnest(CAST(:org_ids AS varchar[]),"
+    " CAST(:years AS integer[]), CAST(:keys AS varchar[])) AS w (org_id, year, key)"
+    " CROSS JOIN LATERAL (SELECT 1 FROM seats s WHERE s.organization_id = w.org_id"
+    " AND s.billing_year = w.year AND s.recipient_key = w.key AND s.released_at IS NULL"
+    " LIMIT 1) AS found"
+)
 _ADD_USED_SQLITE = _add_used(sqlite_insert)
 _ADD_USED_ONLY_PG = _add_used(pg_insert)
 
@@ -160,6 +170,30 @@ class SqlSeats:
             params = {"org_id": org_id, "year": year, "keys": list(chunk)}
             found.update(self._c.scalars(_OPEN_KEYS, params))
         return found
+
+    def open_keys_of(self, wanted: Iterable[tuple[str, int, str]]) -> set[tuple[str, int, str]]:
+        """Which of (organization, billing year, recipient key) hold an open seat."""
+        wanted = sorted(set(wanted))
+        if not wanted:
+            return set()
+        if self._c.dialect.name != "postgresql":
+            by_year: dict[tuple[str, int], list[str]] = {}
+            for org_id, year, key in wanted:
+                by_year.setdefault((org_id, year), []).append(key)
+            return {
+                (org_id, year, key)
+                for (org_id, year), keys in by_year.items()
+                for key in self.open_keys(org_id, year, keys)
+            }
+        rows = self._c.execute(
+            _OPEN_OF_PG,
+            {
+                "org_ids": [w[0] for w in wanted],
+                "years": [w[1] for w in wanted],
+                "keys": [w[2] for w in wanted],
+            },
+        )
+        return {(r[0], r[1], r[2]) for r in rows}
 
     def open_many(self, seats: Sequence[Seat]) -> None:
         if seats:

@@ -74,7 +74,9 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
             tuple(row[name] if proc is None else proc(row[name]) for name, proc in pairs)
             for row in rows
         ]
-    if dialect.name == "postgresql" and len(params) >= _COPY_FROM_ROWS:
+    if dialect.name != "postgresql":
+        conn.exec_driver_sql(sql, params)
+    elif len(params) >= _COPY_FROM_ROWS:
         raw: Any = conn.connection.driver_connection
         with (
             raw.cursor() as cur,
@@ -82,5 +84,19 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
         ):
             for row in params:
                 copy.write_row(row)
-        return
-    conn.exec_driver_sql(sql, params)
+    else:
+        # One statement of many rows: as executemany, PostgreSQL ran each row as a
+        # statement of its own (pg_stat_statements, group-committed publishes: 160 µs a
+        # credential row).
+        conn.exec_driver_sql(_values_of(sql, len(params)), _flat(params))
+
+
+@functools.lru_cache(maxsize=512)
+def _values_of(sql: str, rows: int) -> str:
+    """`sql` (an INSERT of one row of %s markers) for `rows` rows."""
+    row = sql[sql.index("VALUES (") + len("VALUES ") :]
+    return sql[: sql.index("VALUES (") + len("VALUES ")] + ", ".join([row] * rows)
+
+
+def _flat(params: Sequence[tuple[Any, ...]]) -> tuple[Any, ...]:
+    return tuple(value for row in params for value in row)

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from credo import __version__
 from credo.bootstrap import App, bootstrap
 from credo.entrypoints.api import health, observability, problems
+from credo.entrypoints.api.hot import HotRoutes
 from credo.entrypoints.api.limits import BodyGate
 from credo.entrypoints.api.routes import (
     admin,
@@ -59,6 +60,7 @@ def create_app(app: App | None = None) -> FastAPI:
 
     health.install(api, credo)
 
+    api.add_middleware(HotRoutes, credo=credo)  # inside the gate: bodies capped
     api.add_middleware(BodyGate, max_bytes=credo.settings.max_body_bytes)
     observability.install(api, credo)  # outermost: it sees every answer, 413s included
     return api

@@ -83,10 +83,19 @@ def validation_problem(exc: RequestValidationError) -> JSONResponse:
     return problem(422, "invalid_input", f"{len(errors)} field(s) are invalid", errors=errors)
 
 
+def domain_problem(exc: DomainError) -> JSONResponse:
+    return problem(exc.status, exc.code, exc.detail, exc.title, **exc.fields)
+
+
+def busy_problem(exc: OperationalError) -> JSONResponse:
+    log.warning("database unavailable: %s", type(exc.orig).__name__)
+    return problem(503, "database_unavailable", "the database is busy; retry shortly")
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
-        return problem(exc.status, exc.code, exc.detail, exc.title, **exc.fields)
+        return domain_problem(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -102,8 +111,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     async def _db_busy(_: Request, exc: OperationalError) -> JSONResponse:
-        log.warning("database unavailable: %s", type(exc.orig).__name__)
-        return problem(503, "database_unavailable", "the database is busy; retry shortly")
+        return busy_problem(exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -22,6 +22,9 @@ class Subscriptions(Protocol):
 
 class Seats(Protocol):
     def open_keys(self, org_id: str, year: int, keys: Iterable[str]) -> set[str]: ...
+    def open_keys_of(self, wanted: Iterable[tuple[str, int, str]]) -> set[tuple[str, int, str]]:
+        """Which of (organization, billing year, recipient key) hold an open seat."""
+
     def open_many(self, seats: Sequence[Seat]) -> None: ...
     def release(self, org_id: str, year: int, recipient_key: str, at: datetime) -> int:
         """Release the open seat; the number released (0 or 1)."""

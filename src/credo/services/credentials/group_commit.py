@@ -113,23 +113,37 @@ def commit(
     uow: UnitOfWork, ctx: ServiceContext, batch: Sequence[tuple[Ticket, Prepared]]
 ) -> list[Outcome]:
     """Decide and write every ticket of `batch` in the caller's unit of work; the caller
-    commits. One outcome per ticket, in order."""
+    commits. One outcome per ticket, in order. As for one publish (issuing._issue_ahead),
+    the credentials and their e-mails are written before the organizations' locks are
+    taken (they change no balance); under them come one read of what the charges need, the
+    charges, and the writes that count."""
     out: list[Outcome | None] = [None] * len(batch)
     replies: list[tuple[str, str, StoredReply]] = []  # to store, for Idempotency-Keys
     _confirm_keys(uow, batch, out)
     _replay(uow, batch, out)
-    tabs, admitted = _charged(uow, ctx, batch, out, replies)
-    creds = [c for i, charged in admitted for c in batch[i][1].creds]
-    uow.credentials.add_many(creds)
+    live = [i for i, o in enumerate(out) if o is None]
+    if not live:
+        return _outcomes(batch, out)
+    uow.credentials.add_many([c for i in live for c in batch[i][1].creds], counted=False)
     real_now = ctx.clock.now()
-    for i, _ in admitted:
-        ticket, ready = batch[i]
-        if ticket.notify:
-            uow.outbox.add_many(
-                notifications.announce(
-                    ready.org, ready.group, ready.creds, notifications.PUBLISHED, real_now
-                )
+    uow.outbox.add_many(
+        [
+            message
+            for i in live
+            if batch[i][0].notify
+            for message in notifications.announce(
+                batch[i][1].org,
+                batch[i][1].group,
+                batch[i][1].creds,
+                notifications.PUBLISHED,
+                real_now,
             )
+        ]
+    )
+    tabs, admitted = _charged(uow, ctx, batch, live, out, replies)
+    taken = {i for i, _ in admitted}
+    _discard(uow, [batch[i][1] for i in live if i not in taken])
+    uow.credentials.count_added([c for i, _ in admitted for c in batch[i][1].creds])
     charging.record(uow, tabs)
     for i, charged in admitted:
         ticket, ready = batch[i]
@@ -139,7 +153,24 @@ def commit(
             reply = StoredReply(ticket.fingerprint, status, body)
             replies.append((ticket.org_id, ticket.idempotency_key, reply))
     uow.idempotency.add_many(replies, real_now)
+    return _outcomes(batch, out)
+
+
+def _outcomes(batch: Sequence[tuple[Ticket, Prepared]], out: list[Outcome | None]) -> list[Outcome]:
     return [o if o is not None else Alone(batch[i][1]) for i, o in enumerate(out)]
+
+
+def _discard(uow: UnitOfWork, refused: Sequence[Prepared]) -> None:
+    """Undo the early writes of the requests the batch did not admit."""
+    ids = [c.id for ready in refused for c in ready.creds]
+    if not ids:
+        return
+    uow.outbox.discard_for(ids)
+    by_org: dict[str, list[str]] = {}
+    for ready in refused:
+        by_org.setdefault(ready.org.id, []).extend(c.id for c in ready.creds)
+    for org_id, cred_ids in by_org.items():
+        uow.credentials.discard(org_id, cred_ids)
 
 
 def _confirm_keys(
@@ -180,15 +211,19 @@ def _charged(
     uow: UnitOfWork,
     ctx: ServiceContext,
     batch: Sequence[tuple[Ticket, Prepared]],
+    live: Sequence[int],
     out: list[Outcome | None],
     replies: list[tuple[str, str, StoredReply]],
 ) -> tuple[list[charging.Tab], list[tuple[int, int]]]:
-    """Lock, read and price: the tabs to record and the (ticket, credits) admitted."""
-    live = [i for i in range(len(batch)) if out[i] is None]
-    if not live:
-        return [], []
+    """Lock, read and price the `live` tickets: the tabs to record and the (ticket,
+    credits) admitted."""
     wants = [(batch[i][0].org_id, batch[i][0].group_id, batch[i][1].year) for i in live]
     locked = uow.publishing.lock_many(wants)
+    seated = uow.seats.open_keys_of(
+        (batch[i][0].org_id, batch[i][1].year, c.recipient_key)
+        for i in live
+        for c in batch[i][1].creds
+    )
     tabs: dict[tuple[str, int], charging.Tab] = {}
     admitted: list[tuple[int, int]] = []
     for i, want in zip(live, wants, strict=True):
@@ -218,14 +253,8 @@ def _charged(
         if tab is None:
             # now_locked.used is of ready.year, the one period_of asks for
             p = charging.period_of(sub, ready.now, _constant(now_locked.used))
-            keys = {
-                c.recipient_key
-                for j, other in zip(live, wants, strict=True)
-                if other[0] == ticket.org_id and other[2] == ready.year
-                for c in batch[j][1].creds
-            }
-            seated = uow.seats.open_keys(ticket.org_id, ready.year, keys)
-            tab = tabs[(ticket.org_id, ready.year)] = charging.Tab(ticket.org_id, p, seated)
+            keys = {k for o, y, k in seated if (o, y) == (ticket.org_id, ready.year)}
+            tab = tabs[(ticket.org_id, ready.year)] = charging.Tab(ticket.org_id, p, keys)
         elif sub.is_active(ready.now) != tab.period.account.active:
             out[i] = Alone(ready)  # the subscription ends between the two moments
             continue

@@ -50,6 +50,12 @@ def _group_id(value: str) -> str:
 
 @router.post("", status_code=201)
 async def create_credential(body: CredentialIn, m: OrgMutation, app: AppDep) -> Response:
+    return await create(body, m, app)
+
+
+async def create(body: CredentialIn, m: Mutation, app: App) -> Response:
+    """POST /v1/credentials, once its body is parsed and its caller known (also served by
+    api.hot without FastAPI's routing)."""
     org_id = m.scope
     group_id = _group_id(body.group_id)
     item = NewCredential(

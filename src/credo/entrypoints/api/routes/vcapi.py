@@ -24,7 +24,8 @@ from typing import Annotated, Any, cast
 from fastapi import APIRouter, Depends, Response
 
 from credo.adapters.images.baking import credential_from_image
-from credo.entrypoints.api.context import AppDep, OrgMutation, Outcome
+from credo.bootstrap import App
+from credo.entrypoints.api.context import AppDep, Mutation, OrgMutation, Outcome
 from credo.entrypoints.api.images import IMAGE_BODIES, ImageBodyRoute, image_body
 from credo.entrypoints.api.problems import PROBLEM, problem_dict
 from credo.entrypoints.api.schemas import (
@@ -47,6 +48,12 @@ router = APIRouter(tags=["vc-api"])
 async def issue_credential(body: IssueCredentialIn, m: OrgMutation, app: AppDep) -> Response:
     """Sign a VC 2.0 or 1.1 credential with the organization's key (issuer: the
     organization's DID, set when absent; another issuer is refused)."""
+    return await issue(body, m, app)
+
+
+async def issue(body: IssueCredentialIn, m: Mutation, app: App) -> Response:
+    """POST /credentials/issue, once its body is parsed and its caller known (also served
+    by api.hot without FastAPI's routing)."""
     org_id = m.scope
 
     def answer(ready: Prepared, charged: int) -> Outcome:
