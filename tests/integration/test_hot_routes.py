@@ -132,6 +132,7 @@ def test_hot_requests_are_logged_under_their_route(
 ) -> None:
     g = org.group("Welding")
     with caplog.at_level(logging.INFO, logger="credo.http"):
+        caplog.clear()
         r = org.issue(g, "ann@x.org")
     assert r.status_code == 201, r.text
     [line] = [rec for rec in caplog.records if rec.name == "credo.http"]

@@ -123,6 +123,13 @@ _COUNT = text(
     " DO UPDATE SET credentials = group_counts.credentials + excluded.credentials"
 )
 
+_COUNT_MANY_PG = text(
+    "INSERT INTO group_counts (organization_id, group_id, credentials)"
+    " SELECT * FROM unnest(CAST(:org_ids AS varchar[]), CAST(:group_ids AS varchar[]),"
+    " CAST(:ns AS integer[])) ON CONFLICT (organization_id, group_id)"
+    " DO UPDATE SET credentials = group_counts.credentials + excluded.credentials"
+)
+
 
 class SqlCredentials:
     def __init__(self, conn: Connection) -> None:
@@ -157,6 +164,16 @@ class SqlCredentials:
         ]
         if len(params) == 1:  # a single publish: not through executemany
             self._c.execute(_COUNT, params[0])
+        elif params and self._c.dialect.name == "postgresql":
+            # One statement (executemany ran one per row); sorted, distinct keys.
+            self._c.execute(
+                _COUNT_MANY_PG,
+                {
+                    "org_ids": [p["organization_id"] for p in params],
+                    "group_ids": [p["group_id"] for p in params],
+                    "ns": [p["n"] for p in params],
+                },
+            )
         elif params:
             self._c.execute(_COUNT, params)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Integer, Label, String, Table, bindparam, func, select
+from sqlalchemy import Connection, Integer, Label, String, Table, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from credo.adapters.db import tables as t
@@ -96,9 +96,11 @@ _CHARGING = (
 _LOCK = select(_o.c.id).where(_o.c.id == bindparam("org_id")).with_for_update(key_share=True)
 # Several organizations' locks, taken in the order of their ids (the rows are locked as
 # the sort hands them over), so two such statements cannot deadlock each other.
+# One array parameter: the statement is the same however many there are (an IN list is
+# compiled, converted and prepared anew for each length).
 _LOCK_MANY = (
     select(_o.c.id)
-    .where(_o.c.id.in_(bindparam("org_ids", expanding=True)))
+    .where(_o.c.id == any_(bindparam("org_ids", type_=ARRAY(String))))
     .order_by(_o.c.id)
     .with_for_update(key_share=True)
 )

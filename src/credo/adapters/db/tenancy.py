@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, insert, select, text, update
+from sqlalchemy import Connection, String, any_, bindparam, insert, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
@@ -102,6 +103,13 @@ _KEYS_ORGS = select(t.api_keys.c.key_hash, t.api_keys.c.organization_id).where(
 )
 
 
+# The same, one array parameter whatever the count: one statement to prepare and convert.
+_KEYS_ORGS_PG = select(t.api_keys.c.key_hash, t.api_keys.c.organization_id).where(
+    t.api_keys.c.key_hash == any_(bindparam("key_hashes", type_=ARRAY(String))),
+    t.api_keys.c.revoked_at.is_(None),
+)
+
+
 class SqlApiKeys:
     def __init__(self, conn: Connection) -> None:
         self._c = conn
@@ -117,8 +125,11 @@ class SqlApiKeys:
         return self._c.scalar(_KEY_ORG, {"key_hash": key_hash})
 
     def organizations_for(self, key_hashes: Sequence[str]) -> dict[str, str]:
-        rows = self._c.execute(_KEYS_ORGS, {"key_hashes": sorted(set(key_hashes))})
-        return {key_hash: org_id for key_hash, org_id in rows}
+        wanted = sorted(set(key_hashes))
+        stmt = _KEYS_ORGS_PG if self._c.dialect.name == "postgresql" else _KEYS_ORGS
+        return {
+            key_hash: org_id for key_hash, org_id in self._c.execute(stmt, {"key_hashes": wanted})
+        }
 
     def all(self, org_id: str) -> list[ApiKey]:
         k = t.api_keys.c

@@ -1,6 +1,6 @@
 """What publishes from a group sign with (the organization, its subscription, the group and
-the active key), remembered by a process for a few seconds, so that signing ahead of the
-lock needs no transaction of its own.
+the active key), remembered by a process for a minute, so that signing ahead of the lock
+needs no transaction of its own.
 
 A stale entry costs speed, never correctness: under the lock the publish compares all of it
 with the database and, when anything changed, signs again there and forgets the entry
@@ -18,7 +18,7 @@ from credo.services.credentials.ports import Signing
 class SigningCache:
     def __init__(
         self,
-        ttl: float = 5.0,
+        ttl: float = 60.0,
         size: int = 10_000,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
