@@ -57,7 +57,7 @@ def outcome(compute: Callable[[], Any]) -> tuple[Any, ...]:
 
 def variants(quads: list[rdfc.Quad]) -> list[str]:
     canonical = rdfc.canonicalize(quads)
-    if not rdfc.order_is_ambiguous(quads):
+    if not rdfc.order_is_ambiguous(canonical):
         return [canonical]
     return [canonical, rdfc.canonicalize(quads, utf16_order=True)]
 

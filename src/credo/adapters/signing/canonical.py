@@ -284,7 +284,7 @@ def canonize_variants(
     for `canonize`."""
     quads = _quads(document, loader, full)
     canonical = rdfc.canonicalize(quads)
-    if not rdfc.order_is_ambiguous(quads):
+    if not rdfc.order_is_ambiguous(canonical):
         return [canonical]
     javascript = rdfc.canonicalize(quads, utf16_order=True)
     return [canonical] if javascript == canonical else [canonical, javascript]

@@ -260,11 +260,13 @@ _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 _HIGH_BMP = re.compile("[\ue000-\uffff]")
 
 
-def order_is_ambiguous(quads: Iterable[Quad]) -> bool:
+def order_is_ambiguous(canonical: str) -> bool:
     """True when sorting by UTF-16 code units could differ from code point order: only when
-    the dataset holds both a character beyond U+FFFF and one in U+E000..U+FFFF. Then
-    `canonicalize(..., utf16_order=True)` may give another result."""
-    text = "".join(map("".join, quads))
-    if text.isascii():  # nearly every credential: one pass in C, no regex
+    the text holds both a character beyond U+FFFF and one in U+E000..U+FFFF. `canonical`
+    is the dataset's canonical N-Quads: every term that is sorted is in it, as it is
+    (N-Quads escapes only ASCII characters; the input's blank node labels, which it does
+    not keep, never decide an order). Then `canonicalize(..., utf16_order=True)` may give
+    another result."""
+    if canonical.isascii():  # nearly every credential: one pass in C, no regex
         return False
-    return bool(_ASTRAL.search(text) and _HIGH_BMP.search(text))
+    return bool(_ASTRAL.search(canonical) and _HIGH_BMP.search(canonical))
