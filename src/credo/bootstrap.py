@@ -34,6 +34,9 @@ from credo.services.rendering.badges import BadgeRenderer
 from credo.services.rendering.ports import CertificateRenderer
 from credo.services.runner import Runner
 from credo.services.tenancy.key_cache import KeyCache
+from credo.services.webhooks.delivery import WebhookWorker
+from credo.services.webhooks.endpoints import Webhooking
+from credo.services.webhooks.ports import Sender
 from credo.settings import Settings, default_data_dir
 
 
@@ -53,6 +56,20 @@ class App:
     keys: KeyCache = field(default_factory=KeyCache)
     # Publishes that signed ahead, committed together (None: each runs alone).
     publisher: PublishQueue | None = None
+    webhooking: Webhooking | None = None  # built by bootstrap; None only in hand-made Apps
+    webhook_sender: Sender | None = None  # default: HTTP, as the settings allow
+
+    def webhook_worker(self, name: str) -> WebhookWorker:
+        if self.webhooking is None:
+            raise RuntimeError("this App was built without webhooks (use bootstrap)")
+        sender = self.webhook_sender
+        if sender is None:
+            from credo.adapters.webhook_sender import HttpSender
+
+            sender = self.webhook_sender = HttpSender(
+                allow_private=self.settings.webhook_allow_private_networks
+            )
+        return WebhookWorker(self.uow, self.webhooking, sender, name)
 
     def mail_worker(self) -> MailWorker:
         lease = timedelta(seconds=self.settings.mail_lease)
@@ -115,7 +132,23 @@ def bootstrap(
     mailer = mailer or mail_sender(settings)
     runner = Runner(uow, clock)
     publisher = PublishQueue(uow, runner, ctx)
-    return App(settings, engine, clock, uow, runner, ctx, mailer=mailer, publisher=publisher)
+    webhooking = Webhooking(
+        clock=clock,
+        sealer=KeyVault(master_key),
+        allow_http=settings.environment == "development",
+        allow_private=settings.webhook_allow_private_networks,
+    )
+    return App(
+        settings,
+        engine,
+        clock,
+        uow,
+        runner,
+        ctx,
+        mailer=mailer,
+        publisher=publisher,
+        webhooking=webhooking,
+    )
 
 
 def mail_sender(settings: Settings) -> MailSender:

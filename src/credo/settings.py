@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "json", "text"] = "auto"
     # Recipients are reminded this many days before their credential expires (0: never).
     expiry_reminder_days: int = Field(30, ge=0, le=365)
+    # Webhook endpoints on loopback, private, link-local or reserved addresses are refused
+    # unless this is on (an endpoint on the same network as a self-hosted server).
+    webhook_allow_private_networks: bool = False
 
     @model_validator(mode="after")
     def _refuse_weak_secrets(self) -> Settings:

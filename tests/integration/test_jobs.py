@@ -241,6 +241,8 @@ def test_the_expiry_sweep_is_one_job_whatever_the_workers(credo: App, clock: Fix
         worker.ensure_periodic()
     [sweep] = [r for r in job_rows(credo, kind=jobs.EXPIRY_REMINDERS) if r["failed_at"] is None]
     assert sweep["singleton"] == jobs.EXPIRY_REMINDERS and sweep["priority"] == Lane.BULK
+    [hooks] = [r for r in job_rows(credo, kind=jobs.WEBHOOK_EXPIRIES) if r["failed_at"] is None]
+    assert hooks["singleton"] == jobs.WEBHOOK_EXPIRIES and hooks["priority"] == Lane.BULK
     assert Worker(credo).run_job()
     [row] = job_rows(credo, id=sweep["id"])
     assert row["run_at"] == clock.now() + timedelta(hours=1) and row["finished_at"] is None

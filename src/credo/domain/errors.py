@@ -58,6 +58,8 @@ class InsufficientCredits(DomainError):
         # and when the billing year's allowance resets.
         self.reasons: tuple[str, ...] = ()
         self.resets_at: datetime | None = None
+        # Set where a charge is refused: whose `credits.publish_refused` webhook event it is.
+        self.organization_id: str | None = None
 
     @property
     def credits_short(self) -> int:

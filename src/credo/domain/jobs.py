@@ -26,6 +26,7 @@ _MAIL_LANES = {
     "password.reset": Lane.ACCOUNT,
     "account.invite": Lane.ACCOUNT,
     "credits.alert": Lane.ACCOUNT,
+    "webhook.disabled": Lane.ACCOUNT,
     "credential.expiring": Lane.BULK,
 }
 

@@ -16,6 +16,7 @@ from credo.services.ports import UnitOfWork
 
 IMPORT = "import"  # publish a spreadsheet upload, one chunk per run (services/imports.py)
 EXPIRY_REMINDERS = "expiry_reminders"  # the hourly sweep (services/reminders.py)
+WEBHOOK_EXPIRIES = "webhook_expiries"  # the hourly `credential.expired` sweep (webhooks.events)
 
 
 def enqueue(

@@ -37,6 +37,7 @@ from credo.services.people.ports import Accounts
 from credo.services.recipients.ports import Reminders
 from credo.services.rendering.ports import Artifacts
 from credo.services.tenancy.ports import ApiKeys, Organizations
+from credo.services.webhooks.ports import Webhooks
 
 
 class DuplicateRequest(Exception):
@@ -140,6 +141,8 @@ class UnitOfWork(Protocol):
     def credential_search(self) -> CredentialSearch: ...
     @property
     def publishing(self) -> Publishing: ...
+    @property
+    def webhooks(self) -> Webhooks: ...
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None: ...

@@ -8,8 +8,9 @@ from typing import TypeVar
 
 from credo.clock import Clock
 from credo.domain.entities import StoredReply
-from credo.domain.errors import DomainError, IdempotencyKeyReused
+from credo.domain.errors import DomainError, IdempotencyKeyReused, InsufficientCredits
 from credo.services.ports import ConnectionLost, DuplicateRequest, UnitOfWork, UnitOfWorkFactory
+from credo.services.webhooks import events as webhook_events
 
 T = TypeVar("T")
 OPERATOR_SCOPE = "_operator"
@@ -45,11 +46,27 @@ class Runner:
             with self._uow() as uow:
                 if check is not None:
                     check(uow)
-                result = action(uow)
-                uow.commit()
-                return result
+                try:
+                    result = action(uow)
+                except InsufficientCredits as exc:
+                    refused = exc
+                else:
+                    uow.commit()
+                    return result
+            self._tell_refusal(refused)
+            raise refused
 
         return _again_if_lost(run)
+
+    def _tell_refusal(self, exc: DomainError) -> None:
+        """A refused publish (402) is a webhook event, written once its own transaction
+        has rolled back."""
+        event = webhook_events.refusal(exc)
+        if event is None:
+            return
+        with self._uow() as uow:
+            webhook_events.emit(uow, [event], self._clock.now())
+            uow.commit()
 
     def once(
         self,
@@ -96,6 +113,7 @@ class Runner:
             except IdempotencyKeyReused:
                 raise
             except DomainError as exc:
+                refused = exc
                 status, body = refusal(exc)
             else:
                 uow.idempotency.add(scope, key, StoredReply(fp, status, body), self._clock.now())
@@ -104,6 +122,9 @@ class Runner:
         # Refused: the action's transaction rolled back; the refusal is recorded apart.
         with self._uow() as uow:
             uow.idempotency.add(scope, key, StoredReply(fp, status, body), self._clock.now())
+            event = webhook_events.refusal(refused)
+            if event is not None:
+                webhook_events.emit(uow, [event], self._clock.now())
             uow.commit()
         return status, body
 

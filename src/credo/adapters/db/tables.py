@@ -466,3 +466,75 @@ credit_alerts = Table(
     Column("threshold", Integer, primary_key=True),
     Column("raised_at", UTCDateTime, nullable=False),
 )
+
+# Webhook endpoints. The signing secret is sealed under the master key (adapters/keystore)
+# like signing keys; after a rotation the previous one signs too until it expires.
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", _id(), primary_key=True),
+    Column("organization_id", _id(), ForeignKey("organizations.id"), nullable=False),
+    Column("url", String(2000), nullable=False),
+    Column("description", String(500), nullable=True),
+    Column("events", Text, nullable=False),  # a JSON list of event types
+    Column("secret", LargeBinary, nullable=False),
+    Column("previous_secret", LargeBinary, nullable=True),
+    Column("previous_secret_expires_at", UTCDateTime, nullable=True),
+    Column("secret_rotated_at", UTCDateTime, nullable=True),
+    Column("failing_since", UTCDateTime, nullable=True),
+    Column("disabled_at", UTCDateTime, nullable=True),
+    Column("disabled_reason", String(200), nullable=True),
+    # `credential.expired`: expiry dates before this day have been told of (the sweep's mark).
+    Column("expired_through", Date, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index(None, "organization_id", "id"),
+)
+
+# One event for one endpoint, written in the transaction of the change it tells of, sent
+# by the workers (claimed with a lease), tried again on a schedule (domain.webhooks).
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", _id(), primary_key=True),
+    Column("organization_id", _id(), ForeignKey("organizations.id"), nullable=False),
+    Column("webhook_id", _id(), ForeignKey("webhooks.id"), nullable=False),
+    Column("event_type", String(40), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("state", String(12), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UTCDateTime, nullable=True),
+    Column("leased_until", UTCDateTime, nullable=True),
+    Column("leased_by", String(80), nullable=True),
+    Column("last_attempt_at", UTCDateTime, nullable=True),
+    Column("last_status_code", Integer, nullable=True),
+    Column("last_duration_ms", Integer, nullable=True),
+    Column("last_response", Text, nullable=True),
+    Column("last_error", String(500), nullable=True),
+    Index(
+        "ix_webhook_deliveries_pending",
+        "next_attempt_at",
+        sqlite_where=text("state = 'pending'"),
+        postgresql_where=text("state = 'pending'"),
+    ),
+    Index(None, "webhook_id", "id"),
+    Index(None, "organization_id", "id"),
+)
+
+# Every try of a delivery: the log a delivery's page shows.
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("organization_id", _id(), ForeignKey("organizations.id"), nullable=False),
+    Column("delivery_id", _id(), ForeignKey("webhook_deliveries.id"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("duration_ms", Integer, nullable=False),
+    Column("response", Text, nullable=True),
+    Column("error", String(500), nullable=True),
+    Index(None, "delivery_id", "id"),
+)

@@ -30,6 +30,7 @@ from credo.adapters.db.outbox import SqlOutbox
 from credo.adapters.db.publishing import SqlPublishing
 from credo.adapters.db.reminders import SqlReminders
 from credo.adapters.db.tenancy import SqlApiKeys, SqlOrganizations
+from credo.adapters.db.webhooks import SqlWebhooks
 from credo.services.ports import ConnectionLost
 
 # Each repository, made on first use in a transaction: most use few of them, and making
@@ -58,6 +59,7 @@ _REPOSITORIES: dict[str, type[Any]] = {
     "imports": SqlImports,
     "credential_search": SqlCredentialSearch,
     "publishing": SqlPublishing,
+    "webhooks": SqlWebhooks,
 }
 _KNOW_SQLITE = {"organizations", "publishing"}  # take `sqlite=` as well
 
@@ -86,6 +88,7 @@ class SqlUnitOfWork:
     imports: SqlImports
     credential_search: SqlCredentialSearch
     publishing: SqlPublishing
+    webhooks: SqlWebhooks
 
     def __init__(
         self,

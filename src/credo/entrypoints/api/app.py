@@ -25,6 +25,7 @@ from credo.entrypoints.api.routes import (
     pages,
     public,
     vcapi,
+    webhooks,
 )
 from credo.entrypoints.dashboard import install as dashboard
 from credo.settings import Settings
@@ -54,7 +55,8 @@ def create_app(app: App | None = None) -> FastAPI:
     )
     api.state.credo = credo
     problems.install(api)
-    for module in (admin, groups, credentials, credits, public, vcapi, badges, certificates, pages):
+    routers = (admin, groups, credentials, credits, public, vcapi, badges, certificates, pages)
+    for module in (*routers, webhooks):
         api.include_router(module.router)
     dashboard.install(api)
 

@@ -146,6 +146,17 @@ class Mutation:
         """`run`, from a coroutine: in the thread pool."""
         return await run_in_threadpool(self.run, action)
 
+    def run_unstored(self, action: Callable[[UnitOfWork], Outcome]) -> Response:
+        """`run` for answers that hold a secret shown once (a webhook's signing secret):
+        they are not kept for Idempotency-Key replays, where they would rest in clear."""
+
+        def rendered(uow: UnitOfWork) -> tuple[int, str]:
+            status, body = action(uow)
+            return status, "" if body is None else orjson.dumps(body).decode()
+
+        status, text = self.app.runner.write(rendered, check=self._confirm)
+        return _response(status, text)
+
     def run(self, action: Callable[[UnitOfWork], Outcome]) -> Response:
         def rendered(uow: UnitOfWork) -> tuple[int, str]:
             status, body = action(uow)

@@ -7,9 +7,12 @@ from typing import Any
 
 from credo.domain import designs
 from credo.domain.billing import BillingYear, Subscription, billing_year
-from credo.domain.entities import Credential, Group, LedgerEntry, Organization
+from credo.domain.entities import Group, LedgerEntry, Organization
 from credo.services.billing.credits import Balance
 from credo.services.credentials.issuing import Preview
+
+# With the services, as webhook events carry the same shape.
+from credo.services.credentials.representation import credential as credential
 
 
 def rfc3339(at: datetime) -> str:
@@ -58,23 +61,6 @@ def group(g: Group) -> dict[str, Any]:
         # "refuse" refuses a second live credential per recipient (409 duplicate_credential).
         "archived_at": rfc3339(g.archived_at) if g.archived_at else None,
         "duplicate_policy": g.duplicate_policy,
-    }
-
-
-def credential(c: Credential) -> dict[str, Any]:
-    return {
-        "id": c.id,
-        "group_id": c.group_id,
-        "recipient": {"name": c.recipient_name, "email": c.recipient_email},
-        "status": c.status.value,
-        "issued_on": c.issued_on.isoformat(),
-        "expires_on": day(c.expires_on),
-        "seat_year": c.seat_year,
-        "created_at": rfc3339(c.created_at),
-        "updated_at": rfc3339(c.updated_at),
-        "revoked_at": rfc3339(c.revoked_at) if c.revoked_at else None,
-        "revocation_reason": c.revocation_reason,
-        "suspended": c.suspended_at is not None,
     }
 
 

@@ -244,3 +244,20 @@ class UpdateStatusIn(BaseModel):
         alias="credentialStatus"
     )
     status: StrictBool = True
+
+
+WebhookUrl = Annotated[StrictStr, StringConstraints(max_length=2000), AfterValidator(_no_nul)]
+EventName = Annotated[StrictStr, StringConstraints(max_length=60)]
+
+
+class WebhookIn(Body):
+    url: WebhookUrl
+    events: Annotated[list[EventName], Field(min_length=1, max_length=50)]
+    description: Annotated[StrictStr, StringConstraints(max_length=500)] | None = None
+
+
+class WebhookPatch(Body):
+    url: WebhookUrl | None = None
+    events: Annotated[list[EventName], Field(min_length=1, max_length=50)] | None = None
+    description: Annotated[StrictStr, StringConstraints(max_length=500)] | None = None
+    enabled: StrictBool | None = None

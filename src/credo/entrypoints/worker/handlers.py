@@ -14,6 +14,7 @@ from credo.domain.entities import RUNNING, Job
 from credo.services.importing import imports
 from credo.services.importing.imports import Row
 from credo.services.recipients import reminders
+from credo.services.webhooks import events as webhook_events
 
 
 class Handler(Protocol):
@@ -55,6 +56,21 @@ class ExpiryReminders:
 
     def run(self, job: Job, now: datetime) -> datetime | None:
         reminders.enqueue_due(self.app.uow, self.app.ctx, self.app.settings.expiry_reminder_days)
+        return now + self.every
+
+    def given_up(self, job: Job, error: str) -> None:
+        pass  # the worker enqueues a new sweep when it next starts
+
+
+@dataclass
+class WebhookExpiries:
+    """The hourly sweep that writes `credential.expired` webhook events."""
+
+    app: App
+    every: timedelta = timedelta(hours=1)
+
+    def run(self, job: Job, now: datetime) -> datetime | None:
+        webhook_events.expired_sweep(self.app.uow, self.app.clock.now())
         return now + self.every
 
     def given_up(self, job: Job, error: str) -> None:

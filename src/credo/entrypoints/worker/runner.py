@@ -21,9 +21,15 @@ from credo import telemetry
 from credo.bootstrap import App
 from credo.domain.entities import Job
 from credo.domain.jobs import Backoff, Lane
-from credo.entrypoints.worker.handlers import ExpiryReminders, Handler, ImportChunks
+from credo.entrypoints.worker.handlers import (
+    ExpiryReminders,
+    Handler,
+    ImportChunks,
+    WebhookExpiries,
+)
 from credo.services import jobs
 from credo.services.mail.mailing import MailWorker, Report
+from credo.services.webhooks.delivery import WebhookWorker
 
 log = logging.getLogger("credo.worker")
 
@@ -36,10 +42,11 @@ def worker_name() -> str:
 class Round:
     mail: Report = field(default_factory=Report)
     jobs: int = 0  # job steps run
+    webhooks: int = 0  # webhook attempts made
 
     @property
     def handled(self) -> int:
-        return self.mail.handled + self.jobs
+        return self.mail.handled + self.jobs + self.webhooks
 
 
 @dataclass
@@ -55,14 +62,18 @@ class Worker:
     # Periodic jobs are made sure of this often (one row each, whatever the workers).
     ensure_every: timedelta = timedelta(minutes=10)
     handlers: dict[str, Handler] = field(default_factory=dict)
+    webhooks: WebhookWorker | None = None  # default: the app's, if it has webhooks
     _ensured_at: datetime | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.mail = self.mail or self.app.mail_worker()
         self.lease = timedelta(seconds=self.app.settings.job_lease)
+        if self.webhooks is None and self.app.webhooking is not None:
+            self.webhooks = self.app.webhook_worker(self.name)
         self.handlers = {
             jobs.IMPORT: ImportChunks(self.app),
             jobs.EXPIRY_REMINDERS: ExpiryReminders(self.app),
+            jobs.WEBHOOK_EXPIRIES: WebhookExpiries(self.app),
             **self.handlers,
         }
 
@@ -87,6 +98,8 @@ class Worker:
             )
         if stop is None or not stop.is_set():
             done.jobs = int(self.run_job())
+        if self.webhooks is not None and (stop is None or not stop.is_set()):
+            done.webhooks = self.webhooks.run_once()
         return done
 
     def drain(self, max_rounds: int = 100_000) -> Round:
@@ -96,6 +109,7 @@ class Worker:
             done = self.run_once()
             total.mail.add(done.mail)
             total.jobs += done.jobs
+            total.webhooks += done.webhooks
             if done.handled == 0:
                 break
         return total
@@ -119,13 +133,12 @@ class Worker:
         if self._ensured_at is not None and now - self._ensured_at < self.ensure_every:
             return
         self._ensured_at = now
-        if self.app.settings.expiry_reminder_days <= 0:
-            return
-        with self.app.uow() as uow:
-            if jobs.enqueue(
-                uow, jobs.EXPIRY_REMINDERS, now, lane=Lane.BULK, singleton=jobs.EXPIRY_REMINDERS
-            ):
-                uow.commit()
+        kinds = [jobs.EXPIRY_REMINDERS] if self.app.settings.expiry_reminder_days > 0 else []
+        kinds.append(jobs.WEBHOOK_EXPIRIES)
+        for kind in kinds:
+            with self.app.uow() as uow:
+                if jobs.enqueue(uow, kind, now, lane=Lane.BULK, singleton=kind):
+                    uow.commit()
 
     def run_job(self) -> bool:
         """Claim one due job and run one step of it; False when none was due."""

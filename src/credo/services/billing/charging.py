@@ -106,6 +106,7 @@ class Tab:
             # What a person needs to read the refusal in plain words (credit_reports.explain).
             exc.reasons = tuple(dict.fromkeys(e.reason.value for e in q.charged))
             exc.resets_at = self.period.year.ends_at
+            exc.organization_id = self.org_id
             raise
         year = self.period.year.index
         for seat_id, e in zip(new_ids("seat", len(q.charged), now), q.charged, strict=True):

@@ -16,6 +16,7 @@ from credo.domain.billing import BillingYear
 from credo.domain.entities import OutboxMessage
 from credo.ids import new_ids
 from credo.services.ports import UnitOfWork
+from credo.services.webhooks import events as webhook_events
 
 KIND = "credits.alert"  # the outbox kind (notifications composes it)
 THRESHOLDS = (80, 100)  # percent of the allowance
@@ -50,12 +51,35 @@ def after_charge(
     org = uow.organizations.get(org_id)
     if org is None:
         return
-    owners = [user for user, role in uow.accounts.members(org_id) if role == Role.OWNER.value]
-    if not owners:
-        return
     # A sandbox's test clock may stand years ahead of the mail worker's real time: the
     # organization's creation (real time) is a moment the worker has surely passed.
     due = min(now, org.created_at) if org.sandbox else now
+    webhook_events.emit(
+        uow,
+        [
+            webhook_events.Event(
+                org_id,
+                "credits.threshold_reached",
+                {
+                    "threshold": threshold,
+                    "billing_year": {
+                        "index": year.index,
+                        "starts_at": webhook_events.rfc3339(year.starts_at),
+                        "ends_at": webhook_events.rfc3339(year.ends_at),
+                    },
+                    "allowance": allowance,
+                    "used": after,
+                    "remaining": max(0, allowance - after),
+                },
+            )
+            for threshold in new
+        ],
+        now,
+        due=due,
+    )
+    owners = [user for user, role in uow.accounts.members(org_id) if role == Role.OWNER.value]
+    if not owners:
+        return
     about = {
         "organization": org.name,
         "threshold": max(new),

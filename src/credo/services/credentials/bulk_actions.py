@@ -223,6 +223,7 @@ def run(
             # As charging.charge does: what a plain-words explanation needs.
             exc.reasons = tuple(dict.fromkeys(e.reason.value for e in the_plan.quote.charged))
             exc.resets_at = the_plan.resets_at
+            exc.organization_id = org_id
             raise
     charged = 0
     for c in the_plan.ready:

@@ -36,9 +36,11 @@ from credo.domain.seats import SeatEvent
 from credo.services.billing import charging
 from credo.services.context import ServiceContext
 from credo.services.credentials import group_settings
+from credo.services.credentials.issuing import PUBLISHED_EVENT
 from credo.services.mail import notifications
 from credo.services.ports import UnitOfWork, UnitOfWorkFactory
 from credo.services.runner import Runner, replay
+from credo.services.webhooks import events as webhook_events
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +147,9 @@ def commit(
     _discard(uow, [batch[i][1] for i in live if i not in taken])
     uow.credentials.count_added([c for i, _ in admitted for c in batch[i][1].creds])
     charging.record(uow, tabs)
+    webhook_events.credentials(
+        uow, PUBLISHED_EVENT, [c for i, _ in admitted for c in batch[i][1].creds], real_now
+    )
     for i, charged in admitted:
         ticket, ready = batch[i]
         status, body = ticket.answer(ready, charged)
@@ -263,6 +268,9 @@ def _charged(
             charged = tab.take(events, ready.now)
         except DomainError as exc:
             out[i] = _refused(ticket, exc, replies)
+            refusal = webhook_events.refusal(exc)
+            if refusal is not None:
+                webhook_events.emit(uow, [refusal], ctx.clock.now())
         else:
             admitted.append((i, charged))
     return list(tabs.values()), admitted

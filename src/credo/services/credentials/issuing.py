@@ -35,6 +35,7 @@ from credo.services.ports import UnitOfWork
 from credo.services.recipients.addresses import MalformedEmail, recipient_key, require_key
 from credo.services.runner import Runner
 from credo.services.tenancy.clocks import lock_org, org_now
+from credo.services.webhooks import events as webhook_events
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +98,9 @@ class _Draft:
     now: datetime
     year: int
     creds: list[Credential]
+
+
+PUBLISHED_EVENT = "credential.published"  # the webhook event
 
 
 def prepare(
@@ -278,6 +282,7 @@ def issue(
     uow.credentials.add_many(creds)
     if publish:
         _notify(uow, ctx, org, group, creds, notifications.PUBLISHED)
+        webhook_events.credentials(uow, PUBLISHED_EVENT, creds, ctx.clock.now())
     return Issued(creds, charged)
 
 
@@ -307,7 +312,9 @@ def _issue_ahead(
     seated = (
         None if single is None or locked.seated is None else ({single} if locked.seated else set())
     )
-    return Issued(creds, charging.charge(uow, org_id, p, events, seated))
+    charged = charging.charge(uow, org_id, p, events, seated)
+    webhook_events.credentials(uow, PUBLISHED_EVENT, creds, ctx.clock.now())
+    return Issued(creds, charged)
 
 
 class Seen(Protocol):
@@ -383,6 +390,7 @@ def publish(
     published = documents.sign_versions(uow, ctx, org, group, [published], now)[0]
     uow.credentials.update(published)
     _notify(uow, ctx, org, group, [published], notifications.PUBLISHED)
+    webhook_events.credentials(uow, PUBLISHED_EVENT, [published], ctx.clock.now())
     return Issued([published], charged)
 
 
@@ -445,6 +453,7 @@ def edit(
     if updated.status is Status.PUBLISHED and _content(updated) != _content(cred):
         group = get_group(uow, org_id, cred.group_id)
         updated = documents.sign_versions(uow, ctx, org, group, [updated], now)[0]
+        webhook_events.credentials(uow, "credential.updated", [updated], ctx.clock.now())
     uow.credentials.update(updated)
     if reason is not None:
         # A renewal tells the recipient; a credential moved to a new recipient is, for them,
@@ -480,6 +489,7 @@ def delete(uow: UnitOfWork, ctx: ServiceContext, org_id: str, cred_id: str) -> N
         charging.leave_seat(uow, org_id, cred.id, cred.recipient_key, cred.seat_year, now)
     documents.withdraw(uow, cred, now)
     uow.credentials.delete(org_id, cred.id, now)
+    webhook_events.credentials(uow, "credential.deleted", [cred], ctx.clock.now())
 
 
 def get(uow: UnitOfWork, org_id: str, cred_id: str) -> Credential:

@@ -22,6 +22,7 @@ from credo.services.credentials.documents import REVOCATION, SUSPENSION
 from credo.services.ports import UnitOfWork
 from credo.services.tenancy import dids
 from credo.services.tenancy.clocks import load_org, lock_org, org_now
+from credo.services.webhooks import events as webhook_events
 
 MAX_REASON = 500
 
@@ -47,6 +48,7 @@ def revoke(
     uow.status_bits.set_many(org_id, REVOCATION, [cred.status_index], now)
     revoked = replace(cred, revoked_at=now, revocation_reason=reason, updated_at=now)
     uow.credentials.update(revoked)
+    webhook_events.credentials(uow, "credential.revoked", [revoked], ctx.clock.now())
     return revoked
 
 
@@ -65,6 +67,8 @@ def suspend(
         uow.status_bits.clear(org_id, SUSPENSION, cred.status_index)
     changed = replace(cred, suspended_at=now if suspended else None, updated_at=now)
     uow.credentials.update(changed)
+    kind = "credential.suspended" if suspended else "credential.unsuspended"
+    webhook_events.credentials(uow, kind, [changed], ctx.clock.now())
     return changed
 
 

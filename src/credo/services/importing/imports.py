@@ -49,6 +49,7 @@ from credo.services.credentials.issuing import Issued, NewCredential, Preview
 from credo.services.ports import UnitOfWork, UnitOfWorkFactory
 from credo.services.recipients.addresses import MalformedEmail, recipient_key
 from credo.services.tenancy.clocks import load_org, lock_org, org_now
+from credo.services.webhooks import events as webhook_events
 
 log = logging.getLogger("credo.imports")
 
@@ -419,7 +420,32 @@ def run_chunk(
         finished_at=org_now(org, ctx.clock) if finished else None,
     )
     uow.imports.save(job)
+    if finished:
+        _completed(uow, ctx, job)
     return job
+
+
+def _completed(uow: UnitOfWork, ctx: ServiceContext, job: ImportJob) -> None:
+    """The `import.completed` webhook event, done or stopped (see `state`)."""
+    data = {
+        "import": {
+            "id": job.id,
+            "group_id": job.group_id,
+            "filename": job.filename,
+            "state": job.state,
+            "publish": job.publish,
+            "rows": job.total,
+            "done": job.done,
+            "credits_charged": job.credits_charged,
+            "error": job.error,
+            "created_at": webhook_events.rfc3339(job.created_at),
+            "finished_at": webhook_events.rfc3339(job.finished_at) if job.finished_at else None,
+        }
+    }
+    now = ctx.clock.now()
+    webhook_events.emit(
+        uow, [webhook_events.Event(job.organization_id, "import.completed", data)], now
+    )
 
 
 def step(
@@ -486,6 +512,7 @@ def fail(
                 finished_at=org_now(org, ctx.clock),
             )
             uow.imports.save(job)
+            _completed(uow, ctx, job)
             uow.commit()
         return job
 

@@ -20,6 +20,7 @@ import orjson
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from credo.domain.entities import Credential, Group, Organization, OutboxMessage
+from credo.domain.webhooks import DISABLED_MAIL
 from credo.ids import new_ids
 from credo.services.billing import credit_alerts
 from credo.services.context import ServiceContext
@@ -74,6 +75,8 @@ def compose(
         return _compose_account(row, ctx, sender_address, now)
     if row.kind == credit_alerts.KIND:
         return _compose_credits_alert(row, ctx, sender_address, now)
+    if row.kind == DISABLED_MAIL:
+        return _compose_webhook_disabled(row, ctx, sender_address, now)
     if row.kind not in KINDS or row.credential_id is None:
         raise ValueError(f"outbox row {row.id}: no template for {row.kind!r}")
     data: dict[str, Any] = orjson.loads(row.payload)
@@ -167,6 +170,26 @@ def _compose_credits_alert(
         subject = f"{org}: {data['threshold']}% of this billing year's credits are used"
     return _message(
         row, sender_address, now, "Credo", data["owner_name"], subject, "credits_alert", fields
+    )
+
+
+def _compose_webhook_disabled(
+    row: OutboxMessage, ctx: ServiceContext, sender_address: str, now: datetime
+) -> EmailMessage:
+    """To an owner: a webhook endpoint failed for days and was disabled (webhooks.delivery)."""
+    data: dict[str, Any] = orjson.loads(row.payload)
+    org = _one_line(data["organization"])
+    fields = {
+        **data,
+        "organization": org,
+        "failing_since": _long_date(
+            datetime.fromisoformat(data["failing_since"]).date().isoformat()
+        ),
+        "webhooks_url": f"{ctx.base_url}/app/webhooks",
+    }
+    subject = f"{org}: a webhook endpoint was disabled after failing for days"
+    return _message(
+        row, sender_address, now, "Credo", data["owner_name"], subject, "webhook_disabled", fields
     )
 
 
