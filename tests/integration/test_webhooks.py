@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from cryptography import x509
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 from standardwebhooks.webhooks import Webhook as StandardWebhook
@@ -29,6 +30,7 @@ from credo.services.webhooks.ports import Outgoing
 from credo.settings import Settings
 from tests.conftest import ADMIN_TOKEN, MASTER_KEY, Org, create_org
 from tests.dashboard.helpers import make_person
+from tests.tls import self_signed
 from tests.webhook_receiver import Answer, Receiver
 from tests.webhook_receiver import receiver as receiver_fixture
 
@@ -570,40 +572,6 @@ def test_an_expiry_date_passing_is_an_event_once(
     assert d["event"] == "credential.expired" and d["state"] == "succeeded"
 
 
-def _certificate(name: str, folder: Any) -> tuple[str, str]:
-    """A self-signed certificate for `name`, written as PEM files: (cert, key)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(hours=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return str(cert_path), str(key_path)
-
-
 def test_over_https_the_name_is_kept_for_tls_while_the_checked_address_is_dialled(
     receiver: Receiver, tmp_path: Any
 ) -> None:
@@ -611,7 +579,7 @@ def test_over_https_the_name_is_kept_for_tls_while_the_checked_address_is_dialle
     certificate against the endpoint's name (SNI): a certificate for another name fails."""
     import ssl
 
-    cert, key = _certificate("hooks.example.com", tmp_path)
+    cert, key = self_signed(tmp_path, [x509.DNSName("hooks.example.com")])
     server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server_side.load_cert_chain(cert, key)
     receiver.server.socket = server_side.wrap_socket(receiver.server.socket, server_side=True)
