@@ -46,8 +46,7 @@ RETRY_DELAYS = (
 )
 DISABLE_AFTER = timedelta(days=5)  # an endpoint failing this long is disabled
 TIMEOUT_SECONDS = 10.0
-RESPONSE_KEPT = 1024  # bytes of an answer kept in the delivery log
-RESPONSE_READ = 64 * 1024  # bytes of an answer read at most; the rest is not read
+RESPONSE_KEPT = 1024  # bytes of an answer read, and kept in the delivery log; no more
 
 
 class DeliveryState(StrEnum):

@@ -9,12 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import orjson
-
-from credo.domain.accounts import Role
 from credo.domain.billing import BillingYear
-from credo.domain.entities import OutboxMessage
-from credo.ids import new_ids
+from credo.services.people import owners
 from credo.services.ports import UnitOfWork
 from credo.services.webhooks import events as webhook_events
 
@@ -77,9 +73,6 @@ def after_charge(
         now,
         due=due,
     )
-    owners = [user for user, role in uow.accounts.members(org_id) if role == Role.OWNER.value]
-    if not owners:
-        return
     about = {
         "organization": org.name,
         "threshold": max(new),
@@ -88,19 +81,4 @@ def after_charge(
         "billing_year": year.index,
         "year_ends_at": year.ends_at.isoformat(),
     }
-    ids = new_ids("mail", len(owners), now)
-    uow.outbox.add_many(
-        [
-            OutboxMessage(
-                id=mail_id,
-                organization_id=org_id,
-                kind=KIND,
-                to_address=user.email,
-                credential_id=None,
-                payload=orjson.dumps({**about, "owner_name": user.name}).decode(),
-                created_at=due,
-                next_attempt_at=due,
-            )
-            for mail_id, user in zip(ids, owners, strict=True)
-        ]
-    )
+    owners.mail_owners(uow, org_id, KIND, about, due)

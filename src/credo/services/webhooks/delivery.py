@@ -12,14 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-import orjson
 from standardwebhooks.webhooks import Webhook as Signer
 
 from credo.domain import webhooks as rules
-from credo.domain.accounts import Role
-from credo.domain.entities import OutboxMessage
 from credo.domain.webhooks import Attempt, Delivery, DeliveryState
-from credo.ids import new_ids
+from credo.services.people import owners
 from credo.services.ports import UnitOfWork, UnitOfWorkFactory
 from credo.services.webhooks.endpoints import Webhooking
 from credo.services.webhooks.ports import EndpointSecrets, Outgoing, Sender
@@ -153,34 +150,15 @@ def _disable(uow: UnitOfWork, d: Delivery, since: datetime, attempt: Attempt) ->
     reason = f"every delivery failed for {rules.DISABLE_AFTER.days} days"
     uow.webhooks.update(replace(hook, disabled_at=now, disabled_reason=reason, updated_at=now))
     org = uow.organizations.get(d.organization_id)
-    owners = [
-        user for user, role in uow.accounts.members(d.organization_id) if role == Role.OWNER.value
-    ]
-    if org is None or not owners:
-        return
-    about = {
-        "organization": org.name,
-        "url": hook.url,
-        "webhook_id": hook.id,
-        "failing_since": since.isoformat(),
-        "last_error": attempt.error or f"HTTP {attempt.status_code}",
-    }
-    ids = new_ids("mail", len(owners), now)
-    uow.outbox.add_many(
-        [
-            OutboxMessage(
-                id=mail_id,
-                organization_id=d.organization_id,
-                kind=rules.DISABLED_MAIL,
-                to_address=user.email,
-                credential_id=None,
-                payload=orjson.dumps({**about, "owner_name": user.name}).decode(),
-                created_at=now,
-                next_attempt_at=now,
-            )
-            for mail_id, user in zip(ids, owners, strict=True)
-        ]
-    )
+    if org is not None:
+        about = {
+            "organization": org.name,
+            "url": hook.url,
+            "webhook_id": hook.id,
+            "failing_since": since.isoformat(),
+            "last_error": attempt.error or f"HTTP {attempt.status_code}",
+        }
+        owners.mail_owners(uow, d.organization_id, rules.DISABLED_MAIL, about, now)
     log.warning(
         "webhook disabled",
         extra={"webhook_id": hook.id, "organization_id": d.organization_id, "reason": reason},

@@ -49,10 +49,6 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(os.urandom(SECRET_BYTES)).decode()
 
 
-def secret_bytes(secret: str) -> bytes:
-    return base64.b64decode(secret.removeprefix("whsec_"))
-
-
 def _checked(
     w: Webhooking, url: str | None, event_types: Sequence[str] | None, description: str | None
 ) -> list[dict[str, str]]:
