@@ -599,3 +599,20 @@ def test_over_https_the_name_is_kept_for_tls_while_the_checked_address_is_dialle
     assert [r.path for r in receiver.received] == ["/tls"]
     assert receiver.received[0].headers["host"] == f"hooks.example.com:{port}"
     assert wrong.status_code is None and "certificate" in (wrong.error or "").lower()
+
+
+def test_a_bulk_tells_of_each_credential_it_publishes(
+    horg: Org, receiver: Receiver, hooked: App
+) -> None:
+    subscribe(horg, receiver.url, ["credential.published"])
+    emails = [f"bulk{i}@example.com" for i in range(5)]
+    r = horg.post(
+        "/v1/credentials/bulk",
+        {"group_id": horg.group(), "credentials": [
+            {"recipient": {"name": "R", "email": e}} for e in emails]},
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    assert deliver(hooked) == 5
+    told = [json.loads(x.body)["data"]["credential"] for x in receiver.received]
+    assert sorted(c["recipient"]["email"] for c in told) == emails
+    assert {c["id"] for c in told} == {c["id"] for c in r.json()["credentials"]}

@@ -79,10 +79,20 @@ _SEATED = (
     )
     .exists()
 )
+# Whether the organization has an enabled webhook endpoint: a publish of one that has none
+# (most) writes its events without asking again (services/webhooks/events.py).
+_HOOKED = (
+    select(t.webhooks.c.id)
+    .where(t.webhooks.c.organization_id == _o.c.id, t.webhooks.c.disabled_at.is_(None))
+    .exists()
+)
 _CHARGING = (
     select(*_labelled(_o, "o_"), *_labelled(_s, "s_"), *_labelled(_g, "g_"))
     .add_columns(
-        _active_key_id(_o.c.id).label("key_id"), _USED.label("used"), _SEATED.label("seated")
+        _active_key_id(_o.c.id).label("key_id"),
+        _USED.label("used"),
+        _SEATED.label("seated"),
+        _HOOKED.label("hooked"),
     )
     .select_from(_o)
     .join(_s, _s.c.organization_id == _o.c.id)
@@ -132,7 +142,11 @@ _CHARGING_MANY = (
         *_labelled(_s, "s_"),
         *_labelled(_g, "g_"),
     )
-    .add_columns(_active_key_id(_o.c.id).label("key_id"), _USED_OF_W.label("used"))
+    .add_columns(
+        _active_key_id(_o.c.id).label("key_id"),
+        _USED_OF_W.label("used"),
+        _HOOKED.label("hooked"),
+    )
     .select_from(_W)
     .join(_o, _o.c.id == _W.c.org_id)
     .join(_s, _s.c.organization_id == _o.c.id)
@@ -142,7 +156,7 @@ _CHARGING_MANY = (
 
 _SIGNING_PARTS = _parts(_o, _s, _g, _k)
 _CHARGING_PARTS = _parts(_o, _s, _g)
-_AFTER_CHARGING = _CHARGING_PARTS[-1][1].stop  # key_id, used, seated
+_AFTER_CHARGING = _CHARGING_PARTS[-1][1].stop  # key_id, used, seated, hooked
 
 
 class SqlPublishing:
@@ -185,7 +199,7 @@ class SqlPublishing:
         if row is None:
             return None
         o, s, g = (_fields(row, part) for part in _CHARGING_PARTS)
-        key_id, used, seated = row[_AFTER_CHARGING : _AFTER_CHARGING + 3]
+        key_id, used, seated, hooked = row[_AFTER_CHARGING : _AFTER_CHARGING + 4]
         return Charging(
             org=Organization(**o),
             subscription=subscription_of(s),
@@ -194,6 +208,7 @@ class SqlPublishing:
             year=year,
             used=int(used),
             seated=bool(seated) if recipient_key is not None else None,
+            hooked=bool(hooked),
         )
 
     def lock_many(
@@ -229,7 +244,7 @@ class SqlPublishing:
 
 def _charging(row: Sequence[Any], offset: int, year: int) -> Charging:
     """A Charging from a row of _CHARGING (offset 0) or _CHARGING_MANY (3), without
-    `seated`."""
+    `seated`. `hooked` ends both rows."""
     o, s, g = (_fields(row[offset:], part) for part in _CHARGING_PARTS)
     key_id, used = row[offset + _AFTER_CHARGING : offset + _AFTER_CHARGING + 2]
     return Charging(
@@ -240,4 +255,5 @@ def _charging(row: Sequence[Any], offset: int, year: int) -> Charging:
         year=year,
         used=int(used),
         seated=None,
+        hooked=bool(row[-1]),
     )

@@ -26,17 +26,16 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Protocol
 
 from credo.domain.credentials import SeatReason
-from credo.domain.entities import Credential, Group, Organization, StoredReply
+from credo.domain.entities import Credential, StoredReply
 from credo.domain.errors import DomainError, IdempotencyKeyReused, Unauthorized
 from credo.domain.seats import SeatEvent
 from credo.services.billing import charging
 from credo.services.context import ServiceContext
 from credo.services.credentials import group_settings
-from credo.services.credentials.issuing import PUBLISHED_EVENT
+from credo.services.credentials.issuing import PUBLISHED_EVENT, Seen
 from credo.services.mail import notifications
 from credo.services.ports import UnitOfWork, UnitOfWorkFactory
 from credo.services.runner import Runner, replay
@@ -49,20 +48,10 @@ MAX_BATCH = 64
 Reply = tuple[int, str]
 
 
-class Prepared(Protocol):
+class Prepared(Seen, Protocol):
     """A publish validated, numbered and signed before the lock (issuing.Ahead,
-    vcapi.AheadVc): what it read, and its credentials."""
+    vcapi.AheadVc): what it read (issuing.Seen), and its credentials."""
 
-    @property
-    def org(self) -> Organization: ...
-    @property
-    def group(self) -> Group: ...
-    @property
-    def key_id(self) -> str: ...
-    @property
-    def now(self) -> datetime: ...
-    @property
-    def year(self) -> int: ...
     @property
     def creds(self) -> Sequence[Credential]: ...
 
@@ -142,14 +131,13 @@ def commit(
             )
         ]
     )
-    tabs, admitted = _charged(uow, ctx, batch, live, out, replies)
+    tabs, admitted, hooked = _charged(uow, ctx, batch, live, out, replies)
     taken = {i for i, _ in admitted}
     _discard(uow, [batch[i][1] for i in live if i not in taken])
     uow.credentials.count_added([c for i, _ in admitted for c in batch[i][1].creds])
     charging.record(uow, tabs)
-    webhook_events.credentials(
-        uow, PUBLISHED_EVENT, [c for i, _ in admitted for c in batch[i][1].creds], real_now
-    )
+    told = [c for i, _ in admitted if batch[i][0].org_id in hooked for c in batch[i][1].creds]
+    webhook_events.credentials(uow, PUBLISHED_EVENT, told, real_now)
     for i, charged in admitted:
         ticket, ready = batch[i]
         status, body = ticket.answer(ready, charged)
@@ -219,9 +207,9 @@ def _charged(
     live: Sequence[int],
     out: list[Outcome | None],
     replies: list[tuple[str, str, StoredReply]],
-) -> tuple[list[charging.Tab], list[tuple[int, int]]]:
-    """Lock, read and price the `live` tickets: the tabs to record and the (ticket,
-    credits) admitted."""
+) -> tuple[list[charging.Tab], list[tuple[int, int]], set[str]]:
+    """Lock, read and price the `live` tickets: the tabs to record, the (ticket, credits)
+    admitted, and the organizations with webhook endpoints."""
     wants = [(batch[i][0].org_id, batch[i][0].group_id, batch[i][1].year) for i in live]
     locked = uow.publishing.lock_many(wants)
     seated = uow.seats.open_keys_of(
@@ -273,7 +261,8 @@ def _charged(
                 webhook_events.emit(uow, [refusal], ctx.clock.now())
         else:
             admitted.append((i, charged))
-    return list(tabs.values()), admitted
+    hooked = {org_id for (org_id, _, _), got in locked.items() if got.hooked}
+    return list(tabs.values()), admitted, hooked
 
 
 def _constant(n: int) -> Callable[[int], int]:

@@ -313,7 +313,8 @@ def _issue_ahead(
         None if single is None or locked.seated is None else ({single} if locked.seated else set())
     )
     charged = charging.charge(uow, org_id, p, events, seated)
-    webhook_events.credentials(uow, PUBLISHED_EVENT, creds, ctx.clock.now())
+    if locked.hooked:
+        webhook_events.credentials(uow, PUBLISHED_EVENT, creds, ctx.clock.now())
     return Issued(creds, charged)
 
 

@@ -42,6 +42,7 @@ class Charging:
     year: int
     used: int
     seated: bool | None  # whether the one recipient key asked about holds a seat in `year`
+    hooked: bool = True  # whether it has an enabled webhook endpoint (True: ask again)
 
 
 class Publishing(Protocol):
