@@ -23,6 +23,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -226,6 +227,7 @@ def measure(
     release: Release | None = None,
 ) -> dict[int, Load]:
     """Today's code, or `release`'s (bench.then) when given."""
+    workdir = workdir / uuid.uuid4().hex[:8]  # a server of its own each time
     out = {}
     env = {"CREDO_WORKER_IN_SERVER": "false"}  # the e-mails queue; delivery is not measured
     ready = "/readyz"
@@ -239,6 +241,31 @@ def measure(
             orgs = [new_org(s.base_url) for _ in range(n)]
             out[n] = wrk_publishes(s.base_url, orgs, seconds, s.pid)
     return out
+
+
+def _mean(a: Load, b: Load) -> Load:
+    return Load(
+        (a.per_second + b.per_second) / 2,
+        (a.p50_ms + b.p50_ms) / 2,
+        (a.p99_ms + b.p99_ms) / 2,
+        (a.cpu_ms + b.cpu_ms) / 2,
+    )
+
+
+def _now_and_then(
+    now: Callable[[], dict[int, Load]], then: Callable[[], dict[int, Load]] | None
+) -> tuple[dict[int, Load], dict[int, Load]]:
+    """Today's code and the earlier commit's, measured now, then, then, now and averaged:
+    on this machine whichever ran first was up to 20% slower (the same code against itself
+    measured 0.82x), and the order ABBA cancels a position's bias and a steady drift."""
+    if then is None:
+        return now(), {}
+    first_now, first_then = now(), then()
+    second_then, second_now = then(), now()
+    return (
+        {n: _mean(first_now[n], second_now[n]) for n in first_now},
+        {n: _mean(first_then[n], second_then[n]) for n in first_then},
+    )
 
 
 def _fresh_pg(name: str) -> str | None:
@@ -299,22 +326,32 @@ def _rows(
             if url is None:
                 console.print("[yellow]PostgreSQL unreachable: skipped[/]")
             else:
-                loads = measure(url, work / "pg", 2, org_counts, args.seconds)
-                old: dict[int, Load] = {}
                 then_url = _fresh_pg("bench_then") if release else None
-                if release is not None and then_url is not None:
-                    old = measure(then_url, work / "pg-then", 2, org_counts, args.seconds, release)
+                loads, old = _now_and_then(
+                    lambda: measure(url, work / "pg", 2, org_counts, args.seconds),
+                    (
+                        lambda: measure(
+                            then_url, work / "pg-then", 2, org_counts, args.seconds, release
+                        )
+                    )
+                    if release is not None and then_url is not None
+                    else None,
+                )
                 for n, load in loads.items():
                     tps = pgbench_tps(url, n, args.seconds)
                     rows.append(("PostgreSQL", n, 2, load, tps, old.get(n)))
         if args.only in (None, "sqlite"):
-            loads = measure(f"sqlite:///{work / 'bench.db'}", work / "lite", 1, [1], args.seconds)
-            old_lite = None
-            if release is not None:
-                then_db = f"sqlite:///{work / 'then.db'}"
-                old_lite = measure(then_db, work / "lite-then", 1, [1], args.seconds, release)[1]
+            then_db = f"sqlite:///{work / 'then.db'}"
+            loads, old = _now_and_then(
+                lambda: measure(
+                    f"sqlite:///{work / 'bench.db'}", work / "lite", 1, [1], args.seconds
+                ),
+                (lambda: measure(then_db, work / "lite-then", 1, [1], args.seconds, release))
+                if release is not None
+                else None,
+            )
             base = sqlite_tps(work / "raw.db", args.seconds)
-            rows.append(("SQLite", 1, 1, loads[1], base, old_lite))
+            rows.append(("SQLite", 1, 1, loads[1], base, old.get(1)))
     return rows
 
 
