@@ -21,7 +21,8 @@ from tests.dashboard.helpers import Person, sign_in
 @dataclass(frozen=True)
 class Route:
     method: str
-    path: str  # with {group_id}, {cred_id}, {job_id}, {user_id}, {key_id} placeholders
+    # with {group_id}, {cred_id}, {job_id}, {user_id}, {key_id}, {webhook_id}, {delivery_id}
+    path: str
     needs: str  # "view", "issue" or "owner": the least role that may use it
 
 
@@ -62,6 +63,15 @@ ROUTES = [
     Route("GET", "/app/api-keys", "owner"),
     Route("POST", "/app/api-keys", "owner"),
     Route("POST", "/app/api-keys/{key_id}/revoke", "owner"),
+    Route("GET", "/app/webhooks", "owner"),
+    Route("POST", "/app/webhooks", "owner"),
+    Route("GET", "/app/webhooks/{webhook_id}", "owner"),
+    Route("POST", "/app/webhooks/{webhook_id}/test", "owner"),
+    Route("POST", "/app/webhooks/{webhook_id}/enabled", "owner"),
+    Route("POST", "/app/webhooks/{webhook_id}/rotate", "owner"),
+    Route("POST", "/app/webhooks/{webhook_id}/delete", "owner"),
+    Route("GET", "/app/webhooks/{webhook_id}/deliveries/{delivery_id}", "owner"),
+    Route("POST", "/app/webhooks/{webhook_id}/deliveries/{delivery_id}/resend", "owner"),
 ]
 OPEN = {("GET", "/login"), ("POST", "/login"), ("POST", "/logout")}
 RANK = {"view": 0, "issue": 1, "owner": 2}
@@ -123,7 +133,16 @@ def world(credo: App, client: TestClient) -> World:
         key_id = conn.execute(
             select(t.api_keys.c.id).where(t.api_keys.c.organization_id == a.id).limit(1)
         ).scalar_one()
+    hook = a.post(
+        "/v1/webhooks", {"url": "https://hooks.a.example/in", "events": ["credential.revoked"]}
+    )
+    assert hook.status_code == 201, hook.text
+    webhook_id = hook.json()["webhook"]["id"]
+    sent = a.post(f"/v1/webhooks/{webhook_id}/test")
+    assert sent.status_code == 202, sent.text
     ids = {
+        "webhook_id": webhook_id,
+        "delivery_id": sent.json()["delivery"]["id"],
         "group_id": group_id,
         "cred_id": cred.json()["credential"]["id"],
         "job_id": job_id,
@@ -137,6 +156,10 @@ def form_for(route: Route, w: World) -> dict[str, Any]:
     """A plausible body: what the route's own form would send."""
     if route.path.startswith("/app/credentials/bulk"):
         return {"action": "delete", "ids": [w.ids["cred_id"]], "reason": "test"}
+    if route.path == "/app/webhooks":
+        return {"url": "https://hooks.example.org/in", "events": ["credential.published"]}
+    if route.path.endswith("/enabled"):
+        return {"enabled": "false"}
     if route.path == "/app/members/invite":
         return {"email": "new@example.org", "name": "New", "role": "viewer"}
     if route.path.endswith("/role"):
@@ -185,6 +208,7 @@ def test_roles_are_refused_what_they_may_not_do(world: World, role: Role) -> Non
         assert r.status_code == 403, (role, route, r.status_code, r.text[:300])
     # Nothing changed: the credential is still there, the member still an issuer.
     assert world.a.get(f"/v1/credentials/{world.ids['cred_id']}").status_code == 200
+    assert _untouched_webhook(world)
 
 
 def test_another_organization_sees_nothing(world: World) -> None:
@@ -201,8 +225,18 @@ def test_another_organization_sees_nothing(world: World) -> None:
         named = route.method == "POST" or has_id
         for secret in secrets if named else (*secrets, world.ids["cred_id"]):
             assert secret not in r.text, (route, secret)
+    assert _untouched_webhook(world)
     # Org B's bulk actions on org A's credential did nothing to it.
     assert world.a.get(f"/v1/credentials/{world.ids['cred_id']}").status_code == 200
     assert world.a.get(f"/v1/groups/{world.ids['group_id']}").json()["group"]["name"] == (
         "Secret course of A"
+    )
+
+
+def _untouched_webhook(w: World) -> bool:
+    """Org A's endpoint is still there, on, with its one secret, and no other was made."""
+    hooks = w.a.get("/v1/webhooks").json()["webhooks"]
+    [hook] = hooks
+    return bool(
+        hook["id"] == w.ids["webhook_id"] and hook["enabled"] and not hook["secret_rotated_at"]
     )

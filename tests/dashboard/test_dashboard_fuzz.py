@@ -22,7 +22,7 @@ FIELDS = [
     "signatory_name", "group_id", "recipient_name", "recipient_email", "issued_on",
     "expires_on", "action", "ids", "reason", "email", "role", "organization_id", "mode",
     "dates", "skip_invalid", "year", "recipient", "since", "to", "before", "q", "status",
-    "page", "archived", "expiring", "fmt", "cost",
+    "page", "archived", "expiring", "fmt", "cost", "url", "events", "enabled", "cursor",
 ]  # fmt: skip
 VALUES = st.one_of(
     st.text(max_size=30),
@@ -38,8 +38,13 @@ def test_no_input_makes_a_dashboard_route_fail(credo: App, client: TestClient) -
     cred = org.issue(gid, "fuzz@example.org").json()["credential"]["id"]
     owner = sign_in(credo, f"fuzz-{uuid.uuid4().hex[:8]}@example.org", org.id, Role.OWNER)
     csrf = owner.csrf()
+    hook = org.post(
+        "/v1/webhooks", {"url": "https://hooks.example.org/in", "events": ["credential.published"]}
+    )
+    test = org.post(f"/v1/webhooks/{hook.json()['webhook']['id']}/test").json()["delivery"]
     ids = {"group_id": gid, "cred_id": cred, "job_id": "imp_" + "0" * 32,
-           "user_id": owner.user_id, "key_id": "key_" + "0" * 32}  # fmt: skip
+           "user_id": owner.user_id, "key_id": "key_" + "0" * 32,
+           "webhook_id": test["webhook_id"], "delivery_id": test["id"]}  # fmt: skip
 
     @settings(
         max_examples=150,

@@ -63,6 +63,15 @@ def test_pages_have_no_serious_accessibility_violations(server: LiveServer) -> N
             },
             headers=auth,
         ).json()["credential"]["id"]
+        hook = http.post(
+            f"{base}/v1/webhooks",
+            json={
+                "url": "https://hooks.northbridge.example/credo",
+                "events": ["credential.revoked"],
+            },
+            headers=auth,
+        ).json()["webhook"]["id"]
+        sent = http.post(f"{base}/v1/webhooks/{hook}/test", headers=auth).json()["delivery"]["id"]
     r = server.cli("user", "add", "owner@northbridge.example", "--org", org["organization"]["id"])
     password = re.search(r"password:\s*(\S+)", r.stdout)
     assert password, r.stdout + r.stderr
@@ -84,6 +93,9 @@ def test_pages_have_no_serious_accessibility_violations(server: LiveServer) -> N
         "credits": "/app/credits",
         "members": "/app/members",
         "api-keys": "/app/api-keys",
+        "webhooks": "/app/webhooks",
+        "webhook": f"/app/webhooks/{hook}",
+        "webhook-delivery": f"/app/webhooks/{hook}/deliveries/{sent}",
     }
     problems: dict[str, list[str]] = {}
     with chromium() as browser:

@@ -24,8 +24,10 @@ from credo.adapters.webhook_sender import HttpSender
 from credo.bootstrap import App, bootstrap
 from credo.clock import FixedClock
 from credo.domain.accounts import Role
+from credo.domain.entities import OutboxMessage
 from credo.domain.webhooks import DISABLED_MAIL, RETRY_DELAYS
 from credo.entrypoints.api.app import create_app
+from credo.services.mail import notifications
 from credo.services.webhooks.ports import Outgoing
 from credo.settings import Settings
 from tests.conftest import ADMIN_TOKEN, MASTER_KEY, Org, create_org
@@ -414,6 +416,14 @@ def test_an_endpoint_failing_for_five_days_is_disabled_and_its_owners_told(
         ).all()
     assert [m.to_address for m in mails] == [owner]
     assert json.loads(mails[0].payload)["url"] == receiver.url
+    row = OutboxMessage(
+        "mail_1", horg.id, DISABLED_MAIL, owner, None, mails[0].payload, clock.now(), clock.now()
+    )
+    message = notifications.compose(row, hooked.ctx, "credo@credo.example", clock.now())
+    assert "webhook endpoint was disabled" in message["Subject"]
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert receiver.url in text and "HTTP 500" in text and "1 February 2026" in text
+    assert f"/app/webhooks/{hook['id']}" in text
 
     receiver.default = Answer(200)
     r = horg.patch(f"/v1/webhooks/{hook['id']}", {"enabled": True})

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 
 class Role(StrEnum):
-    OWNER = "owner"  # billing, API keys, members, and everything an issuer does
+    OWNER = "owner"  # billing, API keys, webhooks, members, and everything an issuer does
     ISSUER = "issuer"  # groups and credentials
     VIEWER = "viewer"  # reads only
 
@@ -18,6 +18,7 @@ class Permission(StrEnum):
     BILLING = "billing"  # plan and credits settings (the credits page is VIEW)
     MEMBERS = "members"
     API_KEYS = "api_keys"
+    WEBHOOKS = "webhooks"  # the endpoints Credo calls, and their deliveries
 
 
 _GRANTS: dict[Role, frozenset[Permission]] = {

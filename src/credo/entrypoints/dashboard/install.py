@@ -19,6 +19,7 @@ from credo.entrypoints.dashboard import (
     imports_routes,
     members_routes,
     password_reset_routes,
+    webhooks_routes,
 )
 from credo.entrypoints.dashboard.render import page, see_other
 from credo.entrypoints.dashboard.session import LoginRequired, login_redirect_location
@@ -33,6 +34,7 @@ ROUTERS = (
     credits_routes,
     members_routes,
     password_reset_routes,
+    webhooks_routes,
 )
 DASHBOARD_PATHS = ("/app", "/login", "/logout", "/password-reset")
 

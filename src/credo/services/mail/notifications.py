@@ -185,7 +185,7 @@ def _compose_webhook_disabled(
         "failing_since": _long_date(
             datetime.fromisoformat(data["failing_since"]).date().isoformat()
         ),
-        "webhooks_url": f"{ctx.base_url}/app/webhooks",
+        "webhook_url": f"{ctx.base_url}/app/webhooks/{data['webhook_id']}",
     }
     subject = f"{org}: a webhook endpoint was disabled after failing for days"
     return _message(
