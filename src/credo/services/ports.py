@@ -13,6 +13,7 @@ from credo.domain.entities import (
     QueueStats,
     StoredReply,
 )
+from credo.services.accredible.ports import Accredible
 from credo.services.billing.ports import (
     Audit,
     Charges,
@@ -143,6 +144,8 @@ class UnitOfWork(Protocol):
     def publishing(self) -> Publishing: ...
     @property
     def webhooks(self) -> Webhooks: ...
+    @property
+    def accredible(self) -> Accredible: ...
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None: ...

@@ -538,3 +538,78 @@ webhook_attempts = Table(
     Column("error", String(500), nullable=True),
     Index(None, "delivery_id", "id"),
 )
+
+# Positive integer ids for objects shown through the Accredible-compatible API (its clients
+# store them in integer columns), handed out on first sight: `object_id` is Credo's own id.
+external_ids = Table(
+    "external_ids",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("organization_id", _id(), ForeignKey("organizations.id"), nullable=False),
+    Column("kind", String(12), nullable=False),
+    Column("object_id", _id(), nullable=False, unique=True),
+    Index(None, "organization_id", "kind", "id"),
+)
+
+# What a credential carries beyond Credo's own fields, given through the compatible API and
+# shown on its page: the issuer's own id for it, custom attributes, a grade, metadata.
+credential_details = Table(
+    "credential_details",
+    metadata,
+    Column("credential_id", _id(), ForeignKey("credentials.id"), primary_key=True),
+    Column("organization_id", _id(), ForeignKey("organizations.id"), nullable=False),
+    Column("license_id", String(200), nullable=True),
+    Column("course_link", String(2000), nullable=True),
+    Column("custom_attributes", Text, nullable=True),  # a JSON object
+    Column("grade", String(200), nullable=True),
+    Column("meta_data", Text, nullable=True),  # a JSON object
+    Column("complete", Boolean, nullable=True),
+    Index(None, "organization_id", "license_id"),
+)
+
+# Evidence of a credential (a grade, a course's dates, a link, a transcript), in the order
+# of `position`; hidden ones are kept and not shown on the public page.
+evidence_items = Table(
+    "evidence_items",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("organization_id", _id(), ForeignKey("organizations.id"), nullable=False),
+    Column("credential_id", _id(), ForeignKey("credentials.id"), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("category", String(40), nullable=False),
+    Column("url", String(2000), nullable=True),
+    Column("string_object", Text, nullable=True),
+    Column("hidden", Boolean, nullable=False, server_default=text("false")),
+    Column("position", Integer, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index(None, "credential_id", "id"),
+)
+
+# What a group carries beyond Credo's own fields, for the compatible API: its internal name
+# (Credo's group name is the course's name on the credential), link and metadata.
+group_details = Table(
+    "group_details",
+    metadata,
+    Column("group_id", _id(), ForeignKey("groups.id"), primary_key=True),
+    Column("organization_id", _id(), ForeignKey("organizations.id"), nullable=False),
+    Column("internal_name", String(200), nullable=True),
+    Column("course_link", String(2000), nullable=True),
+    Column("meta_data", Text, nullable=True),
+    Column("language", String(10), nullable=True),
+    Index(None, "organization_id", "internal_name"),
+)
+
+# The custom attribute names an organization's credentials use (Accredible's attribute keys).
+attribute_keys = Table(
+    "attribute_keys",
+    metadata,
+    Column("organization_id", _id(), ForeignKey("organizations.id"), primary_key=True),
+    Column("name", String(200), primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)

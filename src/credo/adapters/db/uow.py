@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from credo.adapters.db.accounts import SqlAccounts
+from credo.adapters.db.accredible import SqlAccredible
 from credo.adapters.db.artifacts import SqlArtifacts
 from credo.adapters.db.audit import SqlAudit
 from credo.adapters.db.billing import (
@@ -60,6 +61,7 @@ _REPOSITORIES: dict[str, type[Any]] = {
     "credential_search": SqlCredentialSearch,
     "publishing": SqlPublishing,
     "webhooks": SqlWebhooks,
+    "accredible": SqlAccredible,
 }
 _KNOW_SQLITE = {"organizations", "publishing"}  # take `sqlite=` as well
 
@@ -89,6 +91,7 @@ class SqlUnitOfWork:
     credential_search: SqlCredentialSearch
     publishing: SqlPublishing
     webhooks: SqlWebhooks
+    accredible: SqlAccredible
 
     def __init__(
         self,

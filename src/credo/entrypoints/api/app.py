@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from credo import __version__
 from credo.bootstrap import App, bootstrap
-from credo.entrypoints.api import health, observability, problems
+from credo.entrypoints.api import accredible, health, observability, problems
 from credo.entrypoints.api.hot import HotRoutes
 from credo.entrypoints.api.limits import BodyGate
 from credo.entrypoints.api.routes import (
@@ -56,7 +56,7 @@ def create_app(app: App | None = None) -> FastAPI:
     api.state.credo = credo
     problems.install(api)
     routers = (admin, groups, credentials, credits, public, vcapi, badges, certificates, pages)
-    for module in (*routers, webhooks):
+    for module in (*routers, webhooks, accredible):
         api.include_router(module.router)
     dashboard.install(api)
 
