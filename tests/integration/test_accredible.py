@@ -344,3 +344,32 @@ def test_another_organizations_ids_are_not_found(acc: Client, client: TestClient
         assert other.call("GET", path).status_code == 404
     assert other.call("DELETE", f"/v1/credentials/{made['id']}").status_code == 404
     assert acc.ok("GET", f"/v1/credentials/{made['id']}")["credential"]["approve"] is True
+
+
+def test_the_credential_page_shows_grade_attributes_and_evidence(acc: Client, org: Org) -> None:
+    made = issue(
+        acc,
+        group(acc)["id"],
+        "page@example.com",
+        grade="Distinction",
+        custom_attributes={"cohort_name": "Spring <2026>"},
+        evidence_items=[
+            {"description": "Final grade", "category": "grade", "string_object": 88},
+            {"description": "Took the course", "category": "course_duration",
+             "string_object": '{"start_date":"2026-01-01","end_date":"2026-01-31","duration_in_days":30}'},
+            {"description": "Portfolio", "category": "url", "url": "https://portfolio.example/ada"},
+            {"description": "Internal notes", "category": "url", "url": "https://x.example", "hidden": True},
+        ],
+    )  # fmt: skip
+    page = org.client.get(f"/c/{made['encoded_id']}", headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    html = page.text
+    assert "<dt>Grade</dt><dd>Distinction</dd>" in html
+    assert "<dt>Cohort name</dt><dd>Spring &lt;2026&gt;</dd>" in html
+    assert "<strong>Final grade</strong>: 88" in html
+    assert "1 January 2026 to 31 January 2026 (30 days)" in html
+    assert 'href="https://portfolio.example/ada"' in html
+    assert "Internal notes" not in html  # hidden evidence is kept, not shown
+    plain = issue(acc, group(acc, "Plain")["id"], "plain@example.com")
+    other = org.client.get(f"/c/{plain['encoded_id']}", headers={"Accept": "text/html"})
+    assert "details-title" not in other.text

@@ -8,8 +8,12 @@ from datetime import date
 from typing import Any
 from urllib.parse import quote, urlencode
 
+import orjson
+
+from credo.domain.accredible import CredentialDetails, Evidence
 from credo.entrypoints.web import colours
 from credo.entrypoints.web.linkedin import add_to_profile_url
+from credo.entrypoints.web.templates import long_date
 from credo.services.credentials import verification as v
 from credo.services.recipients.visibility import Page
 
@@ -123,4 +127,55 @@ def credential(page: Page) -> dict[str, Any]:
         if state == "active"
         else [],
         "description": f"{group.name}, issued to {cred.recipient_name} by {org.name}.",
+        "details": detail_lines(view.details),
+        "evidence": [evidence_line(e) for e in view.evidence],
     }
+
+
+def detail_lines(d: CredentialDetails | None) -> list[tuple[str, str]]:
+    """(label, value) pairs: the grade, then each custom attribute, as the issuer named it."""
+    if d is None:
+        return []
+    lines = [("Grade", d.grade)] if d.grade else []
+    for name, value in (d.custom_attributes or {}).items():
+        if value is None or isinstance(value, (dict, list)):
+            continue
+        lines.append((str(name).replace("_", " ").capitalize(), str(value)))
+    return lines
+
+
+def evidence_line(e: Evidence) -> dict[str, Any]:
+    """An evidence item in words: a grade's value, a course's dates, a link's address."""
+    data: Any = None
+    if e.string_object is not None:
+        try:
+            data = orjson.loads(e.string_object)
+        except orjson.JSONDecodeError:
+            data = e.string_object
+    text = None
+    if e.category == "grade" and isinstance(data, dict) and "grade" in data:
+        text = f"{data['grade']}"
+    elif e.category == "course_duration" and isinstance(data, dict):
+        start, end = _iso_day(data.get("start_date")), _iso_day(data.get("end_date"))
+        if start and end:
+            text = f"{long_date(start)} to {long_date(end)}"
+            if data.get("duration_in_days"):
+                text += f" ({data['duration_in_days']} days)"
+    elif e.category == "transcript" and isinstance(data, list):
+        parts = [
+            f"{row.get('category')}: {row.get('percent')}%"
+            for row in data
+            if isinstance(row, dict) and row.get("category") is not None
+        ]
+        text = "; ".join(parts) or None
+    elif isinstance(data, str):
+        text = data
+    link = e.url if e.url and e.url.startswith(("https://", "http://")) else None
+    return {"description": e.description, "text": text, "link": link}
+
+
+def _iso_day(value: object) -> date | None:
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None

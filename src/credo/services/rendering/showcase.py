@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from credo.domain import designs
+from credo.domain.accredible import CredentialDetails, Evidence
 from credo.domain.entities import Credential, Group, Organization
 from credo.domain.errors import NotFound
 from credo.services.context import ServiceContext
@@ -21,6 +22,10 @@ class CredentialView:
     design: designs.Design
     document: str  # the signed credential, as served at /c/{id}.json
     page_url: str
+    # Given through the Accredible-compatible API: a grade, custom attributes, evidence
+    # (the hidden items left out).
+    details: CredentialDetails | None = None
+    evidence: tuple[Evidence, ...] = ()
 
     @property
     def version(self) -> int:
@@ -60,4 +65,6 @@ def load_view(
         design=designs.load(group.design),
         document=document,
         page_url=f"{ctx.base_url}/c/{cred.id}",
+        details=uow.accredible.details([cred.id]).get(cred.id),
+        evidence=tuple(e for e in uow.accredible.evidence([cred.id])[cred.id] if not e.hidden),
     )
