@@ -40,7 +40,7 @@ upgrade:
 	.venv-tools/bin/pip-compile -q --upgrade --generate-hashes --allow-unsafe --strip-extras \
 		--extra dev --all-build-deps --no-emit-index-url --no-emit-find-links \
 		-o $(LOCK) pyproject.toml
-	grep -E '^(pytest|pytest-xdist|hypothesis|mypy|ruff|psutil|httpx2|aiosmtpd|playwright|types-[a-z]+)==' \
+	grep -E '^(pytest|pytest-xdist|hypothesis|mypy|ruff|psutil|httpx2|aiosmtpd|playwright|pyaccredible|types-[a-z]+)==' \
 		$(LOCK) | sed 's/ \\$$//' > .venv-tools/test-tools.txt
 	grep -E '^setuptools==' $(LOCK) | sed 's/ \\$$//' > .venv-tools/build.txt
 	.venv-tools/bin/uv pip compile -q --resolution lowest-direct --generate-hashes \

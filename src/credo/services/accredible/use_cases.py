@@ -528,7 +528,7 @@ def _group(uow: UnitOfWork, c: Context, ref: str) -> Group:
         else None
     )
     group = uow.groups.get(c.org_id, found) if found else None
-    if group is None:
+    if group is None or group.archived_at is not None:  # deleted through this API
         raise NotFound("Group does not exist")
     return group
 
