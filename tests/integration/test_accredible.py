@@ -7,10 +7,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from credo.adapters.db import tables as t
 from credo.bootstrap import App
+from credo.services.billing.audit import audit_organization
 from tests.conftest import Org, create_org
 
 BASE = "/compat/accredible"
@@ -160,7 +163,7 @@ def test_a_credential_is_issued_read_changed_and_deleted(acc: Client, org: Org) 
 
 
 def test_no_credit_left_creates_the_credential_unpublished_and_free(
-    client: TestClient, app_engine_counts: Any = None
+    client: TestClient, credo: App
 ) -> None:
     org = create_org(client, sandbox=True, plan="connect", credits=1)
     acc = Client(client, org.key, "Token {}")
@@ -179,9 +182,15 @@ def test_no_credit_left_creates_the_credential_unpublished_and_free(
     again = acc.ok("PUT", f"/v1/credentials/{second['id']}", {"credential": {"approve": True}})
     assert again["credential"]["approve"] is False and org.used() == 1
     assert acc.ok("GET", "/v1/issuer/details")["issuer"]["certificate_left"] == 0
+    assert audited(credo, org.id) == []
 
 
-def test_v2_bulk_create_answers_207_with_each_items_fate(client: TestClient) -> None:
+def audited(credo: App, org_id: str) -> list[str]:
+    """What `credo audit` finds wrong with the organization's seats, ledger and counters."""
+    return credo.runner.read(lambda uow: audit_organization(uow, credo.clock, org_id)).problems
+
+
+def test_v2_bulk_create_answers_207_with_each_items_fate(client: TestClient, credo: App) -> None:
     org = create_org(client, sandbox=True, plan="connect", credits=2)
     acc = Client(client, org.key, "Bearer {}")
     g = group(acc, allow_duplicate_credentials=True)
@@ -205,6 +214,9 @@ def test_v2_bulk_create_answers_207_with_each_items_fate(client: TestClient) -> 
     assert none.status_code == 422 and len(none.json()["results"]) == 2
     all_ok = acc.call("POST", "/v2/credentials/bulk_create", {"credentials": items[:1]})
     assert all_ok.status_code == 200  # a recipient with a seat this year is free
+    ledger = org.get("/v1/credits/ledger").json()
+    assert sorted(e["recipient"] for e in ledger["entries"]) == ["a@example.com", "b@example.com"]
+    assert audited(credo, org.id) == []
 
 
 def test_all_credentials_pages_with_meta_and_filters(acc: Client) -> None:
@@ -373,3 +385,84 @@ def test_the_credential_page_shows_grade_attributes_and_evidence(acc: Client, or
     plain = issue(acc, group(acc, "Plain")["id"], "plain@example.com")
     other = org.client.get(f"/c/{plain['encoded_id']}", headers={"Accept": "text/html"})
     assert "details-title" not in other.text
+
+
+def test_an_idempotency_key_makes_a_retried_create_answer_the_same(acc: Client, org: Org) -> None:
+    g = group(acc)
+    body = {"credential": {"group_id": g["id"], "recipient": {"name": "R", "email": "r@x.org"}}}
+    key = {**acc.headers, "Idempotency-Key": "lms-attempt-1"}
+    first = acc.http.post(BASE + "/v1/credentials", json=body, headers=key)
+    again = acc.http.post(BASE + "/v1/credentials", json=body, headers=key)
+    assert first.status_code == again.status_code == 200
+    assert first.json() == again.json()
+    listed = acc.ok("GET", f"/v1/all_credentials?group_id={g['id']}")
+    assert listed["meta"]["total_count"] == 1 and org.used() == 1
+    other = {
+        **body,
+        "credential": {**body["credential"], "recipient": {"name": "S", "email": "s@x.org"}},
+    }
+    reused = acc.http.post(BASE + "/v1/credentials", json=other, headers=key)
+    assert reused.status_code == 409 and reused.json()["code"] == "idempotency_key_reused"
+    made = {**acc.headers, "Idempotency-Key": "group-1"}
+    gbody = {"group": {"name": "Once", "course_name": "Once", "course_description": "x"}}
+    g1 = acc.http.post(BASE + "/v1/issuer/groups", json=gbody, headers=made).json()
+    g2 = acc.http.post(BASE + "/v1/issuer/groups", json=gbody, headers=made).json()
+    assert g1 == g2
+
+
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+FIELDS = ["credential", "group", "evidence_item", "recipient", "group_id", "group_name",
+          "issued_on", "expired_on", "approve", "query", "sort", "page", "page_size",
+          "credentials", "ids", "name", "recipient_email", "string_object", "category"]  # fmt: skip
+
+
+def test_no_input_makes_the_compatible_api_fail(acc: Client, org: Org) -> None:
+    g = group(acc)
+    made = issue(acc, g["id"], "fuzz@example.com")
+    ev = acc.ok("POST", f"/v1/credentials/{made['id']}/evidence_items",
+                {"evidence_item": {"description": "d", "category": "url"}})["evidence_item"]  # fmt: skip
+    paths = [
+        ("POST", "/v1/credentials"), ("PUT", f"/v1/credentials/{made['id']}"),
+        ("PATCH", f"/v1/credentials/{made['id']}"), ("GET", "/v1/all_credentials"),
+        ("POST", "/v2/credentials/search"), ("POST", "/v2/credentials/bulk_create"),
+        ("POST", f"/v1/credentials/{made['id']}/evidence_items"),
+        ("PUT", f"/v1/credentials/{made['id']}/evidence_items/{ev['id']}"),
+        ("POST", "/v1/issuer/groups"), ("PUT", f"/v1/issuer/groups/{g['id']}"),
+        ("POST", "/v1/issuer/groups/search"), ("GET", "/v1/issuer/all_groups"),
+        ("POST", "/v1/sso/generate_link"), ("POST", "/v1/attribute_keys/search"),
+        ("GET", "/v1/credentials/%00"), ("GET", "/v1/credentials/99999999999999999999"),
+    ]  # fmt: skip
+
+    @settings(max_examples=200, deadline=None, derandomize=True,
+              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])  # fmt: skip
+    @given(
+        route=st.sampled_from(paths),
+        body=st.one_of(JSON, st.dictionaries(st.sampled_from(FIELDS), JSON, max_size=5)),
+        query=st.dictionaries(
+            st.sampled_from(["page", "page_size", "group_id", "email"]),
+            st.text(max_size=12),
+            max_size=3,
+        ),
+    )
+    def probe(route: tuple[str, str], body: Any, query: dict[str, str]) -> None:
+        method, path = route
+        r = acc.http.request(method, BASE + path, json=body, params=query, headers=acc.headers)
+        assert r.status_code < 500, (route, body, query, r.status_code, r.text[:300])
+        if r.status_code >= 400:
+            assert r.headers["content-type"].startswith("application/problem+json")
+            problem = r.json()
+            assert problem["type"].startswith("/problems/") and problem["title"]
+            # v2 search keeps Accredible's string `status` (RFC 9457: advisory).
+            assert problem["status"] in (r.status_code, "invalid_search_query")
+
+    probe()

@@ -29,6 +29,7 @@ from credo.entrypoints.api.context import app_of
 from credo.entrypoints.api.problems import PROBLEM
 from credo.services.accredible import use_cases
 from credo.services.accredible.use_cases import Context
+from credo.services.runner import fingerprint
 from credo.services.tenancy.organizations import authenticate_hash, confirm_key, hash_api_key
 
 PREFIX = "/compat/accredible"
@@ -91,7 +92,10 @@ def _refused(exc: DomainError) -> Response:
         return _error(422, {"errors": errors}, exc)
     if exc.code == "duplicate_credential":
         return _error(422, {"errors": {"recipient.email": [DUPLICATE]}}, exc)
-    status = 422 if exc.status < 500 else exc.status
+    # Accredible answers 422 where Credo has a 402 or 409; Credo's own Idempotency-Key
+    # convention keeps its 409.
+    keep = exc.status >= 500 or exc.code == "idempotency_key_reused"
+    status = exc.status if keep else 422
     return _error(status, {"errors": {"credential": [exc.detail]}}, exc)
 
 
@@ -118,9 +122,10 @@ def _context(app: App, authorization: str | None) -> Context:
 
 async def _body(request: Request) -> dict[str, Any]:
     """The JSON (or form) body as an object; none (or one on a GET) is {}."""
+    raw = b"" if request.method == "GET" else await request.body()
+    request.state.raw_body = raw
     if request.method == "GET":
         return {}
-    raw = await request.body()
     if not raw.strip():
         return {}
     kind = request.headers.get("content-type", "")
@@ -192,11 +197,37 @@ def _paging(params: dict[str, Any], default: int = dialect.DEFAULT_PAGE_SIZE) ->
 # ------------------------------------------------------------------------- credentials
 
 
+def _once(c: Context, request: Request, make: Callable[[Any], dict[str, Any]]) -> tuple[int, Any]:
+    """Run a create in one transaction; with an `Idempotency-Key` (Credo's convention, not
+    Accredible's), a retry gets the first answer back and creates nothing more."""
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return 200, c.write(make)
+    if not 1 <= len(key) <= 255:
+        raise Invalid("Idempotency-Key", "must have 1 to 255 characters")
+    fp = fingerprint(request.method, request.url.path, request.state.raw_body)
+
+    def stored_refusal(exc: DomainError) -> tuple[int, str]:
+        answer = _refused(exc)
+        return answer.status_code, bytes(answer.body).decode()
+
+    status, text = c.runner.once(
+        c.org_id,
+        key,
+        fp,
+        lambda uow: (200, orjson.dumps(make(uow)).decode()),
+        stored_refusal,
+        check=c.check,
+    )
+    return status, orjson.loads(text)
+
+
 @route("POST", "/v1/credentials")
 def create_credential(c: Context, request: Request, body: dict[str, Any]) -> tuple[int, Any]:
     item = use_cases.read_item(_wrapped(body, "credential"))
-    view, _ = use_cases.create_credential(c, item)
-    return 200, {"credential": view}
+    return _once(
+        c, request, lambda uow: {"credential": use_cases.create_credential_in(uow, c, item)[0]}
+    )
 
 
 @route("GET", "/v1/credentials/{ref}")
@@ -326,7 +357,8 @@ def delete_evidence(c: Context, request: Request, body: dict[str, Any]) -> tuple
 
 @route("POST", "/v1/issuer/groups")
 def create_group(c: Context, request: Request, body: dict[str, Any]) -> tuple[int, Any]:
-    return 200, {"group": use_cases.create_group(c, _wrapped(body, "group"))}
+    fields = use_cases.group_fields(_wrapped(body, "group"), creating=True)
+    return _once(c, request, lambda uow: {"group": use_cases.create_group_in(uow, c, fields)})
 
 
 @route("GET", "/v1/issuer/groups/{ref}")

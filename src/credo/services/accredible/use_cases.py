@@ -32,6 +32,7 @@ from credo.services.recipients import recipient_links
 from credo.services.recipients.addresses import recipient_key
 from credo.services.runner import Runner
 from credo.services.tenancy.clocks import load_org
+from credo.services.webhooks import events as webhook_events
 
 T = TypeVar("T")
 Write = Callable[[Callable[[UnitOfWork], T]], T]
@@ -56,6 +57,8 @@ class Context:
 
 def _credential_id(uow: UnitOfWork, org_id: str, ref: str) -> str:
     """An Accredible id (a number), Credo's own id, or the issuer's own id for it."""
+    if not ref or len(ref) > 200 or not ref.isprintable():
+        raise NotFound(f"no credential {ref[:64]!r}")
     found: str | None = None
     if ref.isdigit() and len(ref) < 19:
         found = uow.accredible.object_of(org_id, views.CREDENTIAL, int(ref))
@@ -220,34 +223,34 @@ def _resolve_group(uow: UnitOfWork, c: Context, item: Item) -> str:
 
 def create_credential(c: Context, item: Item) -> tuple[dict[str, Any], bool]:
     """(the credential's view, whether it was left unpublished for want of credits)."""
+    return c.write(lambda uow: create_credential_in(uow, c, item))
 
-    def issue(publish: bool) -> Callable[[UnitOfWork], dict[str, Any]]:
-        def action(uow: UnitOfWork) -> dict[str, Any]:
-            group_id = _resolve_group(uow, c, item)
-            new = NewCredential(
-                item.recipient_name,
-                item.recipient_email,
-                item.issued_on,
-                item.expires_on,
-                item.expires_given,
-            )
-            done = issuing.issue(
-                uow, c.ctx, c.org_id, group_id, [new], publish=publish, dry_run=False
-            )
-            assert isinstance(done, Issued)
-            cred = done.credentials[0]
-            _keep(uow, c, cred, item.details, item.evidence)
-            return _view(uow, c, [cred])[0]
 
-        return action
-
-    if not item.approve:
-        return c.write(issue(False)), False
+def create_credential_in(uow: UnitOfWork, c: Context, item: Item) -> tuple[dict[str, Any], bool]:
+    """`create_credential` in the caller's transaction (one, so that an Idempotency-Key's
+    answer is stored with it)."""
+    group_id = _resolve_group(uow, c, item)
+    new = NewCredential(
+        item.recipient_name, item.recipient_email, item.issued_on, item.expires_on,
+        item.expires_given,
+    )  # fmt: skip
+    short = False
     try:
-        return c.write(issue(True)), False
-    except InsufficientCredits:
-        # Accredible's way: created, not published, nothing charged.
-        return c.write(issue(False)), True
+        done = issuing.issue(
+            uow, c.ctx, c.org_id, group_id, [new], publish=item.approve, dry_run=False
+        )
+    except InsufficientCredits as exc:
+        # Accredible's way: created, not published, nothing charged. The refused charge
+        # wrote nothing before refusing (issuing.issue prices before it writes).
+        short = True
+        refusal = webhook_events.refusal(exc)
+        if refusal is not None:
+            webhook_events.emit(uow, [refusal], c.ctx.clock.now())
+        done = issuing.issue(uow, c.ctx, c.org_id, group_id, [new], publish=False, dry_run=False)
+    assert isinstance(done, Issued)
+    cred = done.credentials[0]
+    _keep(uow, c, cred, item.details, item.evidence)
+    return _view(uow, c, [cred])[0], short
 
 
 def _keep(
@@ -474,7 +477,7 @@ def _group_view(uow: UnitOfWork, c: Context, gs: Sequence[Group]) -> list[dict[s
     return [views.group(g, numbers[g.id], details.get(g.id)) for g in gs]
 
 
-def _group_fields(body: dict[str, Any], *, creating: bool) -> dict[str, Any]:
+def group_fields(body: dict[str, Any], *, creating: bool) -> dict[str, Any]:
     name = dialect.text(body.get("name"), "name", 200, required=creating)
     course = dialect.text(body.get("course_name"), "course_name", 200)
     description = dialect.text(body.get("course_description"), "course_description", 5000)
@@ -498,26 +501,27 @@ def _group_fields(body: dict[str, Any], *, creating: bool) -> dict[str, Any]:
 
 
 def create_group(c: Context, body: dict[str, Any]) -> dict[str, Any]:
-    f = _group_fields(body, creating=True)
+    f = group_fields(body, creating=True)
+    return c.write(lambda uow: create_group_in(uow, c, f))
 
-    def action(uow: UnitOfWork) -> dict[str, Any]:
-        g = groups.create_group(
-            uow,
-            c.ctx.clock,
-            c.org_id,
-            name=f["course_name"],
-            description=f["course_description"],
-            expires_after_months=f["auto_expiry"] * 12 if f["auto_expiry"] else None,
-        )
-        # Accredible's default: no second credential to the same recipient in a group.
-        if not f["allow_duplicates"]:
-            g = group_settings.set_duplicate_policy(uow, c.org_id, g.id, DuplicatePolicy.REFUSE)
-        uow.accredible.save_group_details(
-            GroupDetails(g.id, c.org_id, f["name"], f["course_link"], f["meta_data"], f["language"])
-        )
-        return _group_view(uow, c, [g])[0]
 
-    return c.write(action)
+def create_group_in(uow: UnitOfWork, c: Context, f: dict[str, Any]) -> dict[str, Any]:
+    """A group from `group_fields`, in the caller's transaction."""
+    g = groups.create_group(
+        uow,
+        c.ctx.clock,
+        c.org_id,
+        name=f["course_name"],
+        description=f["course_description"],
+        expires_after_months=f["auto_expiry"] * 12 if f["auto_expiry"] else None,
+    )
+    # Accredible's default: no second credential to the same recipient in a group.
+    if not f["allow_duplicates"]:
+        g = group_settings.set_duplicate_policy(uow, c.org_id, g.id, DuplicatePolicy.REFUSE)
+    uow.accredible.save_group_details(
+        GroupDetails(g.id, c.org_id, f["name"], f["course_link"], f["meta_data"], f["language"])
+    )
+    return _group_view(uow, c, [g])[0]
 
 
 def _group(uow: UnitOfWork, c: Context, ref: str) -> Group:
@@ -538,7 +542,7 @@ def get_group(c: Context, ref: str) -> dict[str, Any]:
 
 
 def update_group(c: Context, ref: str, body: dict[str, Any]) -> dict[str, Any]:
-    f = _group_fields(body, creating=False)
+    f = group_fields(body, creating=False)
 
     def action(uow: UnitOfWork) -> dict[str, Any]:
         g = _group(uow, c, ref)
