@@ -94,10 +94,10 @@ def _condition(uow: UnitOfWork, c: Context, key: str, value: Any) -> dialect.Con
             days = [dialect.day(v, field) for v in values]
             if any(d is None for d in days):
                 raise BadQuery(f"{field} needs a date")
-            moments = [use_cases._moment(field, d, op) for d in days if d is not None]
+            moments = [use_cases.moment(field, d, op) for d in days if d is not None]
             return (field, op, moments if op == "in" else moments[0])
         if field == "group.id":
-            ids = [use_cases._group_id(uow, c.org_id, v, "group.id") for v in values]
+            ids = [use_cases.group_id_of(uow, c.org_id, v, "group.id") for v in values]
             return ("group_id", op, ids if op == "in" else ids[0])
         if field == "recipient_email":
             keys = [recipient_key(str(v))[1].value for v in values]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
 import orjson
@@ -72,7 +72,7 @@ def _credential_id(uow: UnitOfWork, org_id: str, ref: str) -> str:
     return cred.id
 
 
-def _group_id(uow: UnitOfWork, org_id: str, ref: object, field: str = "group_id") -> str:
+def group_id_of(uow: UnitOfWork, org_id: str, ref: object, field: str = "group_id") -> str:
     n = dialect.number(ref, field)
     found = uow.accredible.object_of(org_id, views.GROUP, n) if n else None
     if found is None or uow.groups.get(org_id, found) is None:
@@ -103,7 +103,7 @@ def list_credentials(
 
     def read(uow: UnitOfWork) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         if query.get("group_id") not in (None, ""):
-            conditions.append(("group_id", "eq", _group_id(uow, c.org_id, query["group_id"])))
+            conditions.append(("group_id", "eq", group_id_of(uow, c.org_id, query["group_id"])))
         email = dialect.text(query.get("email"), "email", 400)
         if email:
             try:
@@ -122,7 +122,7 @@ def list_credentials(
         ):
             when = dialect.day(query.get(key), key)
             if when is not None:
-                conditions.append((field, op, _moment(field, when, op)))
+                conditions.append((field, op, moment(field, when, op)))
         rows, total = uow.accredible.credentials(
             c.org_id, conditions=conditions, offset=paging.offset, limit=paging.size
         )
@@ -131,10 +131,10 @@ def list_credentials(
     return c.write(read)
 
 
-def _moment(field: str, when: date, op: str) -> Any:
+def moment(field: str, when: date, op: str) -> Any:
+    """A day as the bound a condition on `field` compares with: a timestamp field's day
+    begins at midnight UTC, and "on or before" (or "after") a day means before the next."""
     if field in ("created_at", "updated_at"):
-        from datetime import UTC, time, timedelta
-
         start = datetime.combine(when, time(), tzinfo=UTC)
         return start + timedelta(days=1) if op in ("lte", "gt") else start
     return when
@@ -203,7 +203,7 @@ def read_item(body: dict[str, Any]) -> Item:
 
 def _resolve_group(uow: UnitOfWork, c: Context, item: Item) -> str:
     if item.group_ref not in (None, ""):
-        return _group_id(uow, c.org_id, item.group_ref)
+        return group_id_of(uow, c.org_id, item.group_ref)
     assert item.group_name is not None
     found = uow.accredible.group_named(c.org_id, item.group_name)
     if found is not None:
@@ -644,7 +644,7 @@ def sso_link(c: Context, body: dict[str, Any]) -> str | None:
         if len(conditions) == 1:
             raise Invalid("recipient_email", "or credential_id is needed")
         if body.get("group_id") not in (None, ""):
-            conditions.append(("group_id", "eq", _group_id(uow, c.org_id, body["group_id"])))
+            conditions.append(("group_id", "eq", group_id_of(uow, c.org_id, body["group_id"])))
         rows, _ = uow.accredible.credentials(
             c.org_id, conditions=conditions, order=[("id", True)], offset=0, limit=1
         )
