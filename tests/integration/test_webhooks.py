@@ -626,3 +626,57 @@ def test_a_bulk_tells_of_each_credential_it_publishes(
     told = [json.loads(x.body)["data"]["credential"] for x in receiver.received]
     assert sorted(c["recipient"]["email"] for c in told) == emails
     assert {c["id"] for c in told} == {c["id"] for c in r.json()["credentials"]}
+
+
+def test_an_import_tells_when_it_completes_and_of_each_credential(
+    horg: Org, receiver: Receiver, hooked: App
+) -> None:
+    from credo.services.importing import imports
+
+    subscribe(horg, receiver.url, ["import.completed", "credential.published"])
+    gid = horg.group("Imported course")
+    table = imports.read_upload("people.csv", b"Name,Email\nAnn,ann@x.org\nBob,bob@x.org\n")
+    job = hooked.runner.write(
+        lambda uow: imports.create(uow, hooked.ctx, horg.id, None, gid, "people.csv", table)
+    )
+    hooked.runner.write(
+        lambda uow: imports.validate(
+            uow, hooked.ctx, horg.id, job.id, {"name": 0, "email": 1}, day_first=True
+        )
+    )
+    hooked.runner.write(lambda uow: imports.start(uow, hooked.ctx, horg.id, job.id, publish=True))
+    assert deliver(hooked) == 0  # started, nothing published yet
+    done = imports.run(hooked.uow, hooked.ctx, horg.id, job.id)
+    assert done.state == "done"
+    deliver(hooked)
+    events = [json.loads(r.body) for r in receiver.received]
+    assert sorted(e["type"] for e in events) == ["credential.published"] * 2 + ["import.completed"]
+    [completed] = [e["data"]["import"] for e in events if e["type"] == "import.completed"]
+    assert completed["id"] == job.id and completed["state"] == "done"
+    assert (completed["rows"], completed["done"], completed["credits_charged"]) == (2, 2, 2)
+    assert completed["filename"] == "people.csv" and completed["finished_at"]
+
+
+def test_a_stopped_import_is_completed_too_with_its_state(
+    horg: Org, receiver: Receiver, hooked: App
+) -> None:
+    from credo.services.importing import imports
+
+    subscribe(horg, receiver.url, ["import.completed"])
+    gid = horg.group("Stopped course")
+    table = imports.read_upload("x.csv", b"Name,Email\nAnn,ann@x.org\n")
+    job = hooked.runner.write(
+        lambda uow: imports.create(uow, hooked.ctx, horg.id, None, gid, "x.csv", table)
+    )
+    hooked.runner.write(
+        lambda uow: imports.validate(
+            uow, hooked.ctx, horg.id, job.id, {"name": 0, "email": 1}, day_first=True
+        )
+    )
+    hooked.runner.write(lambda uow: imports.start(uow, hooked.ctx, horg.id, job.id, publish=True))
+    imports.fail(hooked.uow, hooked.ctx, horg.id, job.id, "the group was archived")
+    deliver(hooked)
+    [event] = [json.loads(r.body) for r in receiver.received]
+    assert event["type"] == "import.completed"
+    assert event["data"]["import"]["state"] == "failed"
+    assert "the group was archived" in event["data"]["import"]["error"]
