@@ -680,3 +680,38 @@ def test_a_stopped_import_is_completed_too_with_its_state(
     assert event["type"] == "import.completed"
     assert event["data"]["import"]["state"] == "failed"
     assert "the group was archived" in event["data"]["import"]["error"]
+
+
+def test_workers_racing_over_deliveries_send_each_once(
+    horg: Org, receiver: Receiver, hooked: App
+) -> None:
+    """Two workers draining at once (threads here; processes share the database alike):
+    leases and, on PostgreSQL, SKIP LOCKED give each delivery to one of them."""
+    import threading
+
+    hook = subscribe(horg, receiver.url, ["credential.published"])
+    r = horg.post(
+        "/v1/credentials/bulk",
+        {"group_id": horg.group(), "credentials": [
+            {"recipient": {"name": "R", "email": f"race{i}@example.com"}} for i in range(40)]},
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    workers = [hooked.webhook_worker(f"w{i}") for i in range(2)]
+    for w in workers:
+        w.batch = 4
+    counts = [0, 0]
+
+    def drain(i: int) -> None:
+        counts[i] = workers[i].drain()
+
+    threads = [threading.Thread(target=drain, args=(i,)) for i in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    for w in workers:
+        w.close()
+    ids = [x.headers["webhook-id"] for x in receiver.received]
+    assert len(ids) == 40 and len(set(ids)) == 40 and sum(counts) == 40
+    deliveries = horg.get(f"/v1/webhooks/{hook['id']}/deliveries").json()["deliveries"]
+    assert {d["state"] for d in deliveries} == {"succeeded"} and len(deliveries) == 40
