@@ -52,7 +52,7 @@ system-deps:
 
 # The server on SQLite (./credo-data/), with a sandbox demo organization it prints.
 run: setup
-	$(VENV)/bin/credo demo
+	$(VENV)/bin/credo demo $(if $(PORT),--port $(PORT),)
 
 lint: setup
 	$(VENV)/bin/ruff check src tests bench

@@ -3,6 +3,7 @@ and `credo demo`, each printing a password once."""
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any
 
@@ -103,3 +104,15 @@ def test_the_demo_prints_an_owner_login_anew_each_run(credo: App) -> None:
     assert new_password != password
     assert signs_in(credo, DEMO_OWNER, password) is None
     assert signs_in(credo, DEMO_OWNER, new_password) is not None
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_the_demo_on_another_port_links_to_it(credo: App) -> None:
+    env = {"CREDO_ENVIRONMENT": "development", "CREDO_ADMIN_TOKEN": ADMIN_TOKEN}
+    assert "CREDO_BASE_URL" not in os.environ
+    shown = run(credo, "demo", "--no-serve", "--port", "8123", **env)
+    assert shown.exit_code == 0, shown.output
+    assert "http://127.0.0.1:8123/login" in shown.output
+    assert "curl -s -X POST http://127.0.0.1:8123/v1/credentials" in shown.output
+    assert ":8000" not in shown.output
+    assert "CREDO_BASE_URL" not in os.environ  # set for the command's processes only

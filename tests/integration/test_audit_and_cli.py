@@ -234,6 +234,8 @@ def test_cli_org_issue_credits_audit(database_url: str, credo: App) -> None:
     assert r.exit_code == 0 and "would charge 1 credit(s); 3 remain" in r.output, r.output
     r = run_cli(database_url, *args, "--email", "ann@x.org")
     assert r.exit_code == 0 and "charged 1" in r.output, r.output
+    cred_id = r.output.split()[1]
+    assert f"page: {credo.ctx.base_url}/c/{cred_id}" in r.output  # where the recipient looks
     r = run_cli(database_url, "credits", "--org", org_id)
     assert r.exit_code == 0 and "│ 3 " in r.output and "│ 1 " in r.output, r.output
 

@@ -566,14 +566,14 @@ def test_an_expiry_date_passing_is_an_event_once(
     assert horg.issue(group, "later@example.com", expires_on="2027-01-01").status_code == 201
     gone = horg.issue(group, "gone@example.com", expires_on="2026-02-03").json()["credential"]
     assert horg.post(f"/v1/credentials/{gone['id']}/revoke", {}).status_code == 200
-    assert events.expired_sweep(hooked.uow, clock.now()) == 0
+    assert events.expired_sweep(hooked.uow, clock.now(), hooked.ctx.base_url) == 0
     clock.set(datetime(2026, 2, 3, 23, 59, tzinfo=UTC))  # valid through its expiry date
-    assert events.expired_sweep(hooked.uow, clock.now()) == 0
+    assert events.expired_sweep(hooked.uow, clock.now(), hooked.ctx.base_url) == 0
     clock.set(datetime(2026, 2, 4, 0, 1, tzinfo=UTC))
-    assert events.expired_sweep(hooked.uow, clock.now()) == 1
-    assert events.expired_sweep(hooked.uow, clock.now()) == 0
+    assert events.expired_sweep(hooked.uow, clock.now(), hooked.ctx.base_url) == 1
+    assert events.expired_sweep(hooked.uow, clock.now(), hooked.ctx.base_url) == 0
     clock.set(datetime(2026, 2, 9, tzinfo=UTC))
-    assert events.expired_sweep(hooked.uow, clock.now()) == 0
+    assert events.expired_sweep(hooked.uow, clock.now(), hooked.ctx.base_url) == 0
     deliver(hooked)
     [got] = [json.loads(r.body) for r in receiver.received]
     assert got["type"] == "credential.expired"

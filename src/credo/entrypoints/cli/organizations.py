@@ -209,6 +209,8 @@ def issue(
             out.print(
                 f"{c.status.value} {c.id} to {c.recipient_email}; charged {result.credits_charged}"
             )
+            if c.status.value == "published":
+                out.print(f"page: {credo.ctx.base_url}/c/{c.id}", soft_wrap=True)
 
 
 @app.command()

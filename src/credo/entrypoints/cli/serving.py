@@ -39,7 +39,8 @@ def serve(
     if (ssl_certfile is None) != (ssl_keyfile is None):
         err.print("[red]error:[/] HTTPS needs both --ssl-certfile and --ssl-keyfile")
         raise typer.Exit(2)
-    with _metrics_dir():
+    https = ssl_certfile is not None
+    with _served_base_url(host, port, https=https), _metrics_dir():
         with opened(migrate=True):
             pass
         with _embedded_worker():
@@ -64,6 +65,30 @@ def _metrics_dir() -> Iterator[None]:
     finally:
         os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
         shutil.rmtree(path, ignore_errors=True)
+
+
+@contextmanager
+def _served_base_url(host: str, port: int, *, https: bool = False) -> Iterator[None]:
+    """Without CREDO_BASE_URL, the address served is where links point (credential ids,
+    QR codes, e-mails, status lists), for this process and every one it starts, while the
+    command runs. A server on every interface (0.0.0.0) links to this machine's loopback:
+    it says so."""
+    if os.environ.get("CREDO_BASE_URL"):
+        yield
+        return
+    every = host in ("0.0.0.0", "::", "")
+    shown = "127.0.0.1" if every else (f"[{host}]" if ":" in host else host)
+    url = f"{'https' if https else 'http'}://{shown}:{port}"
+    if every:
+        err.print(
+            f"note: links in credentials and e-mails point at {url}; set CREDO_BASE_URL "
+            "to the address people reach this server at"
+        )
+    os.environ["CREDO_BASE_URL"] = url
+    try:
+        yield
+    finally:
+        os.environ.pop("CREDO_BASE_URL", None)
 
 
 _PARENT_ENV = "CREDO_WORKER_PARENT_PID"
@@ -156,7 +181,7 @@ def demo(
     serve_it: Annotated[bool, typer.Option("--serve/--no-serve")] = True,
 ) -> None:
     """Create (or reuse) a sandbox demo organization with a group, print how to use it, serve."""
-    with _metrics_dir():
+    with _served_base_url(host, port), _metrics_dir():
         _demo(host, port, serve_it)
 
 
@@ -221,7 +246,7 @@ def _demo(host: str, port: int, serve_it: bool) -> None:
 
     org_id, key, group_id, login = credo.runner.write(setup)
     credo.close()
-    base = f"http://{host}:{port}"
+    base = settings.base_url.rstrip("/")
     import secrets
 
     admin = settings.admin_token or os.environ.setdefault(

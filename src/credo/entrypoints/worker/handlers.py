@@ -70,7 +70,7 @@ class WebhookExpiries:
     every: timedelta = timedelta(hours=1)
 
     def run(self, job: Job, now: datetime) -> datetime | None:
-        webhook_events.expired_sweep(self.app.uow, self.app.clock.now())
+        webhook_events.expired_sweep(self.app.uow, self.app.clock.now(), self.app.ctx.base_url)
         return now + self.every
 
     def given_up(self, job: Job, error: str) -> None:

@@ -137,7 +137,7 @@ def commit(
     uow.credentials.count_added([c for i, _ in admitted for c in batch[i][1].creds])
     charging.record(uow, tabs)
     told = [c for i, _ in admitted if batch[i][0].org_id in hooked for c in batch[i][1].creds]
-    webhook_events.credentials(uow, PUBLISHED_EVENT, told, real_now)
+    webhook_events.credentials(uow, PUBLISHED_EVENT, told, real_now, ctx.base_url)
     for i, charged in admitted:
         ticket, ready = batch[i]
         status, body = ticket.answer(ready, charged)

@@ -282,7 +282,7 @@ def issue(
     uow.credentials.add_many(creds)
     if publish:
         _notify(uow, ctx, org, group, creds, notifications.PUBLISHED)
-        webhook_events.credentials(uow, PUBLISHED_EVENT, creds, ctx.clock.now())
+        webhook_events.credentials(uow, PUBLISHED_EVENT, creds, ctx.clock.now(), ctx.base_url)
     return Issued(creds, charged)
 
 
@@ -314,7 +314,7 @@ def _issue_ahead(
     )
     charged = charging.charge(uow, org_id, p, events, seated)
     if locked.hooked:
-        webhook_events.credentials(uow, PUBLISHED_EVENT, creds, ctx.clock.now())
+        webhook_events.credentials(uow, PUBLISHED_EVENT, creds, ctx.clock.now(), ctx.base_url)
     return Issued(creds, charged)
 
 
@@ -391,7 +391,7 @@ def publish(
     published = documents.sign_versions(uow, ctx, org, group, [published], now)[0]
     uow.credentials.update(published)
     _notify(uow, ctx, org, group, [published], notifications.PUBLISHED)
-    webhook_events.credentials(uow, PUBLISHED_EVENT, [published], ctx.clock.now())
+    webhook_events.credentials(uow, PUBLISHED_EVENT, [published], ctx.clock.now(), ctx.base_url)
     return Issued([published], charged)
 
 
@@ -454,7 +454,9 @@ def edit(
     if updated.status is Status.PUBLISHED and _content(updated) != _content(cred):
         group = get_group(uow, org_id, cred.group_id)
         updated = documents.sign_versions(uow, ctx, org, group, [updated], now)[0]
-        webhook_events.credentials(uow, "credential.updated", [updated], ctx.clock.now())
+        webhook_events.credentials(
+            uow, "credential.updated", [updated], ctx.clock.now(), ctx.base_url
+        )
     uow.credentials.update(updated)
     if reason is not None:
         # A renewal tells the recipient; a credential moved to a new recipient is, for them,
@@ -490,7 +492,7 @@ def delete(uow: UnitOfWork, ctx: ServiceContext, org_id: str, cred_id: str) -> N
         charging.leave_seat(uow, org_id, cred.id, cred.recipient_key, cred.seat_year, now)
     documents.withdraw(uow, cred, now)
     uow.credentials.delete(org_id, cred.id, now)
-    webhook_events.credentials(uow, "credential.deleted", [cred], ctx.clock.now())
+    webhook_events.credentials(uow, "credential.deleted", [cred], ctx.clock.now(), ctx.base_url)
 
 
 def get(uow: UnitOfWork, org_id: str, cred_id: str) -> Credential:

@@ -17,9 +17,11 @@ def _day(d: date | None) -> str | None:
     return d.isoformat() if d else None
 
 
-def credential(c: Credential) -> dict[str, Any]:
+def credential(c: Credential, base_url: str) -> dict[str, Any]:
+    """`base_url`: the server's public address; `url` is the credential's public page."""
     return {
         "id": c.id,
+        "url": f"{base_url}/c/{c.id}",
         "group_id": c.group_id,
         "recipient": {"name": c.recipient_name, "email": c.recipient_email},
         "status": c.status.value,

@@ -48,7 +48,7 @@ def revoke(
     uow.status_bits.set_many(org_id, REVOCATION, [cred.status_index], now)
     revoked = replace(cred, revoked_at=now, revocation_reason=reason, updated_at=now)
     uow.credentials.update(revoked)
-    webhook_events.credentials(uow, "credential.revoked", [revoked], ctx.clock.now())
+    webhook_events.credentials(uow, "credential.revoked", [revoked], ctx.clock.now(), ctx.base_url)
     return revoked
 
 
@@ -68,7 +68,7 @@ def suspend(
     changed = replace(cred, suspended_at=now if suspended else None, updated_at=now)
     uow.credentials.update(changed)
     kind = "credential.suspended" if suspended else "credential.unsuspended"
-    webhook_events.credentials(uow, kind, [changed], ctx.clock.now())
+    webhook_events.credentials(uow, kind, [changed], ctx.clock.now(), ctx.base_url)
     return changed
 
 

@@ -76,15 +76,22 @@ def emit(
     return len(pairs)
 
 
-def credential_events(event_type: str, creds: Iterable[Credential]) -> list[Event]:
+def credential_events(event_type: str, creds: Iterable[Credential], base_url: str) -> list[Event]:
     """`data` holds what `GET /v1/credentials/{id}` answers."""
-    return [Event(c.organization_id, event_type, {"credential": credential_json(c)}) for c in creds]
+    return [
+        Event(c.organization_id, event_type, {"credential": credential_json(c, base_url)})
+        for c in creds
+    ]
 
 
 def credentials(
-    uow: UnitOfWork, event_type: str, creds: Sequence[Credential], now: datetime
+    uow: UnitOfWork,
+    event_type: str,
+    creds: Sequence[Credential],
+    now: datetime,
+    base_url: str,
 ) -> None:
-    emit(uow, credential_events(event_type, creds), now)
+    emit(uow, credential_events(event_type, creds, base_url), now)
 
 
 def refusal(exc: Exception) -> Event | None:
@@ -108,7 +115,7 @@ def refusal(exc: Exception) -> Event | None:
     )
 
 
-def expired_sweep(uow_factory: UnitOfWorkFactory, now: datetime) -> int:
+def expired_sweep(uow_factory: UnitOfWorkFactory, now: datetime, base_url: str) -> int:
     """`credential.expired` for every credential whose expiry date has passed since each
     subscribed endpoint's mark (an endpoint hears of expiries from the day it was made
     on), one endpoint per transaction; answers how many events were written. The sweep is
@@ -131,7 +138,9 @@ def expired_sweep(uow_factory: UnitOfWorkFactory, now: datetime) -> int:
                         webhook_id=webhook_id,
                         organization_id=org_id,
                         event_type="credential.expired",
-                        payload=body("credential.expired", now, {"credential": credential_json(c)}),
+                        payload=body(
+                            "credential.expired", now, {"credential": credential_json(c, base_url)}
+                        ),
                         created_at=now,
                         next_attempt_at=now,
                     )

@@ -34,11 +34,11 @@ from credo.services.ports import UnitOfWork
 router = APIRouter(prefix="/v1/credentials", tags=["credentials"])
 
 
-def _one(result: Issued | Preview, created: bool = False) -> Outcome:
+def _one(result: Issued | Preview, base_url: str, created: bool = False) -> Outcome:
     if isinstance(result, Preview):
         return 200, render.preview(result)
     return (201 if created else 200), {
-        "credential": render.credential(result.credentials[0]),
+        "credential": render.credential(result.credentials[0], base_url),
         "credits_charged": result.credits_charged,
     }
 
@@ -71,7 +71,9 @@ async def create(body: CredentialIn, m: Mutation, app: App) -> Response:
         done, ready = await m.batched(
             group_id,
             lambda run: issuing.prepare(run, app.ctx, org_id, group_id, [item]),
-            lambda ready, charged: _one(Issued(list(ready.creds), charged), created=True),
+            lambda ready, charged: _one(
+                Issued(list(ready.creds), charged), app.ctx.base_url, created=True
+            ),
             notify=True,
         )
         if done is not None:
@@ -89,7 +91,7 @@ async def create(body: CredentialIn, m: Mutation, app: App) -> Response:
             dry_run=body.dry_run,
             ahead=ahead,
         )
-        return _one(result, created=True)
+        return _one(result, app.ctx.base_url, created=True)
 
     return await m.run_alone(action)
 
@@ -132,7 +134,7 @@ def bulk_create(body: BulkIn, m: OrgMutation, app: AppDep) -> Response:
         if isinstance(result, Preview):
             return 200, render.preview(result, with_count=True)
         return 201, {
-            "credentials": [render.credential(c) for c in result.credentials],
+            "credentials": [render.credential(c, app.ctx.base_url) for c in result.credentials],
             "credits_charged": result.credits_charged,
         }
 
@@ -143,7 +145,7 @@ def bulk_create(body: BulkIn, m: OrgMutation, app: AppDep) -> Response:
 def get_credential(cred_id: str, org_id: OrgId, app: AppDep) -> dict[str, Any]:
     object_id(cred_id)
     cred = app.runner.read(lambda uow: issuing.get(uow, org_id, cred_id))
-    return {"credential": render.credential(cred)}
+    return {"credential": render.credential(cred, app.ctx.base_url)}
 
 
 @router.get("")
@@ -169,7 +171,7 @@ def list_credentials(
             limit=limit + 1,
         )
     )
-    return page("credentials", [render.credential(c) for c in rows], limit)
+    return page("credentials", [render.credential(c, app.ctx.base_url) for c in rows], limit)
 
 
 @router.patch("/{cred_id}")
@@ -186,7 +188,10 @@ def patch_credential(cred_id: str, body: CredentialPatch, m: OrgMutation, app: A
     )
 
     def action(uow: UnitOfWork) -> Outcome:
-        return _one(issuing.edit(uow, app.ctx, org_id, cred_id, changes, dry_run=body.dry_run))
+        return _one(
+            issuing.edit(uow, app.ctx, org_id, cred_id, changes, dry_run=body.dry_run),
+            app.ctx.base_url,
+        )
 
     return m.run(action)
 
@@ -200,7 +205,9 @@ def publish_credential(
     dry_run = body.dry_run if body else False
 
     def action(uow: UnitOfWork) -> Outcome:
-        return _one(issuing.publish(uow, app.ctx, org_id, cred_id, dry_run=dry_run))
+        return _one(
+            issuing.publish(uow, app.ctx, org_id, cred_id, dry_run=dry_run), app.ctx.base_url
+        )
 
     return m.run(action)
 
@@ -228,7 +235,7 @@ def revoke_credential(
 
     def action(uow: UnitOfWork) -> Outcome:
         cred = status.revoke(uow, app.ctx, org_id, cred_id, reason)
-        return 200, {"credential": render.credential(cred)}
+        return 200, {"credential": render.credential(cred, app.ctx.base_url)}
 
     return m.run(action)
 
@@ -249,6 +256,6 @@ def _suspension(cred_id: str, m: Mutation, app: App, *, suspended: bool) -> Resp
 
     def action(uow: UnitOfWork) -> Outcome:
         cred = status.suspend(uow, app.ctx, org_id, cred_id, suspended=suspended)
-        return 200, {"credential": render.credential(cred)}
+        return 200, {"credential": render.credential(cred, app.ctx.base_url)}
 
     return m.run(action)
