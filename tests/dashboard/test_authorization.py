@@ -56,6 +56,7 @@ ROUTES = [
     Route("GET", "/app/imports/{job_id}/progress", "view"),
     Route("GET", "/app/credits", "view"),
     Route("GET", "/app/credits/ledger.csv", "view"),
+    Route("GET", "/app/credits/how", "view"),
     Route("GET", "/app/members", "owner"),
     Route("POST", "/app/members/invite", "owner"),
     Route("POST", "/app/members/{user_id}/role", "owner"),

@@ -65,7 +65,7 @@ def test_a_refused_publish_says_how_many_credits_short(client, credo: App) -> No
     assert small.issue(gid, "first@x.org").status_code == 201
     r = owner.post("/app/credentials/new", one(gid, "second@x.org", "publish"))
     assert r.status_code == 402
-    assert ("1 credit short" in r.text and "R11" not in r.text) or "1 credit short" in r.text
+    assert "1 credit short" in r.text and "R11" not in r.text
     assert small.used() == 1
     assert len(small.get("/v1/credentials").json()["credentials"]) == 1
 
@@ -189,7 +189,7 @@ def test_bulk_revoke_and_delete_are_free_and_confirmed(credo: App, org: Org) -> 
     ids = [org.issue(gid, f"v{i}@x.org").json()["credential"]["id"] for i in range(2)]
     used = org.used()
     html = confirm(issuer, "revoke", ids)
-    assert shown(html, "credits-required") == 0 and "R6" in html
+    assert shown(html, "credits-required") == 0 and "no credit is returned" in html
     run(issuer, "revoke", ids, html, reason="left the course")
     cred = org.get(f"/v1/credentials/{ids[0]}").json()["credential"]
     assert cred["revoked_at"] and cred["revocation_reason"] == "left the course"

@@ -91,6 +91,7 @@ def test_pages_have_no_serious_accessibility_violations(server: LiveServer) -> N
         "credential-new": "/app/credentials/new",
         "import-new": "/app/imports/new",
         "credits": "/app/credits",
+        "credits-how": "/app/credits/how",
         "members": "/app/members",
         "api-keys": "/app/api-keys",
         "webhooks": "/app/webhooks",
@@ -118,6 +119,7 @@ def test_pages_have_no_serious_accessibility_violations(server: LiveServer) -> N
         page.wait_for_url(re.compile(r"/app$"))
         for name, path in dashboard.items():
             page.goto(base + path)
+            page.screenshot(path=artifacts_dir() / "accessibility" / f"{name}.png", full_page=True)
             found = audit(page, axe, name)
             if found:
                 problems[name] = [f"{v['id']}: {v['help']}" for v in found]

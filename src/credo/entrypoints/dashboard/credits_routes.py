@@ -4,6 +4,7 @@ Readable by every member (Permission.VIEW); always the signed-in member's organi
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -126,4 +127,16 @@ def ledger_csv(
         credit_reports.export_csv(app.runner, org_id, flt),
         media_type="text/csv; charset=utf-8",
         headers=headers,
+    )
+
+
+@router.get("/app/credits/how")
+def credits_how(request: Request, member: MemberDep, app: AppDep) -> Response:
+    """How credits work, in words, with the organization's own allowance and year."""
+    member.require(Permission.VIEW)
+    balance = app.runner.read(lambda uow: credits.balance(uow, app.clock, member.organization.id))
+    # The year ends at the start of the next one: its last day is the day before.
+    last_day = (balance.year.ends_at - timedelta(microseconds=1)).date()
+    return page(
+        request, app, member, "app/credits_how.html", balance_now=balance, last_day=last_day
     )

@@ -389,16 +389,16 @@ def _credits(n: int) -> str:
 _ACTIONS = {
     SeatReason.PUBLISH.value: (
         "Publishing",
-        "R1: one per new recipient this billing year",
+        "one credit for each recipient without a seat this billing year",
     ),
     SeatReason.RENEWAL.value: (
         "Renewing",
-        "R3.2: changing the dates of a credential from an earlier billing year needs a seat "
-        "this year; R1: one per recipient",
+        "new dates for a credential from an earlier billing year need its recipient to "
+        "hold a seat this year: one credit for each without one",
     ),
     SeatReason.RECIPIENT_CHANGE.value: (
         "Changing the recipient",
-        "R3.3: the new recipient needs a seat this billing year; R1: one per recipient",
+        "the new recipient needs a seat this billing year: one credit if they have none",
     ),
 }
 
@@ -408,7 +408,7 @@ def explain(exc: DomainError) -> str:
     the allowance resets. Other errors answer their own detail."""
     if isinstance(exc, NoActiveSubscription):
         return (
-            "This needs an active subscription (R15), and the organization has none: nothing "
+            "This needs an active subscription, and the organization has none: nothing "
             "that takes a credit can happen until an owner renews the plan. Credentials "
             "already issued stay valid and verifiable."
         )
@@ -417,7 +417,10 @@ def explain(exc: DomainError) -> str:
     if len(exc.reasons) == 1 and exc.reasons[0] in _ACTIONS:
         action, rule = _ACTIONS[exc.reasons[0]]
     else:
-        action, rule = "This change", "R1: one per new recipient this billing year"
+        action, rule = (
+            "This change",
+            "one credit for each recipient without a seat this billing year",
+        )
     left = exc.credits_remaining
     remain = "none remain" if left == 0 else f"{left} remain" if left != 1 else "1 remains"
     short = exc.credits_short

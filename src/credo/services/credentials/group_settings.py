@@ -37,7 +37,7 @@ class DuplicatePolicy(StrEnum):
 
 
 POLICY_LABELS = {
-    DuplicatePolicy.ALLOW: "Allow: issue it (free within the billing year, R2)",
+    DuplicatePolicy.ALLOW: "Allow: issue it (free within the billing year)",
     DuplicatePolicy.WARN: "Warn: issue it, but say so in the cost preview",
     DuplicatePolicy.REFUSE: "Refuse: do not publish a second live credential",
 }

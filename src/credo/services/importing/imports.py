@@ -361,14 +361,14 @@ def start(
         if not p.sufficient:
             if p.credits_required <= p.credits_remaining:  # affordable, so not active (R15)
                 raise NoActiveSubscription(
-                    "the organization has no active subscription (R15)",
+                    "the organization has no active subscription",
                     credits_required=0,
                     credits_remaining=0,
                 )
             short = p.credits_required - p.credits_remaining
             raise InsufficientCredits(
                 f"publishing this file needs {p.credits_required} credit(s) and "
-                f"{p.credits_remaining} remain this billing year: {short} short (R11)",
+                f"{p.credits_remaining} remain this billing year: {short} short",
                 credits_required=p.credits_required,
                 credits_remaining=p.credits_remaining,
             )

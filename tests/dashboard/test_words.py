@@ -1,0 +1,65 @@
+"""The customer's words: no rule codes (R1, R6, R11...) in any dashboard page or e-mail,
+which explain in words and link "How credits work" instead (the API's problem JSON keeps
+citing rules, for developers)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from credo.bootstrap import App
+from credo.domain.accounts import Role
+from credo.domain.entities import OutboxMessage
+from credo.services.mail import notifications
+from tests.conftest import Org, create_org
+from tests.dashboard.helpers import sign_in
+from tests.dashboard.mail import unique_email
+from tests.dashboard.test_authorization import ROUTES, World
+from tests.dashboard.test_authorization import world as world_fixture
+
+world = world_fixture
+RULE = re.compile(r"\bR(?:[1-9]|1[0-9]|2[01])(?:\.[0-9])?\b")
+HTML = {"Accept": "text/html"}
+
+
+def test_no_page_cites_a_rule_code(world: World) -> None:
+    owner = world.people["owner"]
+    for route in ROUTES:
+        if route.method != "GET":
+            continue
+        r = owner.client.get(route.path.format(**world.ids), headers=HTML)
+        if r.headers.get("content-type", "").startswith("text/html"):
+            assert not RULE.search(r.text), (route.path, RULE.search(r.text))
+
+
+def test_refusals_and_costs_say_it_in_words(credo: App, client: object) -> None:
+    org: Org = create_org(client, sandbox=True, plan="connect", credits=1)  # type: ignore[arg-type]
+    issuer = sign_in(credo, unique_email("words"), org.id, Role.OWNER)
+    gid = org.group("Words 101")
+    assert org.issue(gid, "first@example.org").status_code == 201
+    form = {"group_id": gid, "recipient_name": "Second", "recipient_email": "second@example.org",
+            "action": "publish"}  # fmt: skip
+    r = issuer.post("/app/credentials/new", form)
+    assert "credit" in r.text and not RULE.search(r.text), r.text[:2000]
+    how = issuer.get("/app/credits/how")
+    assert how.status_code == 200 and "One credit per person, per billing year" in how.text
+    # This sandbox's year began on its creation day, 1 February 2026: its last day is the
+    # eve of the next year's first.
+    assert "this one runs from 1 February 2026 to 31 January 2027" in how.text
+    assert not RULE.search(how.text)
+    assert 'href="/app/credits/how"' in issuer.get("/app/credits").text
+
+
+def test_e_mails_cite_no_rule_code(credo: App) -> None:
+    now = datetime(2026, 2, 1, tzinfo=UTC)
+    payload = (
+        '{"organization": "Org", "threshold": 80, "used": 8, "allowance": 10, '
+        '"billing_year": 0, "year_ends_at": "2027-01-14T00:00:00+00:00", "owner_name": "Owen"}'
+    )
+    row = OutboxMessage(
+        "mail_1", "org_1", "credits.alert", "o@example.org", None, payload, now, now
+    )
+    message = notifications.compose(row, credo.ctx, "credo@credo.example", now)
+    for part in ("plain", "html"):
+        text = message.get_body((part,)).get_content()  # type: ignore[union-attr]
+        assert not RULE.search(text), (part, RULE.search(text))
