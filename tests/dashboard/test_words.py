@@ -63,3 +63,14 @@ def test_e_mails_cite_no_rule_code(credo: App) -> None:
     for part in ("plain", "html"):
         text = message.get_body((part,)).get_content()  # type: ignore[union-attr]
         assert not RULE.search(text), (part, RULE.search(text))
+
+
+def test_the_credits_page_speaks_in_dates_and_honest_shares(credo: App, client: object) -> None:
+    org: Org = create_org(client, sandbox=True, anchor="2026-01-15")  # type: ignore[arg-type]
+    owner = sign_in(credo, unique_email("words"), org.id, Role.OWNER)
+    assert org.issue(org.group("Shares"), "one@example.org").status_code == 201
+    html = owner.get("/app/credits").text
+    assert "Billing year 15 Jan 2026 \u2013 14 Jan 2027" in html
+    assert "Billing year 0" not in html and ">Year 0" not in html
+    assert "(less than 1%)" in html and "(0%)" not in html  # 1 of 250 is not nothing
+    assert "<td>15 Jan 2026 \u2013 14 Jan 2027</td>" in html  # the ledger's year column

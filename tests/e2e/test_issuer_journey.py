@@ -117,7 +117,7 @@ def test_an_issuer_publishes_from_a_spreadsheet_and_sees_the_cost(
         )
         upload(page, base, bad)
         errors = page.locator("#row-errors")
-        expect(errors).to_contain_text("1 row(s) have problems")
+        expect(errors).to_contain_text("1 row has a problem")
         report = page.locator('table[aria-describedby="row-errors"] tbody tr')
         expect(report).to_have_count(1)
         expect(report.first).to_contain_text("7")  # the bad row, as the spreadsheet numbers it

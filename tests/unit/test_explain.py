@@ -22,6 +22,7 @@ from credo.services.billing.credit_reports import (
 )
 
 RESET = datetime(2027, 1, 15, tzinfo=UTC)
+PER_RECIPIENT = "one credit for each recipient without a seat this billing year"
 
 
 def refusal(required: int, remaining: int, *reasons: str) -> InsufficientCredits:
@@ -33,24 +34,27 @@ def refusal(required: int, remaining: int, *reasons: str) -> InsufficientCredits
 
 def test_the_worked_example() -> None:
     assert explain(refusal(12, 7, "publish")) == (
-        "Publishing needs 12 credits (R1: one per new recipient this billing year); "
+        f"Publishing needs 12 credits ({PER_RECIPIENT}); "
         "7 remain, so 5 are missing. The allowance resets on 15 January 2027."
     )
 
 
 def test_singulars_and_none_left() -> None:
     assert explain(refusal(1, 0, "publish")) == (
-        "Publishing needs 1 credit (R1: one per new recipient this billing year); "
+        f"Publishing needs 1 credit ({PER_RECIPIENT}); "
         "none remain, so 1 is missing. The allowance resets on 15 January 2027."
     )
     text = explain(refusal(3, 1, "publish"))
     assert "1 remains, so 2 are missing" in text
 
 
-def test_renewals_and_recipient_changes_name_their_rule() -> None:
-    assert explain(refusal(1, 0, "renewal")).startswith("Renewing needs 1 credit (R3.2")
+def test_renewals_and_recipient_changes_say_why_in_words() -> None:
+    assert explain(refusal(1, 0, "renewal")).startswith(
+        "Renewing needs 1 credit (new dates for a credential from an earlier billing year "
+        "need its recipient to hold a seat this year"
+    )
     assert explain(refusal(1, 0, "recipient_change")).startswith(
-        "Changing the recipient needs 1 credit (R3.3"
+        "Changing the recipient needs 1 credit (the new recipient needs a seat this billing year"
     )
     assert explain(refusal(2, 0, "publish", "renewal")).startswith("This change needs 2 credits")
 
@@ -58,15 +62,14 @@ def test_renewals_and_recipient_changes_name_their_rule() -> None:
 def test_without_the_reset_date_the_sentence_is_left_out() -> None:
     exc = InsufficientCredits("x", credits_required=2, credits_remaining=1)
     assert explain(exc) == (
-        "This change needs 2 credits (R1: one per new recipient this billing year); "
-        "1 remains, so 1 is missing."
+        f"This change needs 2 credits ({PER_RECIPIENT}); 1 remains, so 1 is missing."
     )
 
 
-def test_no_subscription_names_r15() -> None:
+def test_no_subscription_says_so_in_words() -> None:
     exc = NoActiveSubscription("x", credits_required=1, credits_remaining=0)
     text = explain(exc)
-    assert "R15" in text and "active subscription" in text and "verifiable" in text
+    assert "R15" not in text and "active subscription" in text and "verifiable" in text
 
 
 def test_other_errors_say_their_own_detail() -> None:

@@ -4,7 +4,7 @@ Readable by every member (Permission.VIEW); always the signed-in member's organi
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -12,10 +12,12 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from credo.domain.accounts import Permission
+from credo.domain.billing import billing_year
 from credo.domain.errors import InvalidInput
 from credo.entrypoints.api.context import AppDep
 from credo.entrypoints.dashboard.render import HEADERS, page
 from credo.entrypoints.dashboard.session import MemberDep
+from credo.entrypoints.web.templates import short_date
 from credo.services.billing import credit_reports, credits
 from credo.services.billing.credit_reports import LedgerFilter, LedgerPage, Overview
 from credo.services.ports import UnitOfWork
@@ -70,6 +72,7 @@ def credits_page(
         return ov, flt, credit_reports.ledger_page(uow, org_id, flt, cursor), []
 
     ov, flt, ledger, errors = app.runner.read(read)
+    anchor = app.runner.read(lambda uow: _anchor(uow, org_id))
     form = {
         "year": (year or "").strip() or str(ov.balance.year.index),
         "reason": (reason or "").strip(),
@@ -91,6 +94,7 @@ def credits_page(
         form=form,
         reasons=credit_reports.REASON_LABELS,
         years=list(range(ov.balance.year.index, -1, -1)),
+        year_spans=_spans(anchor, ov.balance.year.index),
         csv_url="/app/credits/ledger.csv?" + urlencode(params),
         next_url=(
             "/app/credits?" + urlencode({**params, "before": str(ledger.next_before)})
@@ -140,3 +144,21 @@ def credits_how(request: Request, member: MemberDep, app: AppDep) -> Response:
     return page(
         request, app, member, "app/credits_how.html", balance_now=balance, last_day=last_day
     )
+
+
+def _anchor(uow: UnitOfWork, org_id: str) -> date | None:
+    sub = uow.subscriptions.get(org_id)
+    return sub.anchor if sub is not None else None
+
+
+def _spans(anchor: date | None, current: int) -> dict[int, str]:
+    """Each billing year up to `current` as dates ("1 Feb 2026", an en dash, "31 Jan 2027"):
+    a year ends the day before the next begins."""
+    if anchor is None:
+        return {i: f"year {i}" for i in range(current + 1)}
+    spans = {}
+    for i in range(current + 1):
+        y = billing_year(anchor, i)
+        last = (y.ends_at - timedelta(microseconds=1)).date()
+        spans[i] = f"{short_date(y.starts_at)} \N{EN DASH} {short_date(last)}"
+    return spans

@@ -19,6 +19,16 @@ def month_year(d: date | None) -> str:
     return "" if d is None else f"{d:%B %Y}"
 
 
+def counted(n: int, one: str, many: str | None = None) -> str:
+    """ "1 row", "3 rows", "12,000 rows": a count with its noun in the right number."""
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
+def short_date(d: date | datetime) -> str:
+    """2 Dec 2026."""
+    return f"{d.day} {d:%b %Y}"
+
+
 @cache
 def environment() -> Environment:
     env = Environment(
@@ -32,6 +42,8 @@ def environment() -> Environment:
     )
     env.filters["long_date"] = long_date
     env.filters["month_year"] = month_year
+    env.filters["counted"] = counted
+    env.filters["short_date"] = short_date
     return env
 
 

@@ -72,6 +72,17 @@ class Overview:
         b = self.balance
         return 0 if b.allowance <= 0 else b.used * 100 // b.allowance
 
+    @property
+    def percent_label(self) -> str:
+        """The share used, never rounding a used credit away: "less than 1%", and "99%"
+        until the last credit is used."""
+        b = self.balance
+        if b.allowance <= 0:
+            return "0%"
+        if b.used > 0 and b.used * 100 < b.allowance:
+            return "less than 1%"
+        return f"{min(self.percent_used, 99 if b.used < b.allowance else 100)}%"
+
 
 def add_months(day: date, months: int, anchor_day: int) -> date:
     """`day` moved by `months`, on `anchor_day` or the month's last day if it is shorter."""
