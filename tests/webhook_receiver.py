@@ -84,3 +84,33 @@ def receiver() -> Iterator[Receiver]:
     yield got
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def settled_webhooks(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a test that made webhook endpoints in the shared test database: turn them off
+    and give up their pending deliveries, so that no later test's worker sends them (at
+    real time, long after a fixed clock's failures began, it would disable them and
+    e-mail their owners in that test's outbox)."""
+    from sqlalchemy import Engine, update
+
+    from credo.adapters.db import tables as t
+
+    # Taken now: at teardown the engine fixture may be gone (it is the test's database).
+    engine: Engine | None = (
+        request.getfixturevalue("engine") if "engine" in request.fixturenames else None
+    )
+    yield
+    if engine is None:
+        return
+    with engine.begin() as conn:
+        conn.execute(
+            update(t.webhook_deliveries)
+            .where(t.webhook_deliveries.c.state == "pending")
+            .values(state="failed", next_attempt_at=None, leased_until=None)
+        )
+        conn.execute(
+            update(t.webhooks)
+            .where(t.webhooks.c.disabled_at.is_(None))
+            .values(disabled_at=t.webhooks.c.created_at, disabled_reason="test over")
+        )

@@ -16,6 +16,14 @@ from credo.domain.accounts import Role
 from credo.entrypoints.dashboard.install import ROUTERS
 from tests.conftest import Org, create_org
 from tests.dashboard.helpers import Person, sign_in
+from tests.webhook_receiver import settled_webhooks as settled_webhooks_fixture
+
+settled_webhooks = settled_webhooks_fixture
+
+
+@pytest.fixture(autouse=True)
+def _settle(settled_webhooks: None) -> None:
+    """This module makes webhook endpoints: they are settled after each test."""
 
 
 @dataclass(frozen=True)

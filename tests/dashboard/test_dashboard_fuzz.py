@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -15,6 +16,15 @@ from credo.domain.accounts import Role
 from tests.conftest import create_org
 from tests.dashboard.helpers import sign_in
 from tests.dashboard.test_authorization import ROUTES, Route
+from tests.webhook_receiver import settled_webhooks as settled_webhooks_fixture
+
+settled_webhooks = settled_webhooks_fixture
+
+
+@pytest.fixture(autouse=True)
+def _settle(settled_webhooks: None) -> None:
+    """This module makes webhook endpoints: they are settled after each test."""
+
 
 FIELDS = [
     "csrf", "name", "description", "criteria", "expires_after_months", "duplicate_policy",

@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+import pytest
+
 from credo.bootstrap import App
 from credo.domain.accounts import Role
 from credo.domain.entities import OutboxMessage
@@ -16,6 +18,15 @@ from tests.dashboard.helpers import sign_in
 from tests.dashboard.mail import unique_email
 from tests.dashboard.test_authorization import ROUTES, World
 from tests.dashboard.test_authorization import world as world_fixture
+from tests.webhook_receiver import settled_webhooks as settled_webhooks_fixture
+
+settled_webhooks = settled_webhooks_fixture
+
+
+@pytest.fixture(autouse=True)
+def _settle(settled_webhooks: None) -> None:
+    """This module makes webhook endpoints: they are settled after each test."""
+
 
 world = world_fixture
 RULE = re.compile(r"\bR(?:[1-9]|1[0-9]|2[01])(?:\.[0-9])?\b")

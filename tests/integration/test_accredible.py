@@ -15,6 +15,15 @@ from credo.adapters.db import tables as t
 from credo.bootstrap import App
 from credo.services.billing.audit import audit_organization
 from tests.conftest import Org, create_org
+from tests.webhook_receiver import settled_webhooks as settled_webhooks_fixture
+
+settled_webhooks = settled_webhooks_fixture
+
+
+@pytest.fixture(autouse=True)
+def _settle(settled_webhooks: None) -> None:
+    """This module makes webhook endpoints: they are settled after each test."""
+
 
 BASE = "/compat/accredible"
 

@@ -35,6 +35,15 @@ from tests.dashboard.helpers import make_person
 from tests.tls import self_signed
 from tests.webhook_receiver import Answer, Receiver
 from tests.webhook_receiver import receiver as receiver_fixture
+from tests.webhook_receiver import settled_webhooks as settled_webhooks_fixture
+
+settled_webhooks = settled_webhooks_fixture
+
+
+@pytest.fixture(autouse=True)
+def _settle(settled_webhooks: None) -> None:
+    """This module makes webhook endpoints: they are settled after each test."""
+
 
 receiver = receiver_fixture
 ALL = ["credential.published", "credential.updated", "credential.revoked",
