@@ -6,19 +6,17 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 
 import pytest
-from fastapi.testclient import TestClient
-from sqlalchemy import Engine
 
 from credo.bootstrap import App
-from credo.clock import FixedClock
-from credo.entrypoints.api.app import create_app
-from tests.conftest import Org, create_org
+from tests.conftest import Org
 from tests.dashboard.helpers import sign_in
 from tests.dashboard.mail import unique_email
-from tests.integration.test_webhooks import _app, deliver, expected_signature
+from tests.integration.test_webhooks import deliver, expected_signature
+from tests.integration.test_webhooks import hclient as hclient_fixture
+from tests.integration.test_webhooks import hooked as hooked_fixture
+from tests.integration.test_webhooks import horg as horg_fixture
 from tests.webhook_receiver import Answer, Receiver
 from tests.webhook_receiver import receiver as receiver_fixture
 from tests.webhook_receiver import settled_webhooks as settled_webhooks_fixture
@@ -34,20 +32,8 @@ def _settle(settled_webhooks: None) -> None:
 receiver = receiver_fixture
 
 
-@pytest.fixture
-def hooked(engine: Engine, database_url: str, clock: FixedClock) -> App:
-    return _app(engine, database_url, clock)
-
-
-@pytest.fixture
-def hclient(hooked: App) -> Iterator[TestClient]:
-    with TestClient(create_app(hooked), raise_server_exceptions=False) as c:
-        yield c
-
-
-@pytest.fixture
-def horg(hclient: TestClient) -> Org:
-    return create_org(hclient, sandbox=True, anchor="2026-01-15")
+# The served app that may send to the receiver on 127.0.0.1, as the API's tests use.
+hooked, hclient, horg = hooked_fixture, hclient_fixture, horg_fixture
 
 
 def secret_in(html: str) -> str:
