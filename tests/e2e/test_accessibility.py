@@ -77,6 +77,8 @@ def test_pages_have_no_serious_accessibility_violations(server: LiveServer) -> N
     assert password, r.stdout + r.stderr
     secret = recipient_links.derive_secret(parse_master_key(MASTER_KEY))
     public = {
+        "front-page": "/",
+        "verify-form": "/verify",
         "credential-page": f"/c/{cred}",
         "manage-page": f"/c/{cred}/manage?token={recipient_links.token(secret, cred)}",
         "not-found-page": "/c/cred_00000000000000000000000000000000",
@@ -109,6 +111,21 @@ def test_pages_have_no_serious_accessibility_violations(server: LiveServer) -> N
         assert {"image-alt", "label"} <= caught, caught
         for name, path in public.items():
             page.goto(base + path)
+            found = audit(page, axe, name)
+            if found:
+                problems[name] = [f"{v['id']}: {v['help']}" for v in found]
+        # The verify form's answer: the verdict of an uploaded badge, and a refused file.
+        badge = httpx.get(f"{base}/c/{cred}.png", timeout=60).content
+        for name, file in (
+            ("verify-verdict", ("ada.png", "image/png", badge)),
+            ("verify-refused", ("notes.txt", "text/plain", b"notes")),
+        ):
+            page.goto(base + "/verify")
+            page.get_by_label(re.compile("The credential file")).set_input_files(
+                {"name": file[0], "mimeType": file[1], "buffer": file[2]}
+            )
+            page.get_by_role("button", name="Verify").click()
+            page.wait_for_load_state()
             found = audit(page, axe, name)
             if found:
                 problems[name] = [f"{v['id']}: {v['help']}" for v in found]

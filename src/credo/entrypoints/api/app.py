@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from credo import __version__
 from credo.bootstrap import App, bootstrap
-from credo.entrypoints.api import accredible, health, observability, problems
+from credo.entrypoints.api import accredible, docs, health, observability, problems
 from credo.entrypoints.api.hot import HotRoutes
 from credo.entrypoints.api.limits import BodyGate
 from credo.entrypoints.api.routes import (
@@ -21,6 +21,7 @@ from credo.entrypoints.api.routes import (
     certificates,
     credentials,
     credits,
+    front,
     groups,
     pages,
     public,
@@ -52,12 +53,15 @@ def create_app(app: App | None = None) -> FastAPI:
         version=__version__,
         summary="Issue verifiable credentials, billed by recipient seats.",
         lifespan=lifespan,
+        docs_url=None,  # served offline by docs.install
+        redoc_url=None,
     )
     api.state.credo = credo
     problems.install(api)
     routers = (admin, groups, credentials, credits, public, vcapi, badges, certificates, pages)
-    for module in (*routers, webhooks, accredible):
+    for module in (*routers, webhooks, accredible, front):
         api.include_router(module.router)
+    docs.install(api)
     dashboard.install(api)
 
     health.install(api, credo)

@@ -83,8 +83,8 @@ def _html_form(scope: Scope, ctype: bytes) -> bool:
         return (path.startswith("/c/") and path.endswith("/manage")) or path.startswith(
             _DASHBOARD_PREFIXES
         )
-    # Spreadsheet uploads.
-    return media == b"multipart/form-data" and path.startswith("/app/")
+    # Spreadsheet uploads, and a credential file on the public verify form.
+    return media == b"multipart/form-data" and (path.startswith("/app/") or path == "/verify")
 
 
 def _image(scope: Scope, ctype: bytes) -> bool:

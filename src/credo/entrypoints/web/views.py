@@ -20,6 +20,12 @@ from credo.services.recipients.visibility import Page
 OUTCOMES = {True: "Passed", False: "Failed", None: "Not checked"}
 SHOWN_CHECKS = (v.SIGNATURE, v.ISSUER, v.STATUS, v.VALIDITY)
 _NAMES = {v.SIGNATURE: "Signature", v.ISSUER: "Issuer", v.STATUS: "Status", v.VALIDITY: "Validity"}
+# Checks only a file from elsewhere fails: (name, what its failure means).
+_OTHERS = {
+    v.STRUCTURE: ("Form", "Not shaped as a verifiable credential must be."),
+    v.HOLDER: ("Holder", "Not signed by the holder who presents it."),
+    v.CREDENTIALS: ("Credentials", "A credential it holds did not verify."),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,15 +41,13 @@ def _long(d: date) -> str:
     return f"{d.day} {d:%B %Y}"
 
 
-def _summary(check: v.Check, page: Page) -> str:
-    org = page.view.organization.name
-    expires = page.view.credential.expires_on
+def _summary(check: v.Check, issuer: str, expires: date | None) -> str:
     if check.ok is None:
         return "Not checked."
     if check.ok:
         return {
             v.SIGNATURE: "Signed, and unaltered since it was issued.",
-            v.ISSUER: f"Signed with the key of {org}, the issuer it names.",
+            v.ISSUER: f"Signed with the key of {issuer}, the issuer it names.",
             v.STATUS: "Neither revoked nor suspended by the issuer.",
             v.VALIDITY: f"Valid until {_long(expires)}."
             if expires
@@ -59,17 +63,71 @@ def _summary(check: v.Check, page: Page) -> str:
         v.ISSUER: "Not signed by the issuer it names.",
         v.STATUS: "The issuer's status list could not confirm it.",
         v.VALIDITY: f"Outside its validity period ({word or 'invalid dates'}).",
-    }[check.check]
+    }.get(check.check, "Failed.")
 
 
-def check_lines(page: Page) -> list[CheckLine]:
-    by_name = {c.check: c for c in page.result.checks}
+def check_lines(
+    result: v.Verification, issuer: str, expires: date | None, *, every_failure: bool = False
+) -> list[CheckLine]:
+    """The four checks a reader cares about, in words. With `every_failure`, a failed check
+    beyond them too (an uploaded file may fail its structure, which ours never do)."""
+    by_name = {c.check: c for c in result.checks}
+    shown = [name for name in SHOWN_CHECKS if name in by_name]
+    if every_failure:
+        extra = [c.check for c in result.checks if c.ok is False and c.check not in shown]
+        shown = extra + shown
     lines = []
-    for name in SHOWN_CHECKS:
+    for name in shown:
         c = by_name[name]
         kind = {True: "pass", False: "fail", None: "skip"}[c.ok]
-        lines.append(CheckLine(_NAMES[name], OUTCOMES[c.ok], kind, _summary(c, page), c.detail))
+        title, failed = _OTHERS.get(name, (name.capitalize(), "Failed."))
+        summary = _summary(c, issuer, expires) if name in _NAMES else failed
+        title = _NAMES.get(name, title)
+        lines.append(CheckLine(title, OUTCOMES[c.ok], kind, summary, c.detail))
     return lines
+
+
+_PRESENTATION = {
+    v.STRUCTURE: ("Form", "A well-formed presentation.", "Not shaped as a presentation must be."),
+    v.SIGNATURE: (
+        "Signature",
+        "Signed by its holder, and unaltered.",
+        "The signature does not match.",
+    ),
+    v.HOLDER: ("Holder", "Signed by the holder it names.", "Not signed by the holder it names."),
+    v.CREDENTIALS: (
+        "Credentials",
+        "Every credential it carries verified.",
+        "A credential it carries did not verify.",
+    ),
+}
+_UNSIGNED = "Not signed: whoever presents it is not authenticated."
+
+
+def presentation_lines(result: v.Verification) -> list[CheckLine]:
+    """A presentation's own checks in words; each credential it carries has its own lines."""
+    lines = []
+    for c in result.checks:
+        if c.check not in _PRESENTATION:
+            continue
+        name, passed, failed = _PRESENTATION[c.check]
+        unchecked = _UNSIGNED if c.check == v.SIGNATURE else "Not checked."
+        summary = {True: passed, False: failed, None: unchecked}[c.ok]
+        kind = {True: "pass", False: "fail", None: "skip"}[c.ok]
+        lines.append(CheckLine(name, OUTCOMES[c.ok], kind, summary, c.detail))
+    return lines
+
+
+def state_of(result: v.Verification) -> str:
+    """What a verified file says of itself, in the credential page's words: revoked,
+    suspended or expired when its checks say so, else active."""
+    for c in result.checks:
+        word = (c.title or "").removeprefix("Credential ")
+        if c.ok is False and c.check == v.STATUS and word in ("revoked", "suspended"):
+            return word
+        if c.ok is False and c.check == v.VALIDITY and word == "expired":
+            return "expired"
+    return "active"
 
 
 def _share_links(url: str, text: str) -> list[tuple[str, str]]:
@@ -106,7 +164,7 @@ def credential(page: Page) -> dict[str, Any]:
         "design": view.design,
         "brand": brand(page),
         "state": state,
-        "checks": check_lines(page),
+        "checks": check_lines(page.result, org.name, cred.expires_on),
         "verified": page.result.verified,
         "url": url,
         # Same-origin paths on the page (the CSP allows 'self'); absolute ones for others.

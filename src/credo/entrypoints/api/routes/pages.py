@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from credo.domain.errors import DomainError, InvalidInput, NotFound
 from credo.entrypoints.api.context import AppDep, object_id
-from credo.entrypoints.web import views
+from credo.entrypoints.web import favicon, views
 from credo.entrypoints.web.templates import render
 from credo.services.recipients import visibility
 
@@ -33,6 +33,7 @@ _STATIC_TYPES = {
     "copy.js": "text/javascript",
     "app.css": "text/css; charset=utf-8",
     "app.js": "text/javascript",
+    "favicon.svg": "image/svg+xml",
 }
 
 
@@ -45,7 +46,7 @@ def _csp(nonce: str) -> str:
     )
 
 
-def _html(body: str, nonce: str, status: int = 200, *, private: bool = False) -> HTMLResponse:
+def html_page(body: str, nonce: str, status: int = 200, *, private: bool = False) -> HTMLResponse:
     headers = {
         "Content-Security-Policy": _csp(nonce),
         "X-Content-Type-Options": "nosniff",
@@ -76,7 +77,7 @@ def _refused(request: Request, exc: DomainError) -> Response:
         nonce=nonce,
         css=static_url("credo.css"),
     )
-    return _html(body, nonce, exc.status, private=True)
+    return html_page(body, nonce, exc.status, private=True)
 
 
 @router.get("/c/{cred_id}", response_class=HTMLResponse)
@@ -96,7 +97,7 @@ def credential_page(cred_id: str, request: Request, app: AppDep) -> Response:
         css=static_url("credo.css"),
         js=static_url("copy.js"),
     )
-    return _html(body, nonce)
+    return html_page(body, nonce)
 
 
 @router.get("/c/{cred_id}/manage", response_class=HTMLResponse)
@@ -113,7 +114,7 @@ def manage_page(cred_id: str, request: Request, app: AppDep, token: Token = None
     body = render(
         "pages/manage.html", **values, token=given, nonce=nonce, css=static_url("credo.css")
     )
-    return _html(body, nonce, private=True)
+    return html_page(body, nonce, private=True)
 
 
 @router.post("/c/{cred_id}/manage")
@@ -161,3 +162,19 @@ def static_file(name: str) -> Response:
     data, _ = _static(name)
     headers = {"Cache-Control": "public, max-age=31536000, immutable"}
     return Response(data, media_type=media, headers=headers)
+
+
+@router.get("/favicon.svg", include_in_schema=False)
+def favicon_svg() -> Response:
+    data, _ = _static("favicon.svg")
+    return Response(
+        data, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"}
+    )
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon_ico() -> Response:
+    """For browsers and tools that ask for /favicon.ico whatever the page links."""
+    return Response(
+        favicon.ico(), media_type="image/x-icon", headers={"Cache-Control": "public, max-age=86400"}
+    )
