@@ -16,7 +16,7 @@ from credo.adapters.db import tables as t
 from credo.bootstrap import App
 from credo.entrypoints.cli.main import app as cli
 from credo.services.billing.audit import audit_organization
-from tests.conftest import Org, create_org
+from tests.conftest import MASTER_KEY, Org, create_org
 
 
 def audit(credo: App, org_id: str) -> Any:
@@ -213,7 +213,14 @@ def test_the_audit_holds_its_findings_not_the_organizations_rows(
 
 
 def run_cli(database_url: str, *args: str) -> Any:
-    return CliRunner().invoke(cli, list(args), env={"CREDO_DATABASE_URL": database_url})
+    # The test environment with the tests' master key: in development the command would
+    # write a key of its own into ./credo-data.
+    env = {
+        "CREDO_DATABASE_URL": database_url,
+        "CREDO_ENVIRONMENT": "test",
+        "CREDO_MASTER_KEY": MASTER_KEY,
+    }
+    return CliRunner().invoke(cli, list(args), env=env)
 
 
 def test_cli_org_issue_credits_audit(database_url: str, credo: App) -> None:
@@ -241,16 +248,15 @@ def test_cli_org_issue_credits_audit(database_url: str, credo: App) -> None:
 
     # One clear line and a distinct exit code, never a traceback.
     r = run_cli(database_url, *args, "--email", "not-an-email")
-    assert r.exit_code == 2 and "Traceback" not in r.output
-    assert "recipient.email" in r.output
+    assert r.exit_code == 2 and "recipient.email" in one_error_line(r)
     r = run_cli(
         database_url, *args[:-2], "--name", "X", "--group", f"grp_{'0' * 32}", "--email", "x@x.org"
     )
-    assert r.exit_code == 4 and "no group" in r.output
+    assert r.exit_code == 4 and "no group" in one_error_line(r)
     for email in ("b@x.org", "c@x.org"):
         assert run_cli(database_url, *args, "--email", email).exit_code == 0
     r = run_cli(database_url, *args, "--email", "d@x.org")
-    assert r.exit_code == 6 and "R11" in r.output
+    assert r.exit_code == 6 and "R11" in one_error_line(r)
 
     r = run_cli(database_url, "audit", "--org", org_id)
     assert r.exit_code == 0 and "ok" in r.output, r.output
@@ -262,10 +268,27 @@ def test_cli_org_issue_credits_audit(database_url: str, credo: App) -> None:
     assert r.exit_code == 1 and "problem" in r.output, r.output
 
 
+def one_error_line(r: Any) -> str:
+    """The one line a refused command says, on stderr alone."""
+    assert r.exit_code != 0 and r.stdout == "", r.output
+    (line,) = r.stderr.splitlines()
+    assert line.startswith("error: ") and "Traceback" not in line
+    return str(line)
+
+
 def test_cli_refuses_an_unknown_plan_in_one_line(database_url: str) -> None:
     r = run_cli(database_url, "org", "create", "X", "--plan", "gold")
     assert r.exit_code == 2
-    assert "unknown plan" in r.output and "Traceback" not in r.output
+    assert "unknown plan" in one_error_line(r)
+
+
+def test_cli_refusals_in_process_are_one_line_on_stderr(database_url: str) -> None:
+    """As run by the `credo` script, and by tests calling the app in process."""
+    r = run_cli(database_url, "credits", "--org", "org_unknown")
+    assert r.exit_code == 4 and one_error_line(r) == "error: no such organization"
+    r = run_cli(database_url, "issue", "--org", "org_unknown")
+    assert r.exit_code == 2
+    assert one_error_line(r) == "error: missing option '--group' (see 'credo issue --help')"
 
 
 def test_db_recount_sets_counts_that_older_processes_left_wrong(

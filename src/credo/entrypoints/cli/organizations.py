@@ -8,11 +8,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from credo.entrypoints.cli.common import (
+    CommandError,
     app,
     db_app,
-    err,
     escape,
-    friendly,
     opened,
     org_app,
     out,
@@ -24,7 +23,6 @@ if TYPE_CHECKING:
 
 
 @db_app.command("upgrade")
-@friendly
 def db_upgrade() -> None:
     """Apply pending migrations."""
     with opened(migrate=True) as credo:
@@ -32,12 +30,14 @@ def db_upgrade() -> None:
 
 
 @db_app.command("recount")
-@friendly
 def db_recount(
-    org: Annotated[str | None, typer.Option(help="one organization; default all")] = None,
+    org: Annotated[
+        str | None,
+        typer.Option(metavar="ORG", help="Recount only this organization (default: all)."),
+    ] = None,
 ) -> None:
-    """Set each group's credential count from its credentials (after an upgrade, once no
-    older process runs)."""
+    """Set each group's credential count from its credentials. Run it once after an
+    upgrade, when no older process runs any more."""
     from credo.services.credentials import groups
 
     with opened() as credo:
@@ -49,19 +49,31 @@ def db_recount(
 
 
 @org_app.command("create")
-@friendly
 def org_create(
-    name: str,
-    plan: Annotated[str, typer.Option(help="launch-250, connect, growth or enterprise")] = (
-        "launch-250"
-    ),
-    credits: Annotated[int | None, typer.Option(help="allowance for custom plans")] = None,
-    sandbox: Annotated[bool, typer.Option(help="give it a test clock")] = False,
-    anchor: Annotated[str | None, typer.Option(help="YYYY-MM-DD, default today")] = None,
-    owner_email: Annotated[str | None, typer.Option(help="make this person its owner")] = None,
-    owner_name: Annotated[str, typer.Option(help="the owner's name")] = "",
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The organization's name.")],
+    plan: Annotated[
+        str,
+        typer.Option(metavar="PLAN", help="Its plan: launch-250, connect, growth or enterprise."),
+    ] = "launch-250",
+    credits: Annotated[
+        int | None, typer.Option(metavar="N", help="Its yearly credits, for a custom plan.")
+    ] = None,
+    sandbox: Annotated[
+        bool, typer.Option("--sandbox", help="Give it a test clock, to try billing years out.")
+    ] = False,
+    anchor: Annotated[
+        str | None,
+        typer.Option(
+            metavar="YYYY-MM-DD", help="The day its billing years start from (default: today)."
+        ),
+    ] = None,
+    owner_email: Annotated[
+        str | None,
+        typer.Option(metavar="EMAIL", help="Make this person its owner, with a dashboard login."),
+    ] = None,
+    owner_name: Annotated[str, typer.Option(metavar="NAME", help="The owner's name.")] = "",
 ) -> None:
-    """Create an organization and print its API key (shown once), and its owner's login."""
+    """Create an organization. Prints its API key (shown once) and its owner's login."""
     from credo.domain.accounts import Role
     from credo.services.people import members
     from credo.services.ports import UnitOfWork
@@ -116,21 +128,23 @@ def _print_login(login: Login, base_url: str) -> None:
 
 
 @app.command("user")
-@friendly
 def user_add(
-    action: Annotated[str, typer.Argument(help="add")],
-    email: str,
-    org: Annotated[str, typer.Option(help="organization id")],
-    role: Annotated[str, typer.Option(help="owner, issuer or viewer")] = "issuer",
-    name: Annotated[str, typer.Option(help="the person's name")] = "",
+    action: Annotated[
+        str, typer.Argument(metavar="ACTION", help="What to do; add is the only action.")
+    ],
+    email: Annotated[str, typer.Argument(metavar="EMAIL", help="The person's e-mail address.")],
+    org: Annotated[str, typer.Option(metavar="ORG", help="The organization's id.")],
+    role: Annotated[
+        str, typer.Option(metavar="ROLE", help="Their role: owner, issuer or viewer.")
+    ] = "issuer",
+    name: Annotated[str, typer.Option(metavar="NAME", help="The person's name.")] = "",
 ) -> None:
-    """`credo user add EMAIL --org ORG --role ROLE`: a dashboard login (its password
-    printed once), or an existing person added to the organization."""
+    """Give a person a dashboard login. `credo user add EMAIL --org ORG --role ROLE`
+    makes a login (its password printed once) or adds an existing person."""
     from credo.services.people import members
 
     if action != "add":
-        err.print("[red]error:[/] the only action is: credo user add EMAIL --org ORG")
-        raise typer.Exit(2)
+        raise CommandError("the only action is add: credo user add EMAIL --org ORG")
     with opened() as credo:
         chosen = members.parse_role(role)
         login = credo.runner.write(
@@ -143,8 +157,9 @@ def user_add(
 
 
 @app.command()
-@friendly
-def credits(org: Annotated[str, typer.Option(help="organization id")]) -> None:
+def credits(
+    org: Annotated[str, typer.Option(metavar="ORG", help="The organization's id.")],
+) -> None:
     """Show this billing year's credits."""
     from rich.table import Table
 
@@ -167,18 +182,25 @@ def credits(org: Annotated[str, typer.Option(help="organization id")]) -> None:
 
 
 @app.command()
-@friendly
 def issue(
-    org: Annotated[str, typer.Option(help="organization id")],
-    group: Annotated[str, typer.Option(help="group id")],
-    name: Annotated[str, typer.Option(help="recipient's name")],
-    email: Annotated[str, typer.Option(help="recipient's e-mail")],
-    issued_on: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
-    expires_on: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
-    draft: Annotated[bool, typer.Option(help="create a draft, not published")] = False,
-    dry_run: Annotated[bool, typer.Option(help="only say what it would cost")] = False,
+    org: Annotated[str, typer.Option(metavar="ORG", help="The organization's id.")],
+    group: Annotated[str, typer.Option(metavar="GROUP", help="The group's id.")],
+    name: Annotated[str, typer.Option(metavar="NAME", help="The recipient's name.")],
+    email: Annotated[str, typer.Option(metavar="EMAIL", help="The recipient's e-mail address.")],
+    issued_on: Annotated[
+        str | None, typer.Option(metavar="YYYY-MM-DD", help="The day it is issued on.")
+    ] = None,
+    expires_on: Annotated[
+        str | None, typer.Option(metavar="YYYY-MM-DD", help="The day it expires on.")
+    ] = None,
+    draft: Annotated[
+        bool, typer.Option("--draft", help="Create a draft instead of publishing it.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only say what it would cost.")
+    ] = False,
 ) -> None:
-    """Issue one credential."""
+    """Issue one credential to one recipient."""
     from credo.services.credentials import issuing
     from credo.services.credentials.issuing import Issued, NewCredential, Preview
     from credo.services.ports import UnitOfWork
@@ -214,11 +236,14 @@ def issue(
 
 
 @app.command()
-@friendly
 def audit(
-    org: Annotated[str | None, typer.Option(help="one organization; default all")] = None,
+    org: Annotated[
+        str | None,
+        typer.Option(metavar="ORG", help="Audit only this organization (default: all)."),
+    ] = None,
 ) -> None:
-    """Recompute seats and balances from the ledger and credentials; exit 1 on any mismatch."""
+    """Check seats and balances against the ledger and credentials. Recomputes them and
+    exits 1 on any mismatch."""
     from credo.services.billing import audit as audit_service
 
     with opened() as credo:

@@ -14,31 +14,45 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from credo.entrypoints.cli.common import app, err, friendly, opened, out
+from credo.entrypoints.cli.common import CommandError, app, err, opened, out
 
 if TYPE_CHECKING:
     from credo.services.people.members import Login
 
+Host = Annotated[str, typer.Option(metavar="HOST", help="The address to listen on.")]
+Port = Annotated[int, typer.Option(metavar="PORT", help="The port to listen on.")]
+
 
 @app.command()
-@friendly
 def serve(
-    host: Annotated[str, typer.Option()] = "127.0.0.1",
-    port: Annotated[int, typer.Option()] = 8000,
-    workers: Annotated[int, typer.Option(help="worker processes")] = 1,
+    host: Host = "127.0.0.1",
+    port: Port = 8000,
+    workers: Annotated[
+        int, typer.Option(metavar="N", help="How many server processes to run.")
+    ] = 1,
     ssl_certfile: Annotated[
         Path | None,
-        typer.Option(help="PEM certificate (chain): serve HTTPS", exists=True, dir_okay=False),
+        typer.Option(
+            metavar="FILE",
+            help="A PEM certificate (or chain) to serve HTTPS with.",
+            exists=True,
+            dir_okay=False,
+        ),
     ] = None,
     ssl_keyfile: Annotated[
         Path | None,
-        typer.Option(help="PEM private key of the certificate", exists=True, dir_okay=False),
+        typer.Option(
+            metavar="FILE",
+            help="The certificate's PEM private key.",
+            exists=True,
+            dir_okay=False,
+        ),
     ] = None,
 ) -> None:
-    """Apply pending migrations, then serve the API (HTTPS with a certificate and key)."""
+    """Serve the API. Applies pending migrations first; serves HTTPS when given a
+    certificate and its key."""
     if (ssl_certfile is None) != (ssl_keyfile is None):
-        err.print("[red]error:[/] HTTPS needs both --ssl-certfile and --ssl-keyfile")
-        raise typer.Exit(2)
+        raise CommandError("HTTPS needs both --ssl-certfile and --ssl-keyfile")
     https = ssl_certfile is not None
     with _served_base_url(host, port, https=https), _metrics_dir():
         with opened(migrate=True):
@@ -144,7 +158,10 @@ def _run_server(
     ssl_certfile: Path | None = None,
     ssl_keyfile: Path | None = None,
 ) -> None:
-    """Serve until stopped; exit non-zero when the workers cannot stay up."""
+    """Serve until stopped; exit non-zero when the server cannot start or its workers
+    cannot stay up."""
+    from uvicorn.config import STARTUP_FAILURE
+
     from credo import logs
     from credo.entrypoints.api.serving import Serving, serve
     from credo.settings import Settings
@@ -152,21 +169,26 @@ def _run_server(
     settings = Settings()
     fmt = logs.chosen_format(settings.log_format, settings.environment)
     logs.configure(fmt)
-    code = serve(
-        Serving(
-            host=host,
-            port=port,
-            workers=workers,
-            healthcheck_timeout=settings.healthcheck_timeout,
-            graceful_timeout=settings.graceful_shutdown_timeout,
-            ssl_certfile=ssl_certfile,
-            ssl_keyfile=ssl_keyfile,
-            log_format=fmt,
-        )
+    serving = Serving(
+        host=host,
+        port=port,
+        workers=workers,
+        healthcheck_timeout=settings.healthcheck_timeout,
+        graceful_timeout=settings.graceful_shutdown_timeout,
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
+        log_format=fmt,
     )
+    try:
+        code = serve(serving)
+    except SystemExit as exc:
+        # uvicorn exits outright when it cannot start (a port in use, an unreadable
+        # certificate), after logging why: the command still ends with its one line.
+        code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+    if code == STARTUP_FAILURE:
+        raise CommandError(f"the server could not start; its log says why ({code})", code)
     if code:
-        err.print(f"[red]error:[/] the server stopped: its workers could not stay up ({code})")
-        raise typer.Exit(code)
+        raise CommandError(f"the server stopped: its workers could not stay up ({code})", code)
 
 
 DEMO_NAME = "Credo Demo Academy"
@@ -174,13 +196,16 @@ DEMO_OWNER = "owner@demo.credo.example"  # RFC 2606: never a real mailbox
 
 
 @app.command()
-@friendly
 def demo(
-    host: Annotated[str, typer.Option()] = "127.0.0.1",
-    port: Annotated[int, typer.Option()] = 8000,
-    serve_it: Annotated[bool, typer.Option("--serve/--no-serve")] = True,
+    host: Host = "127.0.0.1",
+    port: Port = 8000,
+    serve_it: Annotated[
+        bool,
+        typer.Option("--serve/--no-serve", help="Serve once set up (or only set up and print)."),
+    ] = True,
 ) -> None:
-    """Create (or reuse) a sandbox demo organization with a group, print how to use it, serve."""
+    """Set up a demo organization and serve it. Creates (or reuses) a sandbox
+    organization with a group, prints how to use it, then serves."""
     with _served_base_url(host, port), _metrics_dir():
         _demo(host, port, serve_it)
 
@@ -196,8 +221,7 @@ def _demo(host: str, port: int, serve_it: bool) -> None:
 
     settings = Settings()
     if settings.environment != "development":
-        err.print("[red]error:[/] the demo runs only in development")
-        raise typer.Exit(2)
+        raise CommandError("the demo runs only in development (CREDO_ENVIRONMENT)")
     credo = bootstrap(settings, migrate=True)
 
     def setup(uow: UnitOfWork) -> tuple[str, str, str, Login]:

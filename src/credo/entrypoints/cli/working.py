@@ -9,21 +9,22 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from credo.entrypoints.cli.common import app, escape, friendly, opened, out
+from credo.entrypoints.cli.common import app, escape, opened, out
 
 if TYPE_CHECKING:
     from credo.services.ports import UnitOfWork
 
 
 @app.command()
-@friendly
 def worker(
-    once: Annotated[bool, typer.Option("--once", help="do what is due, then exit")] = False,
-    poll: Annotated[float, typer.Option(help="seconds between looks for due work")] = 1.0,
+    once: Annotated[bool, typer.Option("--once", help="Do what is due, then exit.")] = False,
+    poll: Annotated[
+        float, typer.Option(metavar="SECONDS", help="How long to wait between looks for work.")
+    ] = 1.0,
 ) -> None:
-    """Do the background work (e-mails, spreadsheet imports, expiry reminders) until
-    stopped; run as many as you like, on any machines sharing the database. SIGTERM or
-    Ctrl-C finishes the step in flight and hands back the rest. Set
+    """Do the background work until stopped. It sends e-mails and expiry reminders and
+    runs spreadsheet imports; run as many workers as you like, on any machines sharing the
+    database. SIGTERM or Ctrl-C finishes the step in flight and hands back the rest. Set
     CREDO_WORKER_IN_SERVER=false for `credo serve` when workers run apart."""
     from credo import logs
     from credo.entrypoints.cli.serving import _PARENT_ENV, _stop_with_parent
@@ -53,12 +54,13 @@ def worker(
 
 
 @app.command()
-@friendly
 def jobs(
-    failures: Annotated[int, typer.Option(help="how many of the latest failures to list")] = 10,
+    failures: Annotated[
+        int, typer.Option(metavar="N", help="How many of the latest given-up jobs to list.")
+    ] = 10,
 ) -> None:
-    """Show what waits in each queue (e-mail lanes, job kinds) and the latest given-up jobs
-    with their errors."""
+    """Show the queues of background work. Lists what waits in each (e-mail lanes, job
+    kinds) and the latest given-up jobs with their errors."""
     from rich.table import Table
 
     with opened() as credo:
