@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
@@ -90,9 +91,49 @@ def credo(engine: Engine, database_url: str, clock: FixedClock) -> App:
     return bootstrap(settings, clock=clock, engine=engine)
 
 
+class _SharedApps:
+    """API applications made once per set of settings and lent to one App at a time.
+    Building an application's routes and their dependencies anew costs about 0.1 s of CPU,
+    as much as many a test itself; each test's App is still its own. Within a test, a
+    second App with the same settings gets an application of its own."""
+
+    def __init__(self) -> None:
+        self._apps: dict[str, FastAPI] = {}
+        self._lent: dict[str, App] = {}
+
+    def lend(self, credo: App) -> FastAPI:
+        shape = credo.settings.model_dump_json()
+        holder = self._lent.get(shape)
+        if holder is not None and holder is not credo:
+            return create_app(credo)
+        api = self._apps.get(shape)
+        if api is None:
+            api = self._apps[shape] = create_app(credo)
+        api.state.credo = credo
+        self._lent[shape] = credo
+        return api
+
+    def take_back(self) -> None:
+        self._lent.clear()
+
+
+_SHARED_APPS = _SharedApps()
+
+
+@pytest.fixture(autouse=True)
+def _apps_taken_back() -> Iterator[None]:
+    yield
+    _SHARED_APPS.take_back()
+
+
+def app_for(credo: App) -> FastAPI:
+    """The API application serving `credo` for the rest of this test."""
+    return _SHARED_APPS.lend(credo)
+
+
 @pytest.fixture
 def client(credo: App) -> Iterator[TestClient]:
-    with TestClient(create_app(credo), raise_server_exceptions=False) as c:
+    with TestClient(app_for(credo), raise_server_exceptions=False) as c:
         yield c
 
 

@@ -79,7 +79,8 @@ def receiver() -> Iterator[Receiver]:
     got = Receiver(server)
     server.RequestHandlerClass = _handler(got)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll: shutdown() waits up to one poll interval (0.5 s by default).
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
     thread.start()
     yield got
     server.shutdown()

@@ -58,10 +58,10 @@ def make_person(credo: App, email: str, org_id: str | None, role: Role = Role.OW
 
 def sign_in(credo: App, email: str, org_id: str | None, role: Role = Role.OWNER) -> Person:
     """A new person (a new TestClient, so cookies are theirs alone), signed in."""
-    from credo.entrypoints.api.app import create_app
+    from tests.conftest import app_for
 
     user_id = make_person(credo, email, org_id, role)
-    client = TestClient(create_app(credo), raise_server_exceptions=False)
+    client = TestClient(app_for(credo), raise_server_exceptions=False)
     r = client.post(
         "/login",
         data={"email": email, "password": PASSWORD, "next": "/app"},

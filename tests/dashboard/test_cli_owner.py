@@ -12,10 +12,9 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from credo.bootstrap import App
-from credo.entrypoints.api.app import create_app
 from credo.entrypoints.cli.main import DEMO_OWNER
 from credo.entrypoints.cli.main import app as cli
-from tests.conftest import ADMIN_TOKEN, MASTER_KEY
+from tests.conftest import ADMIN_TOKEN, MASTER_KEY, app_for
 from tests.dashboard.mail import unique_email
 
 
@@ -35,7 +34,7 @@ def printed(output: str, label: str) -> str:
 
 
 def signs_in(credo: App, email: str, password: str) -> TestClient | None:
-    client = TestClient(create_app(credo), raise_server_exceptions=False)
+    client = TestClient(app_for(credo), raise_server_exceptions=False)
     r = client.post("/login", data={"email": email, "password": password}, follow_redirects=False)
     return client if r.status_code == 303 else None
 

@@ -109,9 +109,9 @@ def test_the_chart_has_a_point_per_month_and_the_allowance(credo: App, org: Org)
 def _ledger(credo: App) -> tuple[Org, Person, dict[str, str]]:
     from fastapi.testclient import TestClient
 
-    from credo.entrypoints.api.app import create_app
+    from tests.conftest import app_for
 
-    client = TestClient(create_app(credo), raise_server_exceptions=False)
+    client = TestClient(app_for(credo), raise_server_exceptions=False)
     org = create_org(client, sandbox=True, anchor="2026-01-15")
     g = org.group("Ledger")
     ann = issue(org, g, "ann@ledger.org")

@@ -14,9 +14,8 @@ from sqlalchemy import delete, select
 from credo.adapters.db import tables as t
 from credo.bootstrap import App
 from credo.clock import FixedClock
-from credo.entrypoints.api.app import create_app
 from credo.services.people.accounts import token_hash
-from tests.conftest import Org
+from tests.conftest import Org, app_for
 from tests.dashboard.helpers import PASSWORD, make_person, sign_in
 from tests.dashboard.mail import deliver, html_of, link_path, set_aside_pending, unique_email
 from tests.smtp import SmtpServer
@@ -37,7 +36,7 @@ def quiet_outbox(credo: App) -> None:
 
 
 def browser(credo: App) -> TestClient:
-    return TestClient(create_app(credo), raise_server_exceptions=False, headers=HTML)
+    return TestClient(app_for(credo), raise_server_exceptions=False, headers=HTML)
 
 
 def ask(client: TestClient, email: str) -> Any:

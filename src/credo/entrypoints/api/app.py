@@ -64,9 +64,9 @@ def create_app(app: App | None = None) -> FastAPI:
     docs.install(api)
     dashboard.install(api)
 
-    health.install(api, credo)
+    health.install(api)
 
-    api.add_middleware(HotRoutes, credo=credo)  # inside the gate: bodies capped
+    api.add_middleware(HotRoutes)  # inside the gate: bodies capped
     api.add_middleware(BodyGate, max_bytes=credo.settings.max_body_bytes)
-    observability.install(api, credo)  # outermost: it sees every answer, 413s included
+    observability.install(api, credo.settings)  # outermost: it sees every answer, 413s included
     return api

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 
 from credo import __version__
-from credo.bootstrap import App
+from credo.entrypoints.api.context import AppDep
 from credo.entrypoints.api.problems import problem
 
 
@@ -26,13 +26,13 @@ def expected_revision() -> str | None:
     return head
 
 
-def install(api: FastAPI, credo: App) -> None:
+def install(api: FastAPI) -> None:
     @api.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, Any]:
         return {"status": "ok", "version": __version__}
 
     @api.get("/readyz", tags=["operations"], responses={503: {"description": "not ready"}})
-    def readyz() -> Response:
+    def readyz(credo: AppDep) -> Response:
         try:
             current = credo.runner.read(lambda uow: uow.organizations.schema_revision())
         except Exception as exc:  # whatever keeps the database from answering

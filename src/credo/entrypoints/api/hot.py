@@ -54,9 +54,8 @@ _ROUTES = {
 
 
 class HotRoutes:
-    def __init__(self, app: ASGIApp, credo: App) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self._credo = credo
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         route = None
@@ -73,16 +72,18 @@ class HotRoutes:
             await self.app(scope, replay, send)  # FastAPI names what is wrong
             return
         scope["route"] = route
+        # The application's App, read per request as the routes read it (context.app_of).
+        credo: App = scope["app"].state.credo
         request = Request(scope, replay)
         headers = request.headers
         try:
             m = await org_mutation(
                 request,
-                self._credo,
+                credo,
                 authorization=headers.get("authorization"),
                 idempotency_key=headers.get("idempotency-key"),
             )
-            response: Response = await route.handler(parsed, m, self._credo)
+            response: Response = await route.handler(parsed, m, credo)
         except DomainError as exc:
             response = domain_problem(exc)
         except OperationalError as exc:

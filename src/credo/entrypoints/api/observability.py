@@ -19,9 +19,9 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from credo import timing
-from credo.bootstrap import App
-from credo.entrypoints.api.context import operator
+from credo.entrypoints.api.context import AppDep, operator
 from credo.logs import REQUEST_ID
+from credo.settings import Settings
 
 log = logging.getLogger("credo.http")
 _SANE_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -88,13 +88,13 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-def install(api: FastAPI, credo: App) -> None:
-    api.add_middleware(RequestTelemetry, metrics=credo.settings.metrics)
-    if not credo.settings.metrics:
+def install(api: FastAPI, settings: Settings) -> None:
+    api.add_middleware(RequestTelemetry, metrics=settings.metrics)
+    if not settings.metrics:
         return
 
     @api.get("/metrics", tags=["operations"], dependencies=[Depends(operator)])
-    def metrics_endpoint() -> Response:
+    def metrics_endpoint(credo: AppDep) -> Response:
         """Prometheus text format, for the operator's token."""
         from credo.adapters import metrics
 
