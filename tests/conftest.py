@@ -87,6 +87,7 @@ def credo(engine: Engine, database_url: str, clock: FixedClock) -> App:
         database_url=database_url,
         admin_token=ADMIN_TOKEN,
         master_key=MASTER_KEY,
+        password_hashing="fast",  # tests/unit/test_password_hashing.py: production's are strong
     )
     return bootstrap(settings, clock=clock, engine=engine)
 

@@ -148,6 +148,7 @@ def bootstrap(
         mailer=mailer,
         publisher=publisher,
         webhooking=webhooking,
+        passwords=Argon2Passwords(fast=settings.password_hashing == "fast"),
     )
 
 

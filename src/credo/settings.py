@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     # Webhook endpoints on loopback, private, link-local or reserved addresses are refused
     # unless this is on (an endpoint on the same network as a self-hosted server).
     webhook_allow_private_networks: bool = False
+    # `fast` hashes passwords with cheap argon2 parameters: for test runs, never production.
+    password_hashing: Literal["strong", "fast"] = "strong"
 
     @model_validator(mode="after")
     def _refuse_weak_secrets(self) -> Settings:
@@ -80,6 +82,8 @@ class Settings(BaseSettings):
         token = self.admin_token
         if self.environment != "development" and token is not None and len(token) < 24:
             raise ValueError("CREDO_ADMIN_TOKEN must be at least 24 characters")
+        if self.environment == "production" and self.password_hashing != "strong":
+            raise ValueError("CREDO_PASSWORD_HASHING=fast is for tests, not production")
         if "@" not in self.mail_from:
             raise ValueError("CREDO_MAIL_FROM must be an e-mail address")
         return self

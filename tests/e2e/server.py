@@ -99,6 +99,7 @@ def server_env(database_url: str, admin_token: str = ADMIN_TOKEN) -> dict[str, s
         CREDO_ADMIN_TOKEN=admin_token,
         CREDO_ENVIRONMENT="test",
         CREDO_MASTER_KEY=MASTER_KEY,
+        CREDO_PASSWORD_HASHING="fast",
         PYTHONUNBUFFERED="1",
     )
     return env
