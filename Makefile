@@ -59,15 +59,17 @@ lint: setup
 	$(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/mypy
 
-# Every test, on SQLite and on PostgreSQL (required when CI=true); then the suite less its
-# served end-to-end tests again, on the lowest versions pyproject.toml allows.
+# Every test, on SQLite and on PostgreSQL (required when CI=true), on every core
+# (pytest-xdist; PYTEST_ARGS= runs them in one process).
+PYTEST_ARGS ?= -n auto --dist worksteal
 test: lint system-deps
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
-	$(MAKE) test-lowest
 
+# The suite less its served end-to-end tests again, on the lowest versions pyproject.toml
+# allows. CI runs it after `make test`.
 test-lowest: $(LOW_VENV)/.installed
-	$(LOW_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/unit tests/integration \
-		tests/dashboard tests/scenarios
+	$(LOW_VENV)/bin/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) tests/unit \
+		tests/integration tests/dashboard tests/scenarios
 
 bench: setup
 	$(PY) -m bench

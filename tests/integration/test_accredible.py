@@ -15,6 +15,7 @@ from credo.adapters.db import tables as t
 from credo.bootstrap import App
 from credo.services.billing.audit import audit_organization
 from tests.conftest import Org, create_org
+from tests.hypothesis_profiles import examples
 from tests.webhook_receiver import settled_webhooks as settled_webhooks_fixture
 
 settled_webhooks = settled_webhooks_fixture
@@ -452,7 +453,7 @@ def test_no_input_makes_the_compatible_api_fail(acc: Client, org: Org) -> None:
         ("GET", "/v1/credentials/%00"), ("GET", "/v1/credentials/99999999999999999999"),
     ]  # fmt: skip
 
-    @settings(max_examples=200, deadline=None, derandomize=True,
+    @settings(max_examples=examples(200), deadline=None, derandomize=True,
               suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])  # fmt: skip
     @given(
         route=st.sampled_from(paths),

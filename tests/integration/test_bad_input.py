@@ -4,7 +4,8 @@ One table (`CASES`) lists the requests. Each runs against a prepared world of tw
 organizations (`ours` and `theirs`), each with groups, a published credential and a draft.
 For every case the test checks the status, the problem JSON shape (and, for a 422, the
 fields named in `errors`), and that a snapshot of both organizations (credits, ledger, every
-credential, groups, test clock, subscription) and the row count of every table are exactly
+credential, groups, test clock, subscription, outbox, status bits, stored artifacts,
+webhooks, jobs, members and their accounts) and the row count of every table are exactly
 as before. Placeholders such as `$cred` in paths and bodies name objects of that world.
 A Hypothesis test then throws random JSON at the credential routes.
 """
@@ -12,9 +13,11 @@ A Hypothesis test then throws random JSON at the credential routes.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -26,6 +29,7 @@ from sqlalchemy import func, select
 from credo.adapters.db import tables as t
 from credo.bootstrap import App
 from tests.conftest import ADMIN_TOKEN, Org, create_org
+from tests.hypothesis_profiles import examples
 
 PROBLEM = "application/problem+json"
 MAX_BODY = 16 * 1024 * 1024
@@ -152,30 +156,38 @@ def _org_state(org: Org) -> dict[str, Any]:
     }
 
 
-TABLES = [
-    t.organizations,
-    t.api_keys,
-    t.subscriptions,
-    t.groups,
-    t.credentials,
-    t.seats,
-    t.ledger_entries,
-    t.credit_usage,
-    t.idempotency_keys,
-]
+# Every table: the money-like ones, and the outbox, status bits, stored artifacts, webhook
+# deliveries, jobs and accounts a bad request could just as well have touched.
+TABLES = t.metadata.sorted_tables
+
+
+def _value(value: Any) -> str:
+    # A stored PDF or badge by its digest: the same bytes, not a megabyte of repr.
+    if isinstance(value, bytes | memoryview):
+        return "sha256:" + hashlib.sha256(bytes(value)).hexdigest()
+    return repr(value)
 
 
 def _rows(w: World) -> dict[str, Any]:
-    """Every stored row of both organizations, and the row count of every table (which also
-    catches a stray organization, API key or operator idempotency record)."""
+    """Every stored row of both organizations (their members' user rows too), and the row
+    count of every table (which also catches a stray organization, API key, login failure
+    or operator idempotency record)."""
     orgs = (w.ours.id, w.theirs.id)
     out: dict[str, Any] = {}
     with w.credo.engine.connect() as conn:
+        members = select(t.memberships.c.user_id).where(t.memberships.c.organization_id.in_(orgs))
         for table in TABLES:
             out[f"{table.name} count"] = conn.scalar(select(func.count()).select_from(table))
-            column = table.c.id if table is t.organizations else table.c.organization_id
-            rows = conn.execute(select(table).where(column.in_(orgs))).all()
-            out[table.name] = sorted(tuple(map(repr, row)) for row in rows)
+            if table is t.organizations:
+                where = table.c.id.in_(orgs)
+            elif table is t.users:
+                where = table.c.id.in_(members)
+            elif "organization_id" in table.c:
+                where = table.c.organization_id.in_(orgs)
+            else:
+                continue  # login failures, password resets: counted above
+            rows = conn.execute(select(table).where(where)).all()
+            out[table.name] = sorted(tuple(map(_value, row)) for row in rows)
     return out
 
 
@@ -1257,6 +1269,54 @@ def test_bad_request_is_a_problem_and_changes_nothing(world: World, bad: Case) -
     world.clean = True
 
 
+NOW = datetime(2026, 2, 1, 12, 0, tzinfo=UTC)
+
+
+def test_the_snapshot_sees_every_table_a_request_could_touch(fresh_world: World) -> None:
+    """The detector detects: a change to the outbox, a status bit, a stored artifact or a
+    member's account each changes the snapshot (an update as much as a new row)."""
+    w = fresh_world
+    cred = w.ids["cred"]
+    changes = [
+        t.outbox.update().where(t.outbox.c.organization_id == w.ours.id).values(attempts=7),
+        t.status_bits.insert().values(
+            organization_id=w.ours.id, purpose="revocation", status_index=99, set_at=NOW
+        ),
+        t.credential_artifacts.insert().values(
+            credential_id=cred,
+            kind="test",
+            version=1,
+            organization_id=w.ours.id,
+            media_type="application/pdf",
+            content=b"%PDF-",
+            created_at=NOW,
+        ),
+        t.credential_artifacts.update()
+        .where(t.credential_artifacts.c.kind == "test")
+        .values(content=b"%PDF-changed"),
+        t.users.insert().values(
+            id="usr_test_snapshot",
+            email="x@example.org",
+            email_key="x@example.org",
+            name="X",
+            password_hash="h",
+            created_at=NOW,
+        ),
+        t.memberships.insert().values(
+            organization_id=w.theirs.id,
+            user_id="usr_test_snapshot",
+            role="viewer",
+            created_at=NOW,
+        ),
+        t.users.update().where(t.users.c.id == "usr_test_snapshot").values(name="Y"),
+    ]
+    for change in changes:
+        before = snapshot(w)
+        with w.credo.engine.begin() as conn:
+            assert conn.execute(change).rowcount != 0, change  # an update found its row
+        assert snapshot(w) != before, f"unseen: {change}"
+
+
 def test_oversized_chunked_body_is_refused(world: World) -> None:
     """No Content-Length: the size is counted while reading."""
     before = snapshot(world)
@@ -1373,7 +1433,7 @@ def test_random_json_never_breaks_the_credential_routes(fresh_world: World, targ
     state = {"now": snapshot(world)}
 
     @settings(
-        max_examples=100,
+        max_examples=examples(100),
         deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )

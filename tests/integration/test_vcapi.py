@@ -24,6 +24,7 @@ from credo.entrypoints.cli.main import app as cli
 from credo.services.billing.audit import audit_organization
 from credo.services.credentials.groups import VC_API_GROUP_NAME, vc_api_group_id
 from tests.conftest import ADMIN, MASTER_KEY, Org, create_org
+from tests.hypothesis_profiles import examples
 from tests.interop.node import node_sign, node_verify
 
 BASE = "http://127.0.0.1:8000"  # Settings.base_url in tests
@@ -859,7 +860,7 @@ vc_values = st.recursive(
     max_leaves=20,
 )
 RANDOM = settings(
-    max_examples=60,
+    max_examples=examples(60),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -56,6 +56,7 @@ from credo.services.ports import UnitOfWork
 from credo.services.tenancy import organizations
 from credo.settings import Settings
 from tests.conftest import ADMIN_TOKEN, MASTER_KEY
+from tests.hypothesis_profiles import examples
 
 T = TypeVar("T")
 
@@ -750,14 +751,14 @@ class CreditMachine(RuleBasedStateMachine):
 
 
 SQLITE = settings(
-    max_examples=60,
+    max_examples=examples(60),
     stateful_step_count=40,
     deadline=None,
     derandomize=True,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
-POSTGRES = settings(SQLITE, max_examples=30)
+POSTGRES = settings(SQLITE, max_examples=examples(30))
 
 
 def test_credit_rules_stateful(engine: Engine, database_url: str) -> None:

@@ -20,6 +20,7 @@ from PIL import Image, PngImagePlugin
 from credo.adapters.images import baking
 from credo.adapters.images.baking import bake_png, bake_svg, unbake
 from credo.domain.errors import BakingError
+from tests.hypothesis_profiles import examples
 
 CREDENTIAL = json.dumps(
     {
@@ -124,7 +125,7 @@ def test_a_compressed_chunk_is_inflated_within_bounds() -> None:
     refused(with_chunks(png(), itxt(zlib.compress(b"{}")[:-3], flag=1)), "truncated")
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.dictionaries(
         st.text(max_size=20), st.text(max_size=40) | st.integers() | st.booleans(), max_size=6
@@ -234,7 +235,7 @@ def _unbakes_or_refuses(data: bytes) -> None:
         assert isinstance(unbake(data), str)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.binary(max_size=400))
 def test_random_bytes_never_raise_anything_else(data: bytes) -> None:
     _unbakes_or_refuses(data)
@@ -242,7 +243,7 @@ def test_random_bytes_never_raise_anything_else(data: bytes) -> None:
     _unbakes_or_refuses(b"<svg " + data)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.data())
 def test_corrupted_baked_images_never_raise_anything_else(data: st.DataObject) -> None:
     original = data.draw(st.sampled_from([GOOD, bake_svg(SVG, CREDENTIAL).encode()]))

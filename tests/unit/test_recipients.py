@@ -13,6 +13,7 @@ from credo.services.recipients.addresses import (
     recipient_key,
     require_key,
 )
+from tests.hypothesis_profiles import examples
 
 
 def key(email: str) -> str:
@@ -70,7 +71,7 @@ def _slow(address: str) -> tuple[str, str] | None:
     return v.local_part, v.ascii_domain
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=examples(1500), deadline=None)
 @given(
     st.one_of(
         st.text(alphabet=_ALPHABET, max_size=40),

@@ -18,6 +18,7 @@ from credo.adapters.signing import (
 )
 from credo.adapters.signing.canonical import canonize, jcs, to_quads
 from credo.adapters.signing.rdfc import Quad, canonicalize, iri, literal, order_is_ambiguous
+from tests.hypothesis_profiles import examples
 from tests.unit.signing.conftest import ob_credential
 from tests.unit.signing.nquads import parse
 
@@ -166,7 +167,7 @@ def _datasets(draw: st.DrawFn) -> list[Quad]:
     return quads
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(_datasets(), st.randoms(use_true_random=False))
 def test_canonical_form_ignores_blank_node_labels_and_order(
     quads: list[Quad], rnd: random.Random
@@ -298,7 +299,7 @@ def _wide_datasets(draw: st.DrawFn) -> list[Quad]:
     )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(_wide_datasets())
 def test_orders_can_differ_only_when_the_canonical_text_says_so(quads: list[Quad]) -> None:
     """What canonize_variants relies on: when the canonical N-Quads do not hold both kinds

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from credo.adapters.signing import Check, InvalidDocument, KeyPair, Resolver, sign, verify
 from credo.adapters.signing.canonical import canonize_variants
+from tests.hypothesis_profiles import examples
 from tests.unit.signing.conftest import ob_credential
 
 # Any text JSON can carry: every code point but surrogates, control characters included.
@@ -56,7 +57,7 @@ def credentials(draw: st.DrawFn) -> dict[str, Any]:
 KEY = KeyPair.from_seed(b"\x07" * 32)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(credentials(), st.sampled_from(["eddsa-rdfc-2022", "eddsa-jcs-2022"]), NAMES)
 def test_sign_then_verify_holds(credential: dict[str, Any], cryptosuite: str, other: str) -> None:
     try:

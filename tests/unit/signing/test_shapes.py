@@ -39,6 +39,7 @@ from credo.adapters.signing.canonical import (
     to_quads,
 )
 from credo.adapters.signing.shapes import IRI, LIT, STRUCT, ShapeCache, iri_class
+from tests.hypothesis_profiles import examples
 from tests.unit.signing.conftest import ob_credential
 
 V2 = "https://www.w3.org/ns/credentials/v2"
@@ -312,7 +313,7 @@ def _same_shape_variants(
 
 
 @settings(
-    max_examples=2500,
+    max_examples=examples(2500),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -325,7 +326,7 @@ def test_cached_nquads_equal_the_full_algorithm(credential: dict[str, Any]) -> N
 
 
 @settings(
-    max_examples=200,
+    max_examples=examples(200),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -339,7 +340,7 @@ def test_many_credentials_of_one_shape(credential: dict[str, Any], data: st.Data
 
 
 @settings(
-    max_examples=400,
+    max_examples=examples(400),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -642,7 +643,7 @@ def fuzz_documents(draw: st.DrawFn) -> dict[str, Any]:
 
 
 @settings(
-    max_examples=1000,
+    max_examples=examples(1000),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
