@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +17,12 @@ from credo.entrypoints.cli.main import DEMO_OWNER
 from credo.entrypoints.cli.main import app as cli
 from tests.conftest import ADMIN_TOKEN, MASTER_KEY, app_for
 from tests.dashboard.mail import unique_email
+
+
+@pytest.fixture(autouse=True)
+def _own_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`credo demo` keeps its key in ./credo-data: the test's, not the checkout's."""
+    monkeypatch.chdir(tmp_path)
 
 
 def run(credo: App, *args: str, **env: str) -> Any:

@@ -107,7 +107,7 @@ def test_only_owners_manage_members_and_keys(credo: App, org: Org, role: Role) -
         (f"/app/members/{person.user_id}/role", {"role": "owner"}),
         (f"/app/members/{owner.user_id}/role", {"role": "viewer"}),
         (f"/app/members/{owner.user_id}/remove", {}),
-        ("/app/api-keys", {}),
+        ("/app/api-keys", {"name": "Sneaky"}),
         ("/app/api-keys/key_whatever/revoke", {}),
     ]
     for path, data in posts:
@@ -126,7 +126,7 @@ def test_forms_need_the_csrf_token(credo: App, org: Org) -> None:
         ("/app/members/invite", {"email": unique_email("csrf"), "role": "owner"}),
         (f"/app/members/{victim.user_id}/role", {"role": "owner"}),
         (f"/app/members/{victim.user_id}/remove", {}),
-        ("/app/api-keys", {}),
+        ("/app/api-keys", {"name": "Forged"}),
     ]
     for path, data in forms:
         for csrf in (None, "", "forged-token"):

@@ -139,7 +139,7 @@ def test_each_request_is_charged_as_if_alone_in_arrival_order(
 def test_a_revoked_key_refuses_its_request_alone(credo: App, org: Org) -> None:
     g = org.group("Welding")
     with credo.uow() as uow:
-        second = issue_api_key(uow, org.id, credo.clock.now())
+        second = issue_api_key(uow, org.id, credo.clock.now(), "Second")
         key = next(k for k in uow.api_keys.all(org.id) if second.startswith(k.prefix))
         assert uow.api_keys.revoke(org.id, key.id, credo.clock.now())
         uow.commit()

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, insert, inspect, select
+from sqlalchemy import Engine, String, insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from credo.adapters.db import tables as t
 from credo.adapters.db.engine import make_engine
 from credo.adapters.db.migrate import downgrade, upgrade
+from tests.databases import drop_postgres_database, fresh_postgres_database, postgres_url
 
 # Tables that belong to no organization: people belong to several (through memberships),
 # and their sign-in state is theirs, not an organization's.
@@ -113,3 +117,49 @@ def test_the_group_counts_migration_counts_live_credentials(tmp_path) -> None:  
         kept = conn.execute(select(t.group_counts.c.group_id, t.group_counts.c.credentials))
         assert dict(kept.all()) == {"grp_a": 2}
     eng.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database of the test's own, with no schema, to migrate up and down."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'm.db'}"
+        return
+    url = fresh_postgres_database(postgres_url(f"mig_{os.getpid()}"))
+    yield url
+    drop_postgres_database(url)
+
+
+def test_the_api_key_names_migration_names_the_keys_there_are(empty_database: str) -> None:
+    """0015: keys made before names get one ("Key") and no last use; new rows must bring a
+    name of their own; down and up again."""
+    eng = make_engine(empty_database)
+    try:
+        upgrade(eng, "0014")
+        now = datetime(2026, 1, 1, tzinfo=UTC)
+        org_id = f"org_{'d' * 32}"
+        with eng.begin() as conn:
+            conn.execute(
+                insert(t.organizations).values(id=org_id, name="x", sandbox=False, created_at=now)
+            )
+            old = {"organization_id": org_id, "prefix": "credo_sk_abcd", "created_at": now}
+            conn.execute(insert(t.api_keys).values(id="key_old", key_hash="a" * 64, **old))
+        upgrade(eng)
+        with eng.connect() as conn:
+            k = t.api_keys.c
+            row = conn.execute(select(k.name, k.last_used_at).where(k.id == "key_old")).one()
+        assert tuple(row) == ("Key", None)
+        columns = {c["name"]: c for c in inspect(eng).get_columns("api_keys")}
+        assert not columns["name"]["nullable"] and columns["name"]["default"] is None
+        name_type = columns["name"]["type"]
+        assert isinstance(name_type, String) and name_type.length == 100
+        assert columns["last_used_at"]["nullable"]
+        with pytest.raises(IntegrityError), eng.begin() as conn:
+            conn.execute(insert(t.api_keys).values(id="key_new", key_hash="b" * 64, **old))
+        downgrade(eng, "0014")
+        assert {"name", "last_used_at"}.isdisjoint(
+            c["name"] for c in inspect(eng).get_columns("api_keys")
+        )
+        upgrade(eng)
+    finally:
+        eng.dispose()

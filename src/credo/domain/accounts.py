@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from enum import StrEnum
 
 
@@ -45,4 +46,20 @@ def password_problem(password: str) -> str | None:
         return f"must be at most {MAX_PASSWORD} characters"
     if password.strip() == "":
         return "must not be blank"
+    return None
+
+
+MAX_KEY_NAME = 100
+
+
+def api_key_name_problem(name: str) -> str | None:
+    """Why an API key's name (already trimmed) is refused, or None."""
+    if not name:
+        return "is required"
+    if len(name) > MAX_KEY_NAME:
+        return f"must be at most {MAX_KEY_NAME} characters"
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in name):
+        # Control characters show as nothing (and PostgreSQL refuses NUL); a surrogate
+        # cannot even be stored.
+        return "must not contain control characters"
     return None

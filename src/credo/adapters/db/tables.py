@@ -114,8 +114,11 @@ api_keys = Table(
     Column("organization_id", _id(), ForeignKey("organizations.id"), nullable=False),
     Column("key_hash", String(64), nullable=False, unique=True),
     Column("prefix", String(20), nullable=False),
+    Column("name", String(100), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime, nullable=True),
+    # Written at most once a minute per key and process (services/tenancy/key_use.py).
+    Column("last_used_at", UTCDateTime, nullable=True),
 )
 
 subscriptions = Table(

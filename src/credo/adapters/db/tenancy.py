@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
 
-from sqlalchemy import Connection, String, any_, bindparam, insert, select, text, update
+from sqlalchemy import Connection, String, any_, bindparam, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -114,10 +114,17 @@ class SqlApiKeys:
     def __init__(self, conn: Connection) -> None:
         self._c = conn
 
-    def add(self, key_id: str, org_id: str, key_hash: str, prefix: str, at: datetime) -> None:
+    def add(
+        self, key_id: str, org_id: str, key_hash: str, prefix: str, name: str, at: datetime
+    ) -> None:
         self._c.execute(
             insert(t.api_keys).values(
-                id=key_id, organization_id=org_id, key_hash=key_hash, prefix=prefix, created_at=at
+                id=key_id,
+                organization_id=org_id,
+                key_hash=key_hash,
+                prefix=prefix,
+                name=name,
+                created_at=at,
             )
         )
 
@@ -134,7 +141,15 @@ class SqlApiKeys:
     def all(self, org_id: str) -> list[ApiKey]:
         k = t.api_keys.c
         rows = self._c.execute(
-            select(k.id, k.organization_id, k.prefix, k.created_at, k.revoked_at)
+            select(
+                k.id,
+                k.organization_id,
+                k.name,
+                k.prefix,
+                k.created_at,
+                k.revoked_at,
+                k.last_used_at,
+            )
             .where(k.organization_id == org_id)
             .order_by(k.created_at.desc(), k.id)
         )
@@ -148,3 +163,17 @@ class SqlApiKeys:
             .values(revoked_at=at)
         )
         return done.rowcount == 1
+
+    def mark_used(self, key_hash: str, at: datetime) -> None:
+        # Never backwards (another process may have written a later time first), and never
+        # on a revoked key, which the caller may have remembered as open.
+        k = t.api_keys.c
+        self._c.execute(
+            update(t.api_keys)
+            .where(
+                k.key_hash == key_hash,
+                k.revoked_at.is_(None),
+                or_(k.last_used_at.is_(None), k.last_used_at < at),
+            )
+            .values(last_used_at=at)
+        )

@@ -30,6 +30,7 @@ from credo.entrypoints.api.problems import PROBLEM
 from credo.services.accredible import use_cases
 from credo.services.accredible.use_cases import Context
 from credo.services.runner import fingerprint
+from credo.services.tenancy.key_use import note_use
 from credo.services.tenancy.organizations import authenticate_hash, confirm_key, hash_api_key
 
 PREFIX = "/compat/accredible"
@@ -109,6 +110,7 @@ def _context(app: App, authorization: str | None) -> Context:
         org_id = app.runner.read(lambda uow: authenticate_hash(uow, key_hash))
         app.keys.put(key_hash, org_id)
     found = org_id
+    note_use(app.runner, app.key_uses, key_hash, app.clock.now())
 
     def check(uow: Any) -> None:
         try:

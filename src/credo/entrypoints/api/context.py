@@ -20,8 +20,8 @@ from credo.ids import ID_PATTERN
 from credo.services.credentials.group_commit import Answered, Prepared, Refused, Ticket
 from credo.services.ports import UnitOfWork
 from credo.services.runner import OPERATOR_SCOPE, Runner, fingerprint
+from credo.services.tenancy.key_use import note_use, record_use
 from credo.services.tenancy.organizations import (
-    authenticate,
     authenticate_hash,
     confirm_key,
     hash_api_key,
@@ -59,9 +59,10 @@ def current_org(
     app: Annotated[App, Depends(get_app)],
     authorization: Annotated[str | None, Header()] = None,
 ) -> str:
-    token = _bearer(authorization)
-    org_id = app.runner.read(lambda uow: authenticate(uow, token))
+    key_hash = hash_api_key(_bearer(authorization))
+    org_id = app.runner.read(lambda uow: authenticate_hash(uow, key_hash))
     request.state.organization_id = org_id  # for the request's log line
+    note_use(app.runner, app.key_uses, key_hash, app.clock.now())
     return org_id
 
 
@@ -216,6 +217,9 @@ async def org_mutation(
         app.keys.put(key_hash, found)
         org_id = found
     request.state.organization_id = org_id  # for the request's log line
+    now = app.clock.now()
+    if app.key_uses.due(key_hash, now):  # decided here: the thread pool only when due
+        await run_in_threadpool(record_use, app.runner, key_hash, now)
     m = await _mutation(request, org_id, idempotency_key)
     m.api_key_hash = key_hash
     return m

@@ -205,7 +205,8 @@ def demo(
     ] = True,
 ) -> None:
     """Set up a demo organization and serve it. Creates (or reuses) a sandbox
-    organization with a group, prints how to use it, then serves."""
+    organization with a group and an API key (kept in credo-data/demo-api-key and reused
+    until it is revoked), prints how to use it, then serves."""
     with _served_base_url(host, port), _metrics_dir():
         _demo(host, port, serve_it)
 
@@ -213,16 +214,19 @@ def demo(
 def _demo(host: str, port: int, serve_it: bool) -> None:
     from credo.bootstrap import bootstrap
     from credo.domain.accounts import Role
+    from credo.entrypoints.cli import demo_key
     from credo.services.credentials import groups
     from credo.services.people import members
     from credo.services.ports import UnitOfWork
     from credo.services.tenancy import organizations
-    from credo.settings import Settings
+    from credo.settings import Settings, default_data_dir
 
     settings = Settings()
     if settings.environment != "development":
         raise CommandError("the demo runs only in development (CREDO_ENVIRONMENT)")
     credo = bootstrap(settings, migrate=True)
+    key_file = demo_key.key_path(default_data_dir())
+    saved = demo_key.saved_key(key_file)
 
     def setup(uow: UnitOfWork) -> tuple[str, str, str, Login]:
         org_id = uow.organizations.id_by_name(DEMO_NAME)
@@ -236,11 +240,19 @@ def _demo(host: str, port: int, serve_it: bool) -> None:
                 sandbox=True,
                 anchor=credo.clock.now().date(),
                 signer=credo.ctx.signer,
+                key_name=demo_key.DEMO_KEY_NAME,
             )
             org_id = new.organization.id
             key = new.api_key
-        else:
-            key = organizations.issue_api_key(uow, org_id, credo.clock.now())
+        elif (
+            saved is not None
+            and uow.api_keys.organization_for(organizations.hash_api_key(saved)) == org_id
+        ):
+            key = saved  # still open: restarts do not pile up keys
+        else:  # revoked, lost, or made for another database
+            key = organizations.issue_api_key(
+                uow, org_id, credo.clock.now(), demo_key.DEMO_KEY_NAME
+            )
         found = uow.groups.page(org_id, None, 1)
         group = (
             found[0]
@@ -270,6 +282,14 @@ def _demo(host: str, port: int, serve_it: bool) -> None:
 
     org_id, key, group_id, login = credo.runner.write(setup)
     credo.close()
+    if key != saved:
+        try:
+            demo_key.save_key(key_file, key)
+        except OSError as exc:
+            err.print(
+                f"note: the demo key could not be kept in {key_file} ({exc});"
+                " the next start makes another"
+            )
     base = settings.base_url.rstrip("/")
     import secrets
 

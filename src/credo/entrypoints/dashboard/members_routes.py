@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
 
-from credo.domain.accounts import Role
+from credo.domain.accounts import MAX_KEY_NAME, Role
 from credo.domain.errors import Conflict, InvalidInput, NotFound
 from credo.entrypoints.api.context import AppDep
 from credo.entrypoints.dashboard.render import page, see_other
@@ -137,6 +137,8 @@ def _keys_page(
     notice: str | None = None,
     new_key: str | None = None,
     error: str | None = None,
+    name: str = "",
+    name_invalid: bool = False,
 ) -> Response:
     keys = app.runner.read(lambda uow: members.api_keys(uow, member))
     return page(
@@ -149,6 +151,9 @@ def _keys_page(
         new_key=new_key,
         notice=KEY_NOTICES.get(notice or ""),
         error=error,
+        key_name=name,
+        name_invalid=name_invalid,
+        max_name=MAX_KEY_NAME,
     )
 
 
@@ -160,9 +165,23 @@ def keys_list(
 
 
 @router.post("/app/api-keys")
-def keys_create(request: Request, member: MemberDep, app: AppDep, csrf: Csrf = "") -> Response:
+def keys_create(
+    request: Request,
+    member: MemberDep,
+    app: AppDep,
+    csrf: Csrf = "",
+    # Longer than a name may be, so that a long one is told why in the page (the service
+    # checks the length), yet bounded.
+    name: Annotated[str, Form(max_length=10 * MAX_KEY_NAME)] = "",
+) -> Response:
     check_csrf(member, csrf)
-    key = app.runner.write(lambda uow: members.create_api_key(uow, app.clock, member))
+    try:
+        key = app.runner.write(lambda uow: members.create_api_key(uow, app.clock, member, name))
+    except InvalidInput as exc:
+        error = exc.detail[:1].upper() + exc.detail[1:] + "."
+        return _keys_page(
+            request, app, member, exc.status, error=error, name=name, name_invalid=True
+        )
     # Shown in this answer, not after a redirect: the key is not kept, only its hash.
     return _keys_page(request, app, member, 201, new_key=key)
 

@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 
 from credo.clock import Clock
-from credo.domain.accounts import Permission, Role, password_problem
+from credo.domain.accounts import Permission, Role, api_key_name_problem, password_problem
 from credo.domain.entities import ApiKey, OutboxMessage, User
 from credo.domain.errors import (
     InvalidInput,
@@ -280,10 +280,14 @@ def api_keys(uow: UnitOfWork, member: Member) -> list[ApiKey]:
     return uow.api_keys.all(member.organization.id)
 
 
-def create_api_key(uow: UnitOfWork, clock: Clock, member: Member) -> str:
-    """The new key itself: show it once, only its hash is kept."""
+def create_api_key(uow: UnitOfWork, clock: Clock, member: Member, name: str) -> str:
+    """The new key itself: show it once, only its hash is kept. `name` is trimmed."""
     member.require(Permission.API_KEYS)
-    return organizations.issue_api_key(uow, member.organization.id, clock.now())
+    name = name.strip()
+    problem = api_key_name_problem(name)
+    if problem is not None:
+        raise InvalidInput(f"the name {problem}", [{"field": "name", "message": problem}])
+    return organizations.issue_api_key(uow, member.organization.id, clock.now(), name)
 
 
 def revoke_api_key(uow: UnitOfWork, clock: Clock, member: Member, key_id: str) -> None:

@@ -22,6 +22,8 @@ from credo.services.tenancy import dids
 from credo.services.tenancy.clocks import load_org, lock_org, org_now
 
 API_KEY_PREFIX = "credo_sk_"
+# The name of the key every new organization starts with.
+FIRST_KEY_NAME = "Created with the organization"
 
 
 def hash_api_key(token: str) -> str:
@@ -48,9 +50,11 @@ def create_organization(
     cryptosuite: str = "eddsa-rdfc-2022",
     domain: str | None = None,
     signer: Signer | None = None,
+    key_name: str = FIRST_KEY_NAME,
 ) -> NewOrganization:
-    """A new organization with its subscription, an API key and, given a signer, its first
-    signing key (else it is made on first use). `domain`: its did:web host name."""
+    """A new organization with its subscription, an API key named `key_name` and, given a
+    signer, its first signing key (else it is made on first use). `domain`: its did:web
+    host name."""
     now = clock.now()
     host = normalize_domain(domain) if domain is not None else None
     if host is not None:
@@ -70,14 +74,15 @@ def create_organization(
     if signer is not None:
         documents.new_key(uow, signer, org.id, org_now(org, clock))
     uow.subscriptions.save(org.id, sub, now)
-    token = issue_api_key(uow, org.id, now)
+    token = issue_api_key(uow, org.id, now, key_name)
     return NewOrganization(org, sub, token)
 
 
-def issue_api_key(uow: UnitOfWork, org_id: str, now: datetime) -> str:
-    """A new random key for the organization. Only its hash is stored: show it once."""
+def issue_api_key(uow: UnitOfWork, org_id: str, now: datetime, name: str) -> str:
+    """A new random key for the organization, named as given (see accounts.
+    api_key_name_problem). Only its hash is stored: show it once."""
     token = API_KEY_PREFIX + secrets.token_urlsafe(32)
-    uow.api_keys.add(new_id("key", now), org_id, hash_api_key(token), token[:13], now)
+    uow.api_keys.add(new_id("key", now), org_id, hash_api_key(token), token[:13], name, now)
     return token
 
 

@@ -32,7 +32,9 @@ class Organizations(Protocol):
 
 
 class ApiKeys(Protocol):
-    def add(self, key_id: str, org_id: str, key_hash: str, prefix: str, at: datetime) -> None: ...
+    def add(
+        self, key_id: str, org_id: str, key_hash: str, prefix: str, name: str, at: datetime
+    ) -> None: ...
     def organization_for(self, key_hash: str) -> str | None: ...
     def organizations_for(self, key_hashes: Sequence[str]) -> dict[str, str]:
         """The organization each of the keys that are not revoked opens."""
@@ -41,3 +43,6 @@ class ApiKeys(Protocol):
     def revoke(self, org_id: str, key_id: str, at: datetime) -> bool:
         """False if the organization has no such key, or it was revoked already."""
         ...
+
+    def mark_used(self, key_hash: str, at: datetime) -> None:
+        """The key (if still open) was used at `at`; a later time already kept stays."""
