@@ -26,6 +26,7 @@ from credo.services.credentials.group_commit import PublishQueue
 from credo.services.credentials.ports import ProofVerifier, Signer
 from credo.services.credentials.positions import StatusPositions
 from credo.services.credentials.signing_cache import SigningCache
+from credo.services.mail.badge_art import BadgeArt
 from credo.services.mail.mailing import MailWorker
 from credo.services.mail.ports import MailSender
 from credo.services.people.ports import PasswordHasher
@@ -34,6 +35,7 @@ from credo.services.rendering.badges import BadgeRenderer
 from credo.services.rendering.ports import CertificateRenderer
 from credo.services.runner import Runner
 from credo.services.tenancy.key_cache import KeyCache
+from credo.services.tenancy.key_use import KeyUse
 from credo.services.webhooks.delivery import WebhookWorker
 from credo.services.webhooks.endpoints import Webhooking
 from credo.services.webhooks.ports import Sender
@@ -54,6 +56,7 @@ class App:
     badges: BadgeRenderer = field(default_factory=BadgeImages)
     passwords: PasswordHasher = field(default_factory=Argon2Passwords)
     keys: KeyCache = field(default_factory=KeyCache)
+    key_uses: KeyUse = field(default_factory=KeyUse)  # when keys were last used, throttled
     # Publishes that signed ahead, committed together (None: each runs alone).
     publisher: PublishQueue | None = None
     webhooking: Webhooking | None = None  # built by bootstrap; None only in hand-made Apps
@@ -82,6 +85,7 @@ class App:
             # A send starts only if it can end inside the lease (an SMTP conversation
             # under its timeouts takes at most minutes).
             send_budget=min(timedelta(minutes=5), lease / 2),
+            badges=BadgeArt(self.badges),
         )
 
     def close(self) -> None:

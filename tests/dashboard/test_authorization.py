@@ -53,6 +53,15 @@ ROUTES = [
     Route("POST", "/app/credentials/new", "issue"),
     Route("POST", "/app/credentials/bulk", "issue"),
     Route("POST", "/app/credentials/bulk/run", "issue"),
+    Route("GET", "/app/credentials/{cred_id}", "view"),
+    Route("GET", "/app/credentials/{cred_id}/renew", "issue"),
+    Route("POST", "/app/credentials/{cred_id}/renew", "issue"),
+    Route("GET", "/app/credentials/{cred_id}/revoke", "issue"),
+    Route("POST", "/app/credentials/{cred_id}/revoke", "issue"),
+    Route("GET", "/app/credentials/{cred_id}/resend", "issue"),
+    Route("POST", "/app/credentials/{cred_id}/resend", "issue"),
+    Route("GET", "/app/credentials/{cred_id}/delete", "issue"),
+    Route("POST", "/app/credentials/{cred_id}/delete", "issue"),
     Route("GET", "/app/imports", "view"),
     Route("GET", "/app/imports/new", "issue"),
     Route("POST", "/app/imports", "issue"),
@@ -132,7 +141,7 @@ def world(credo: App, client: TestClient) -> World:
     )
     assert up.status_code == 303, up.text
     job_id = up.headers["location"].split("/")[3]
-    keys = owner.post("/app/api-keys")
+    keys = owner.post("/app/api-keys", {"name": "World key"})
     assert keys.status_code == 201, keys.text
     with credo.engine.connect() as conn:
         from sqlalchemy import select
@@ -165,6 +174,8 @@ def form_for(route: Route, w: World) -> dict[str, Any]:
     """A plausible body: what the route's own form would send."""
     if route.path.startswith("/app/credentials/bulk"):
         return {"action": "delete", "ids": [w.ids["cred_id"]], "reason": "test"}
+    if route.path.startswith("/app/credentials/{cred_id}/"):
+        return {"expected_credits": "0", "reason": "test"}
     if route.path == "/app/webhooks":
         return {"url": "https://hooks.example.org/in", "events": ["credential.published"]}
     if route.path.endswith("/enabled"):
@@ -173,6 +184,8 @@ def form_for(route: Route, w: World) -> dict[str, Any]:
         return {"email": "new@example.org", "name": "New", "role": "viewer"}
     if route.path.endswith("/role"):
         return {"role": "owner"}
+    if route.path == "/app/api-keys":
+        return {"name": "Their key"}
     if route.path == "/app/switch":
         return {"organization_id": w.a.id}
     if route.path == "/app/credentials/new":

@@ -16,6 +16,7 @@ from credo.domain.accounts import Role
 from tests.conftest import create_org
 from tests.dashboard.helpers import sign_in
 from tests.dashboard.test_authorization import ROUTES, Route
+from tests.hypothesis_profiles import examples
 from tests.webhook_receiver import settled_webhooks as settled_webhooks_fixture
 
 settled_webhooks = settled_webhooks_fixture
@@ -33,6 +34,7 @@ FIELDS = [
     "expires_on", "action", "ids", "reason", "email", "role", "organization_id", "mode",
     "dates", "skip_invalid", "year", "recipient", "since", "to", "before", "q", "status",
     "page", "archived", "expiring", "fmt", "cost", "url", "events", "enabled", "cursor",
+    "expected_credits", "done", "charged",
 ]  # fmt: skip
 VALUES = st.one_of(
     st.text(max_size=30),
@@ -57,7 +59,7 @@ def test_no_input_makes_a_dashboard_route_fail(credo: App, client: TestClient) -
            "webhook_id": test["webhook_id"], "delivery_id": test["id"]}  # fmt: skip
 
     @settings(
-        max_examples=150,
+        max_examples=examples(150),
         deadline=None,
         derandomize=True,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],

@@ -243,3 +243,51 @@ def test_another_organizations_group_is_not_found(credo: App, org: Org) -> None:
     assert owner.client.get(f"/app/groups/{theirs}/preview/badge.svg").status_code == 404
     assert owner.get("/app/groups/not-an-id").status_code == 404
     assert other.get(f"/v1/groups/{theirs}").json()["group"]["name"] == "Theirs"
+
+
+def test_colour_fields_show_their_colour_beside_the_code(credo: App, org: Org) -> None:
+    owner = sign_in(credo, email("owner"), org.id)
+    gid = create(owner, primary_color="#A1B2C3", accent_color="#445566")
+    r = owner.get(f"/app/groups/{gid}")
+    nonce = re.search(r"style-src 'self' 'nonce-([^']+)'", r.headers["content-security-policy"])
+    assert nonce and "unsafe-inline" not in r.headers["content-security-policy"]
+    # The swatches are coloured by a <style> block carrying the page's nonce, never by
+    # style attributes (which the policy refuses).
+    style = re.search(rf'<style nonce="{re.escape(nonce.group(1))}">(.*?)</style>', r.text, re.S)
+    assert style, r.text[:1500]
+    assert "#primary_color-swatch { background: #a1b2c3; }" in style.group(1)
+    assert "#accent_color-swatch { background: #445566; }" in style.group(1)
+    assert " style=" not in r.text.split("<body>", 1)[1]
+    for name, code in (("primary_color", "#A1B2C3"), ("accent_color", "#445566")):
+        # The code is the field posted (so no JavaScript is needed), with its label.
+        field = re.search(rf'<input id="{name}" name="{name}" value="([^"]*)"', r.text)
+        assert field and field.group(1) == code
+        assert f'<label for="{name}">' in r.text
+        assert f'id="{name}-swatch" aria-hidden="true"' in r.text
+        # A palette for browsers with JavaScript, unnamed so that it never posts.
+        picker = re.search(rf'<input type="color"[^>]*id="{name}-picker"[^>]*>', r.text)
+        assert picker and " name=" not in picker.group(0) and "hidden" in picker.group(0)
+        assert f'value="{code.lower()}"' in picker.group(0)
+    # A mistyped code comes back as typed, with no swatch pretending it is a colour.
+    bad = owner.post(f"/app/groups/{gid}", {**FORM, "primary_color": "blue-ish"})
+    assert bad.status_code == 422
+    assert '<input id="primary_color" name="primary_color" value="blue-ish"' in bad.text
+    assert "#primary_color-swatch {" not in bad.text
+    assert 'class="swatch js-hide is-empty" id="primary_color-swatch"' in bad.text
+    assert org.get(f"/v1/groups/{gid}").json()["group"]["design"]["primary_color"] == "#A1B2C3"
+
+
+def test_each_certificate_look_and_orientation_is_told_in_words(credo: App, org: Org) -> None:
+    owner = sign_in(credo, email("owner"), org.id)
+    gid = create(owner, certificate="minimal", orientation="portrait")
+    text = owner.get(f"/app/groups/{gid}").text
+    preview = text[text.index('id="preview-heading"') :]
+    notes = re.search(r'<div class="look-notes" id="look-notes">(.*?)</div>', preview, re.S)
+    assert notes, preview[:2000]
+    terms = re.findall(r"<dt>(\w+)", notes.group(1))
+    assert terms == ["Classic", "Modern", "Minimal", "Landscape", "Portrait"]
+    said = re.findall(r"<dd>([^<]+)</dd>", notes.group(1))
+    assert len(said) == 5 and all(len(s.split()) >= 8 for s in said)
+    assert len(set(said)) == 5
+    chosen = re.findall(r"<dt>(\w+) <span class=\"badge\">chosen</span>", notes.group(1))
+    assert chosen == ["Minimal", "Portrait"]

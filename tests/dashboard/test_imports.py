@@ -356,3 +356,78 @@ def test_fifty_thousand_rows_with_a_responsive_server(credo: App, org: Org) -> N
         f"\n50,000 rows: upload+validate+preview {prepared:.1f}s, drafts {published:.1f}s "
         f"({n / published:,.0f}/s); other requests answered in at most {max(answered):.2f}s"
     )
+
+
+JARGON = re.compile(r"\bjobs?\b|\(s\)|payload|\bseats?\b|\bR(?:[1-9]|1[0-9]|2[01])\b", re.I)
+STATE_CODES = re.compile(r">(?:uploaded|invalid|ready|running|done|failed)<")
+
+
+def test_the_list_counts_every_row_of_the_file_bad_ones_included(credo: App, org: Org) -> None:
+    gid = org.group("Course")
+    owner = sign_in(credo, unique("owner"), org.id)
+    job = job_id_of(upload(owner, gid, BAD.encode(), name="five.csv"))
+    map_guessed(owner, job)
+    map_guessed(owner, job, skip_invalid="1")  # 4 bad rows left out, 1 to issue
+    owner.post(f"/app/imports/{job}/start", {"mode": "draft"})
+    assert finish_import(credo, org.id, job).state == entities.DONE
+    page = owner.get("/app/imports")
+    row = re.search(rf'<a href="/app/imports/{job}">five.csv</a>.*?</tr>', page.text, re.S)
+    assert row, page.text[:3000]
+    cells = re.findall(r'<td class="num">(.*?)</td>', row.group(0), re.S)
+    assert cells[0].startswith("5 ") and "(4 left out)" in cells[0], cells
+    assert cells[1:] == ["1", "0"]  # one draft issued, no credit used
+    assert "Saved as drafts" in row.group(0)
+    assert "Rows in the file" in page.text
+
+
+def test_import_pages_say_what_happens_and_what_it_costs_in_plain_words(
+    credo: App, org: Org
+) -> None:
+    gid = org.group("Course")
+    owner = sign_in(credo, unique("owner"), org.id)
+    seen = [owner.get("/app/imports/new").text]
+    bad = job_id_of(upload(owner, gid, BAD.encode()))
+    seen.append(owner.get(f"/app/imports/{bad}/map").text)
+    map_guessed(owner, bad)
+    seen.append(owner.get(f"/app/imports/{bad}/map").text)
+    good = job_id_of(upload(owner, gid, GOOD.encode()))
+    map_guessed(owner, good)
+    preview = owner.get(f"/app/imports/{good}").text
+    seen.append(preview)
+    # What publishing does and costs, in words: e-mails, one credit per new person, drafts free.
+    assert "e-mails each person theirs" in preview
+    assert re.search(r'uses <span class="cost" id="credits-required">2</span> credits', preview)
+    assert "sends nothing and uses no credit" in preview
+    assert "Publish 3 credentials (2 credits)" in preview
+    owner.post(f"/app/imports/{good}/start", {"mode": "publish"})
+    seen.append(owner.get(f"/app/imports/{good}").text)
+    seen.append(owner.get("/app/imports").text)
+    assert "no credit is used until" in seen[0] and "issues nothing and uses no credit" in seen[1]
+    for text in seen:
+        body = text.split('<main id="main"', 1)[1]
+        words = re.sub(r"<[^>]+>", " ", body)
+        assert not JARGON.search(words), JARGON.search(words)
+        assert not STATE_CODES.search(body), STATE_CODES.search(body)
+    assert "Waiting for you to confirm" not in seen[-1] and "Publishing" in seen[-1]
+    # Finished here: the database is shared, and a later test's worker would run it.
+    assert finish_import(credo, org.id, good).state == entities.DONE
+
+
+def test_a_stopped_import_explains_the_shortfall_in_words(
+    credo: App, org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(imports, "CHUNK", 2)
+    gid = org.group("Course")
+    rows = "".join(f"P{i},p{i}@x.org\n" for i in range(4))
+    owner = sign_in(credo, unique("owner"), org.id)
+    job = job_id_of(upload(owner, gid, f"Name,Email\n{rows}".encode()))
+    owner.post(f"/app/imports/{job}/map", {"name": "0", "email": "1"})
+    credo.runner.write(lambda uow: imports.start(uow, credo.ctx, org.id, job, publish=True))
+    bulk = [{"recipient": {"name": "X", "email": f"x{i}@y.org"}} for i in range(247)]
+    assert org.post("/v1/credentials/bulk", {"group_id": gid, "credentials": bulk}).status_code
+    assert imports.run(credo.uow, credo.ctx, org.id, job).state == "failed"
+    page = owner.get(f"/app/imports/{job}").text
+    stopped = re.search(r'id="import-state">(.*?)</p>', page, re.S)
+    assert stopped and stopped.group(1).startswith("The import stopped after 2 of 4 rows")
+    assert "1 remains, so 1 is missing" in stopped.group(1)
+    assert "(R11)" not in page and "credit(s)" not in page and "stopped: stopped" not in page

@@ -20,6 +20,7 @@ from credo.services.recipients import recipient_links
 from tests.conftest import MASTER_KEY, artifacts_dir
 from tests.e2e.browser import chromium
 from tests.e2e.server import LiveServer, running_server
+from tests.e2e.test_recipient_journey import PHONE
 from tests.interop.node import ensure_node_modules
 
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -72,7 +73,15 @@ def test_pages_have_no_serious_accessibility_violations(server: LiveServer) -> N
             headers=auth,
         ).json()["webhook"]["id"]
         sent = http.post(f"{base}/v1/webhooks/{hook}/test", headers=auth).json()["delivery"]["id"]
-    r = server.cli("user", "add", "owner@northbridge.example", "--org", org["organization"]["id"])
+    r = server.cli(
+        "user",
+        "add",
+        "owner@northbridge.example",
+        "--org",
+        org["organization"]["id"],
+        "--role",
+        "owner",
+    )
     password = re.search(r"password:\s*(\S+)", r.stdout)
     assert password, r.stdout + r.stderr
     secret = recipient_links.derive_secret(parse_master_key(MASTER_KEY))
@@ -91,6 +100,8 @@ def test_pages_have_no_serious_accessibility_violations(server: LiveServer) -> N
         "group-new": "/app/groups/new",
         "credentials": "/app/credentials",
         "credential-new": "/app/credentials/new",
+        "credential": f"/app/credentials/{cred}",
+        "credential-renew": f"/app/credentials/{cred}/renew",
         "import-new": "/app/imports/new",
         "credits": "/app/credits",
         "credits-how": "/app/credits/how",
@@ -136,9 +147,32 @@ def test_pages_have_no_serious_accessibility_violations(server: LiveServer) -> N
         page.wait_for_url(re.compile(r"/app$"))
         for name, path in dashboard.items():
             page.goto(base + path)
+            # The page itself, not a refusal: the owner may open every one.
+            assert page.locator("h1").first.inner_text() != "Not allowed", name
             page.screenshot(path=artifacts_dir() / "accessibility" / f"{name}.png", full_page=True)
             found = audit(page, axe, name)
             if found:
                 problems[name] = [f"{v['id']}: {v['help']}" for v in found]
+        # On a phone too, signed in with the same session: nothing runs off the side.
+        phone = browser.new_context(
+            viewport=PHONE, is_mobile=True, device_scale_factor=2, bypass_csp=True
+        )
+        phone.add_cookies(context.cookies())  # type: ignore[arg-type]  # a Cookie is a SetCookieParam
+        small = phone.new_page()
+        for name in ("overview", "credential", "credential-renew", "api-keys", "credits"):
+            small.goto(base + dashboard[name])
+            assert small.url.endswith(dashboard[name]), small.url  # not sent to sign in
+            small.screenshot(
+                path=artifacts_dir() / "accessibility" / f"{name}-phone.png", full_page=True
+            )
+            width = small.evaluate("document.scrollingElement.scrollWidth")
+            if width > PHONE["width"]:
+                problems[f"{name}-phone"] = [f"the page is {width} px wide"]
+        for name in ("front-page", "verify-form"):
+            small.goto(base + public[name])
+            small.screenshot(
+                path=artifacts_dir() / "accessibility" / f"{name}-phone.png", full_page=True
+            )
+        phone.close()
         context.close()
     assert problems == {}

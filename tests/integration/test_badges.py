@@ -120,6 +120,38 @@ def test_images_are_rendered_once_per_version(org: Org, client: TestClient, cred
     assert kind.startswith("badge:png:") and version > kept[0][1]
 
 
+class _Redrawn:
+    """The real badge renderer under another fingerprint: new templates, fonts or code."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.fingerprint = "new fonts: " + inner.fingerprint
+
+    def render(self, content: Any, fmt: str) -> bytes:
+        image: bytes = self.inner.render(content, fmt)
+        return image
+
+    def svg(self, content: Any) -> str:
+        text: str = self.inner.svg(content)
+        return text
+
+
+def test_kept_images_are_drawn_again_when_what_draws_them_changes(
+    org: Org, client: TestClient, credo: App
+) -> None:
+    cred_id = published(org)
+    first = client.get(f"/c/{cred_id}.png")
+    [(kind, _)] = artifacts(credo, cred_id)
+    credo.badges = _Redrawn(credo.badges)  # type: ignore[assignment]
+    redrawn = client.get(f"/c/{cred_id}.png")
+    assert redrawn.headers["etag"] != first.headers["etag"]
+    kinds = {k for k, _ in artifacts(credo, cred_id)}
+    assert kind in kinds and len(kinds) == 2  # a new file beside the old one
+    again = client.get(f"/c/{cred_id}.png")
+    assert again.headers["etag"] == redrawn.headers["etag"]
+    assert {k for k, _ in artifacts(credo, cred_id)} == kinds  # kept, not drawn again
+
+
 def test_a_revoked_credentials_image_verifies_as_revoked(org: Org, client: TestClient) -> None:
     cred_id = published(org)
     baked = image(client, cred_id, "svg")

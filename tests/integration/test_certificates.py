@@ -240,11 +240,30 @@ class CountingRenderer:
     def __init__(self, inner: Any) -> None:
         self.inner = inner
         self.calls = 0
+        self.fingerprint: str = inner.fingerprint
 
     def render(self, content: Any) -> bytes:
         self.calls += 1
         pdf: bytes = self.inner.render(content)
         return pdf
+
+
+def test_kept_pdfs_are_drawn_again_when_what_draws_them_changes(org: Org) -> None:
+    """New templates, fonts or drawing code (the renderer's fingerprint) draw the PDF anew;
+    the same ones serve the kept file."""
+    credo: App = org.client.app.state.credo  # type: ignore[attr-defined]
+    counting = CountingRenderer(credo.certificates)
+    credo.certificates = counting  # type: ignore[assignment]
+    _, cred = publish(org)
+    first = org.client.get(f"/c/{cred}.pdf")
+    org.client.get(f"/c/{cred}.pdf")
+    assert counting.calls == 1
+    counting.fingerprint = "a font was upgraded"
+    redrawn = org.client.get(f"/c/{cred}.pdf")
+    assert redrawn.status_code == 200 and counting.calls == 2
+    assert redrawn.headers["etag"] != first.headers["etag"]
+    org.client.get(f"/c/{cred}.pdf")
+    assert counting.calls == 2  # and kept again
 
 
 def test_pdf_of_hidden_deleted_draft_or_unknown_credentials_is_404(org: Org) -> None:

@@ -3,6 +3,7 @@ SMTP (aiosmtpd on loopback), retried with backoff on the injected clock, never t
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 import threading
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 from pydantic import SecretStr
 from sqlalchemy import select, update
 from typer.testing import CliRunner
@@ -29,6 +31,7 @@ from credo.clock import FixedClock
 from credo.domain.jobs import Backoff
 from credo.entrypoints.cli.main import _embedded_worker
 from credo.entrypoints.cli.main import app as cli
+from credo.services.mail.badge_art import BadgeArt
 from credo.services.mail.mailing import MailWorker
 from credo.services.recipients import recipient_links
 from credo.settings import Settings
@@ -145,12 +148,33 @@ def test_renewal_and_new_recipient_are_announced_other_edits_not(credo: App, org
 # --- delivered over SMTP -------------------------------------------------------------------
 
 
+def inline_badge(msg: EmailMessage) -> tuple[str, Image.Image]:
+    """The badge the HTML shows from inside the e-mail: the cid: it names, and the image/png
+    part with that Content-ID, read as a PNG."""
+    html = msg.get_body(("html",))
+    assert html is not None
+    found = re.search(r'<img src="cid:([^"]+)"[^>]* alt="([^"]+)"', html.get_content())
+    assert found, html.get_content()
+    cid, alt = found.groups()
+    assert alt.startswith("Badge: ")
+    [png] = [p for p in msg.walk() if p.get("Content-ID") == f"<{cid}>"]
+    assert png.get_content_type() == "image/png"
+    # It travels beside the HTML it illustrates, in a multipart/related.
+    related = [p for p in msg.walk() if p.get_content_type() == "multipart/related"]
+    assert len(related) == 1 and png in related[0].iter_parts()
+    image = Image.open(io.BytesIO(png.get_content()))
+    image.verify()
+    image = Image.open(io.BytesIO(png.get_content()))
+    assert image.format == "PNG"
+    return cid, image
+
+
 def test_the_worker_delivers_html_and_text_with_the_links(
     credo: App, org: Org, smtp_server: SmtpServer
 ) -> None:
     gid = org.group("Data <b>Literacy</b> & Ethics")
     cred_id = publish_one(org, "ada@example.org", "Ada <script>x</script>", gid)
-    report = smtp_worker(credo, smtp_server).drain()
+    report = smtp_worker(credo, smtp_server, badges=BadgeArt(credo.badges)).drain()
     assert report.sent == 1
     [got] = smtp_server.to("ada@example.org")
     assert got.mail_from == FROM
@@ -174,7 +198,12 @@ def test_the_worker_delivers_html_and_text_with_the_links(
     assert "Data &lt;b&gt;Literacy&lt;/b&gt; &amp; Ethics" in html
     assert "Ada <script>x</script>" in text
     assert re.search(r"Issued on \d{1,2} [A-Z][a-z]+ 20\d\d", text)
-    assert "<img" not in html
+    # The badge is carried in the e-mail, for mail programs that block remote images; the
+    # plain-text part stays as it was.
+    cid, image = inline_badge(msg)
+    assert cid.endswith("@university.example") and image.size[0] == image.size[1] > 100
+    assert "cid:" not in text
+    assert 'alt="Badge: Data &lt;b&gt;Literacy&lt;/b&gt; &amp; Ethics, from Test Org"' in html
     [row] = rows(credo, org.id)
     assert row["sent_at"] == credo.clock.now() and row["attempts"] == 1
     assert row["leased_until"] is None and row["last_error"] is None
@@ -466,6 +495,7 @@ def test_credo_worker_once_delivers_over_smtp(
     assert "sent 1," in result.output
     [got] = smtp_server.to("cli@example.org")
     assert f"/c/{cred_id}" in parts(got.message)[0]
+    inline_badge(got.message)  # the worker `credo worker` runs draws badges
     [row] = rows(credo, org.id)
     assert row["sent_at"] is not None
 
@@ -519,3 +549,47 @@ def test_the_embedded_worker_ends_when_its_server_is_killed(
     else:
         psutil.Process(child).kill()
         raise AssertionError("the worker outlived its server")
+
+
+def test_a_badge_that_cannot_be_drawn_leaves_the_e_mail_without_it(
+    credo: App, org: Org, smtp_server: SmtpServer
+) -> None:
+    class Broken:
+        drawn = 0
+
+        def unbaked_png(self, content: Any) -> bytes:
+            self.drawn += 1
+            raise OSError("no fonts here")
+
+    broken = Broken()
+    gid = org.group("Plain Course")
+    for who in ("one@example.org", "two@example.org"):
+        publish_one(org, who, group=gid)
+    worker = smtp_worker(credo, smtp_server, badges=BadgeArt(broken))  # type: ignore[arg-type]
+    assert worker.drain().sent == 2
+    for who in ("one@example.org", "two@example.org"):
+        [got] = smtp_server.to(who)
+        html = parts(got.message)[1]
+        assert "<img" not in html and "View your credential" in html
+        assert not [p for p in got.message.walk() if p.get_content_maintype() == "image"]
+    assert broken.drawn == 2  # tried for each, sent regardless
+
+
+def test_one_group_s_badge_is_drawn_once_for_many_e_mails(
+    credo: App, org: Org, smtp_server: SmtpServer
+) -> None:
+    drawn: list[str] = []
+
+    class Counting:
+        def unbaked_png(self, content: Any) -> bytes:
+            drawn.append(content.achievement_name)
+            return credo.badges.unbaked_png(content)
+
+    gid = org.group("Shared Look")
+    for i in range(3):
+        publish_one(org, f"many{i}@example.org", group=gid)
+    worker = smtp_worker(credo, smtp_server, badges=BadgeArt(Counting()))  # type: ignore[arg-type]
+    assert worker.drain().sent == 3
+    assert drawn == ["Shared Look"]
+    cids = {inline_badge(smtp_server.to(f"many{i}@example.org")[0].message)[0] for i in range(3)}
+    assert len(cids) == 3  # each e-mail names its own part

@@ -13,12 +13,14 @@ from credo.domain.seats import Account, SeatEvent, quote, require
 from credo.services.billing import credit_alerts
 from credo.services.billing.credit_reports import (
     Month,
+    _nice_ceiling,
     add_months,
     chart,
     csv_cell,
     explain,
     month_bounds,
     parse_filter,
+    share_label,
 )
 
 RESET = datetime(2027, 1, 15, tzinfo=UTC)
@@ -115,13 +117,37 @@ def test_months_of_a_billing_year() -> None:
     assert add_months(date(2026, 11, 15), 3, 15) == date(2027, 2, 15)
 
 
+@pytest.mark.parametrize(
+    ("value", "ceiling"),
+    [(1, 1), (7, 8), (11, 12), (25, 25), (110, 120), (275, 300), (1001, 1200), (5500, 6000)],
+)
+def test_the_chart_scale_is_a_round_number_just_above(value: int, ceiling: int) -> None:
+    assert _nice_ceiling(value) == ceiling
+
+
+@pytest.mark.parametrize(
+    ("used", "allowance", "label"),
+    [
+        (0, 250, "0%"),
+        (1, 250, "less than 1%"),
+        (3, 250, "1%"),
+        (249, 250, "99%"),
+        (250, 250, "100%"),
+        (300, 250, "100%"),
+        (5, 0, "0%"),
+    ],
+)
+def test_a_share_never_rounds_a_used_credit_away(used: int, allowance: int, label: str) -> None:
+    assert share_label(used, allowance) == label
+
+
 def test_the_chart_geometry() -> None:
     year = billing_year(date(2026, 1, 15), 0)
     bounds = month_bounds(year, 15)
     months = tuple(Month(bounds[i], bounds[i + 1], 10, 10 * (i + 1), i < 5) for i in range(12))
     c = chart(months, 250)
     assert len(c.bars) == 12 and len(c.points) == 5
-    assert c.ticks[0].value == 0 and c.ticks[-1].value >= 250
+    assert [t.value for t in c.ticks] == [0, 150, 300]  # the scale fits the allowance
     assert c.top <= c.allowance_y <= c.height - c.bottom
     assert all(p.y > c.allowance_y for p in c.points)  # below the allowance line
     empty = chart(tuple(Month(m.starts_at, m.ends_at, 0, 0, True) for m in months), 0)

@@ -167,6 +167,21 @@ class OutboxMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class SentMail:
+    """An outbox row as its credential's page shows it: what, to whom, and how it went."""
+
+    id: str
+    kind: str
+    to_address: str
+    created_at: datetime
+    attempts: int
+    next_attempt_at: datetime
+    sent_at: datetime | None
+    failed_at: datetime | None
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class Job:
     """A unit of background work other than an e-mail (services/jobs.py): `kind` names its
     handler, `subject_id` and `payload` (JSON) what it works on."""
@@ -201,9 +216,11 @@ class ApiKey:
 
     id: str
     organization_id: str
+    name: str
     prefix: str  # its first characters, so people can tell their keys apart
     created_at: datetime
     revoked_at: datetime | None
+    last_used_at: datetime | None  # to the minute: see services/tenancy/key_use.py
 
 
 @dataclass(frozen=True, slots=True)

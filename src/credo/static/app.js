@@ -1,11 +1,18 @@
 // Progressive enhancement only: every page works without this file.
 (function () {
   "use strict";
-  // Organization switcher: submit on change (the Switch button stays for no-JS users).
-  document.querySelectorAll("select[data-autosubmit]").forEach(function (el) {
-    el.addEventListener("change", function () { el.form.submit(); });
-  });
   document.querySelectorAll(".js-hide").forEach(function (el) { el.hidden = true; });
+  // Colour fields: a palette beside each colour code (the code is what is posted), kept in
+  // step both ways; it takes the place of the plain swatch.
+  document.querySelectorAll("input[data-colour-for]").forEach(function (picker) {
+    var code = document.getElementById(picker.getAttribute("data-colour-for"));
+    if (!code) { return; }
+    picker.hidden = false;
+    picker.addEventListener("input", function () { code.value = picker.value; });
+    code.addEventListener("input", function () {
+      if (/^#[0-9a-fA-F]{6}$/.test(code.value)) { picker.value = code.value.toLowerCase(); }
+    });
+  });
   // Live regions: an element with data-poll="URL" is replaced by the HTML that URL answers,
   // every data-interval milliseconds, until the answer carries data-done (import progress).
   document.querySelectorAll("[data-poll]").forEach(function (el) {

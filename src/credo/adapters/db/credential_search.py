@@ -18,7 +18,14 @@ from credo.adapters.db import tables as t
 from credo.adapters.db.credentials import _CRED_COLUMNS, _credential
 from credo.adapters.db.rows import _chunks
 from credo.domain.credentials import Status
-from credo.domain.entities import Credential, CredentialQuery, Group, GroupSummary
+from credo.domain.entities import (
+    Credential,
+    CredentialQuery,
+    Group,
+    GroupSummary,
+    LedgerEntry,
+    SentMail,
+)
 
 
 def _byte_order(expr: Any, pg: bool) -> Any:
@@ -124,3 +131,36 @@ class SqlCredentialSearch:
             )
             found.update(r[1] for r in self._c.execute(q) if r[0] not in skip)
         return found
+
+    # One credential's page. Neither table indexes credential_id (that takes a migration):
+    # each read walks the organization's rows newest first until it has `limit` of them.
+
+    def mails(self, org_id: str, cred_id: str, limit: int) -> list[SentMail]:
+        o = t.outbox.c
+        rows = self._c.execute(
+            select(
+                o.id,
+                o.kind,
+                o.to_address,
+                o.created_at,
+                o.attempts,
+                o.next_attempt_at,
+                o.sent_at,
+                o.failed_at,
+                o.last_error,
+            )
+            .where(o.organization_id == org_id, o.credential_id == cred_id)
+            .order_by(o.id.desc())
+            .limit(limit)
+        )
+        return [SentMail(**r._mapping) for r in rows]
+
+    def charges(self, org_id: str, cred_id: str, limit: int) -> list[LedgerEntry]:
+        e = t.ledger_entries.c
+        rows = self._c.execute(
+            select(t.ledger_entries)
+            .where(e.organization_id == org_id, e.credential_id == cred_id)
+            .order_by(e.id.desc())
+            .limit(limit)
+        )
+        return [LedgerEntry(**r._mapping) for r in rows]

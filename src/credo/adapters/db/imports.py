@@ -3,7 +3,9 @@ progress polls never read the (megabytes of) rows JSON."""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, insert, select, update
+from collections.abc import Sequence
+
+from sqlalchemy import Connection, func, insert, select, update
 
 from credo.adapters.db import tables as t
 from credo.domain.entities import ImportJob
@@ -87,3 +89,9 @@ class SqlImports:
             .limit(limit)
         )
         return [ImportJob(**r._mapping) for r in self._c.execute(q)]
+
+    def heads(self, org_id: str, job_ids: Sequence[str], length: int) -> dict[str, str]:
+        q = select(_j.id, func.substr(_j.rows, 1, length)).where(
+            _j.organization_id == org_id, _j.id.in_(list(job_ids))
+        )
+        return {job_id: str(head or "") for job_id, head in self._c.execute(q)}

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import io
 import threading
 import warnings
+from importlib.metadata import version
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from PIL import Image, ImageDraw
 
 from credo import timing
+from credo.adapters import drawing
 from credo.adapters.images import baking, fonts
 from credo.adapters.images.layout import Layout
 from credo.adapters.images.looks import layout
@@ -68,6 +71,21 @@ class BadgeImages:
         )
         self._lock = threading.Lock()
 
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """What draws a badge: templates, this code, the fonts it may pick, Pillow."""
+        return drawing.fingerprint(
+            templates="templates/badges",
+            code=[
+                "credo.adapters.images.render",
+                "credo.adapters.images.layout",
+                "credo.adapters.images.looks",
+                "credo.adapters.images.fonts",
+            ],
+            font_dirs=fonts.FONT_DIRS,
+            versions=[f"pillow {version('pillow')}"],
+        )
+
     def svg(self, content: BadgeContent) -> str:
         """The badge as an SVG, not yet baked."""
         lay = _layout(content)
@@ -109,6 +127,10 @@ class BadgeImages:
         out = io.BytesIO()
         im.resize((lay.size, lay.size), Image.Resampling.LANCZOS).save(out, "PNG", optimize=True)
         return out.getvalue()
+
+    def unbaked_png(self, content: BadgeContent) -> bytes:
+        with self._lock:  # as in render
+            return self.png(content)
 
     def render(self, content: BadgeContent, fmt: str) -> bytes:
         with timing.phase("render_badge"):

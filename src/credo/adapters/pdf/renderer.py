@@ -8,14 +8,18 @@ other URL is refused.
 
 from __future__ import annotations
 
+import functools
 import threading
 import unicodedata
+from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
 from credo import timing
+from credo.adapters import drawing
 from credo.adapters.pdf.qr import qr_png_data_uri
 from credo.domain import designs
 from credo.domain.entities import CertificateContent
@@ -90,6 +94,16 @@ class WeasyCertificates:
         self._env.filters["dir"] = direction
         self._lock = threading.Lock()
         self._fonts: Any = None  # weasyprint's FontConfiguration, made at the first render
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """What draws a certificate: templates, this code, fontconfig's fonts, WeasyPrint."""
+        return drawing.fingerprint(
+            templates="templates/certificates",
+            code=["credo.adapters.pdf.renderer", "credo.adapters.pdf.qr"],
+            font_dirs=[Path("/usr/share/fonts"), Path("/usr/local/share/fonts")],
+            versions=[f"weasyprint {version('weasyprint')}", f"segno {version('segno')}"],
+        )
 
     def html(self, content: CertificateContent) -> str:
         d = content.design

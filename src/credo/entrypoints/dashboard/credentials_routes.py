@@ -1,7 +1,8 @@
 """Credentials: one from a form, the list with search and filters, bulk actions with their cost.
 
 - GET /app/credentials: search (recipient name or e-mail), filters (group, status,
-  expiring within 30 days), pages of 25; checkboxes and one button per bulk action.
+  expiring within 30 days), pages of 25; checkboxes and one button per bulk action; each
+  row links to its credential's page (credential_routes).
 - GET/POST /app/credentials/new: one credential. action=preview answers what the API's
   dry run answers (the same service call with dry_run=True, R12); publish or draft save it.
 - POST /app/credentials/bulk: the confirmation page of a bulk action, with its cost

@@ -12,12 +12,10 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from credo.domain.accounts import Permission
-from credo.domain.billing import billing_year
 from credo.domain.errors import InvalidInput
 from credo.entrypoints.api.context import AppDep
 from credo.entrypoints.dashboard.render import HEADERS, page
 from credo.entrypoints.dashboard.session import MemberDep
-from credo.entrypoints.web.templates import short_date
 from credo.services.billing import credit_reports, credits
 from credo.services.billing.credit_reports import LedgerFilter, LedgerPage, Overview
 from credo.services.ports import UnitOfWork
@@ -156,9 +154,4 @@ def _spans(anchor: date | None, current: int) -> dict[int, str]:
     a year ends the day before the next begins."""
     if anchor is None:
         return {i: f"year {i}" for i in range(current + 1)}
-    spans = {}
-    for i in range(current + 1):
-        y = billing_year(anchor, i)
-        last = (y.ends_at - timedelta(microseconds=1)).date()
-        spans[i] = f"{short_date(y.starts_at)} \N{EN DASH} {short_date(last)}"
-    return spans
+    return {i: credit_reports.year_span(anchor, i) for i in range(current + 1)}

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -51,6 +52,15 @@ DESIGN_FIELDS = (
     "signatory_title",
 )
 IMAGE_FIELDS = ("logo", "signature_image")
+COLOUR_FIELDS = (("primary_color", "Primary colour"), ("accent_color", "Accent colour"))
+_HEX = re.compile(r"#[0-9a-fA-F]{6}")
+# Beside the preview, in words: what each orientation changes on the page.
+ORIENTATION_WORDS = {
+    "landscape": "Wider than tall, as diplomas are usually framed: the dates, the signature "
+    "and the QR code to check it sit side by side along the bottom.",
+    "portrait": "Taller than wide, like a letter: the text starts lower, and the QR code "
+    "goes on a line of its own under the dates and the signature.",
+}
 MAX_NAME = 200
 MAX_TEXT = 5000
 MAX_MONTHS = 1200
@@ -139,6 +149,8 @@ class GroupForm:
     errors: dict[str, str] = field(default_factory=dict)
     # Images uploaded with a preview and not saved yet: carried in hidden fields.
     pending: dict[str, str] = field(default_factory=dict)
+    # Colour codes as typed, so that a mistyped one comes back to be corrected.
+    colour_text: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, g: Group) -> GroupForm:
@@ -183,6 +195,7 @@ def parse_group_form(posted: Posted, base: designs.Design) -> tuple[GroupForm, d
         design=base,
         errors=errors,
         pending=pending,
+        colour_text={n: f[n].strip() for n, _ in COLOUR_FIELDS if n in f},
     )
     try:
         form.design = groups.design_of(raw, base)
@@ -241,6 +254,17 @@ def preview_query(form: GroupForm) -> str:
     return urlencode(values)
 
 
+def colour_fields(form: GroupForm) -> list[tuple[str, str, str, str | None]]:
+    """(field, label, text shown, swatch colour) of each colour field. The swatch is the
+    code typed when it is one, else none: a stored colour beside a mistyped code would
+    show a colour that is not in the field."""
+    out = []
+    for name, label in COLOUR_FIELDS:
+        text = form.colour_text.get(name, getattr(form.design, name))
+        out.append((name, label, text, text.lower() if _HEX.fullmatch(text) else None))
+    return out
+
+
 def _base(group_id: str | None) -> str:
     return f"/app/groups/{group_id}/preview" if group_id else "/app/groups/preview"
 
@@ -296,6 +320,8 @@ def render_form(
         live=not form.pending,
         saved=saved,
         looks=certificates.LOOKS,
+        orientation_words=ORIENTATION_WORDS,
+        colours=colour_fields(form),
         badge_looks=designs.BADGE_LOOKS,
         papers=designs.PAPER_SIZES,
         orientations=designs.ORIENTATIONS,

@@ -34,6 +34,15 @@ router = APIRouter(include_in_schema=False)
 Csrf = Annotated[str, Form(max_length=200)]
 Column = Annotated[str, Form(max_length=4)]
 MAX_UPLOAD = 15 * 1024 * 1024  # below the body cap (settings.max_body_bytes), with room
+# Where an import stands, in words: (when publishing, when saving drafts).
+STATES = {
+    entities.UPLOADED: ("Columns to match", "Columns to match"),
+    entities.INVALID: ("Rows to fix", "Rows to fix"),
+    entities.READY: ("Waiting for you to confirm", "Waiting for you to confirm"),
+    entities.RUNNING: ("Publishing", "Saving drafts"),
+    entities.DONE: ("Published", "Saved as drafts"),
+    entities.FAILED: ("Stopped", "Stopped"),
+}
 
 
 def _job(app: App, member: Member, job_id: str) -> ImportJob:
@@ -51,8 +60,8 @@ def _groups(app: App, member: Member) -> list[tuple[str, str]]:
 @router.get("/app/imports")
 def list_imports(request: Request, member: MemberDep, app: AppDep) -> Response:
     org_id = member.organization.id
-    jobs = app.runner.read(lambda uow: imports.recent(uow, org_id))
-    return page(request, app, member, "app/imports.html", jobs=jobs)
+    listed = app.runner.read(lambda uow: imports.recent(uow, org_id))
+    return page(request, app, member, "app/imports.html", imports=listed, states=STATES)
 
 
 @router.get("/app/imports/new")

@@ -12,6 +12,7 @@ from credo.domain.errors import DomainError, InsufficientCredits
 from credo.entrypoints.api.problems import problem, validation_problem
 from credo.entrypoints.dashboard import (
     auth_routes,
+    credential_routes,
     credentials_routes,
     credits_routes,
     groups_routes,
@@ -30,6 +31,7 @@ ROUTERS = (
     home_routes,
     groups_routes,
     credentials_routes,
+    credential_routes,  # after the list's module: its /app/credentials/new comes first
     imports_routes,
     credits_routes,
     members_routes,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from fastapi import Request
@@ -37,12 +38,18 @@ def page(
     status: int = 200,
     **values: Any,
 ) -> HTMLResponse:
-    context: dict[str, Any] = {"request_path": request.url.path, **assets()}
+    nonce = secrets.token_urlsafe(12)
+    context: dict[str, Any] = {"request_path": request.url.path, "nonce": nonce, **assets()}
     if member is not None:
         context |= layout_values(app, member)
         context["csrf"] = member.session.csrf_token
     body = render(template, **context, **values)
-    return HTMLResponse(body, status_code=status, headers=HEADERS)
+    # A page may colour something with values of its own (a design's swatches) in a
+    # <style nonce> block; inline style attributes stay refused.
+    csp = CSP.replace("style-src 'self'", f"style-src 'self' 'nonce-{nonce}'")
+    return HTMLResponse(
+        body, status_code=status, headers={**HEADERS, "Content-Security-Policy": csp}
+    )
 
 
 def see_other(location: str) -> RedirectResponse:

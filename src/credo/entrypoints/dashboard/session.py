@@ -71,4 +71,13 @@ def login_redirect_location(next_path: str) -> str:
 def layout_values(app: App, member: Member) -> dict[str, object]:
     """What every dashboard page shows around its content: who, where, credits left."""
     bal = app.runner.read(lambda uow: credits.balance(uow, app.clock, member.organization.id))
-    return {"member": member, "balance": bal, "Permission": Permission}
+    org = member.organization
+    # A sandbox's dates (billing years, expiries) follow its test clock, not the calendar:
+    # every page says so, with the date that clock shows.
+    sandbox_date = org.clock_now.date() if org.sandbox and org.clock_now else None
+    return {
+        "member": member,
+        "balance": bal,
+        "Permission": Permission,
+        "sandbox_date": sandbox_date,
+    }

@@ -7,6 +7,8 @@ from functools import cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from credo.services.billing.credit_reports import share_label
+
 
 def long_date(d: date | datetime | None) -> str:
     """25 November 2026: unambiguous to every reader, unlike 11/25/2026."""
@@ -44,6 +46,7 @@ def environment() -> Environment:
     env.filters["month_year"] = month_year
     env.filters["counted"] = counted
     env.filters["short_date"] = short_date
+    env.filters["share"] = share_label
     return env
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from credo.clock import Clock
-from credo.domain.billing import BillingYear
+from credo.domain.billing import BillingYear, billing_year
 from credo.domain.credentials import SeatReason
 from credo.domain.entities import LedgerEntry
 from credo.domain.errors import DomainError, InsufficientCredits, InvalidInput, NoActiveSubscription
@@ -74,14 +74,7 @@ class Overview:
 
     @property
     def percent_label(self) -> str:
-        """The share used, never rounding a used credit away: "less than 1%", and "99%"
-        until the last credit is used."""
-        b = self.balance
-        if b.allowance <= 0:
-            return "0%"
-        if b.used > 0 and b.used * 100 < b.allowance:
-            return "less than 1%"
-        return f"{min(self.percent_used, 99 if b.used < b.allowance else 100)}%"
+        return share_label(self.balance.used, self.balance.allowance)
 
 
 def add_months(day: date, months: int, anchor_day: int) -> date:
@@ -164,15 +157,26 @@ class Chart:
 
 
 def _nice_ceiling(value: int) -> int:
-    """The smallest of 1, 2 or 5 times a power of ten that is at least `value`."""
+    """The smallest round number at least `value`: 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6 or 8
+    times a power of ten, so that an allowance of 250 gets a scale of 300, not 500."""
     if value <= 1:
         return 1
     scale = 1
     while True:
-        for step in (1, 2, 5, 10):
-            if step * scale >= value:
-                return step * scale
+        for step in (10, 12, 15, 20, 25, 30, 40, 50, 60, 80, 100):
+            if step * scale % 10 == 0 and step * scale // 10 >= value:
+                return step * scale // 10
         scale *= 10
+
+
+def share_label(used: int, allowance: int) -> str:
+    """The share of the allowance used, never rounding a used credit away: "less than 1%",
+    and "99%" until the last credit is used."""
+    if allowance <= 0:
+        return "0%"
+    if used > 0 and used * 100 < allowance:
+        return "less than 1%"
+    return f"{min(used * 100 // allowance, 99 if used < allowance else 100)}%"
 
 
 def chart(months: tuple[Month, ...], allowance: int) -> Chart:
@@ -391,6 +395,18 @@ def _drain(buf: io.StringIO) -> str:
 
 def long_date(d: date | datetime) -> str:
     return f"{d.day} {_MONTHS[d.month - 1]} {d.year}"
+
+
+def year_span(anchor: date, index: int) -> str:
+    """Billing year `index` as its first and last days, "15 Jan 2026", an en dash,
+    "14 Jan 2027" (a year ends the day before the next begins)."""
+    y = billing_year(anchor, index)
+    last = (y.ends_at - timedelta(microseconds=1)).date()
+    first = y.starts_at
+    return (
+        f"{first.day} {_MONTHS[first.month - 1][:3]} {first.year} \N{EN DASH} "
+        f"{last.day} {_MONTHS[last.month - 1][:3]} {last.year}"
+    )
 
 
 def _credits(n: int) -> str:

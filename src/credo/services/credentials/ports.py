@@ -15,7 +15,9 @@ from credo.domain.entities import (
     CredentialQuery,
     Group,
     GroupSummary,
+    LedgerEntry,
     Organization,
+    SentMail,
     SigningKey,
 )
 
@@ -90,6 +92,14 @@ class CredentialSearch(Protocol):
     ) -> set[str]:
         """Which of `keys` hold a published, not deleted credential of the group, other than
         the credentials `excluding` names."""
+        ...
+
+    def mails(self, org_id: str, cred_id: str, limit: int) -> list[SentMail]:
+        """The e-mails enqueued for the credential, newest first, at most `limit`."""
+        ...
+
+    def charges(self, org_id: str, cred_id: str, limit: int) -> list[LedgerEntry]:
+        """The ledger entries naming the credential, newest first, at most `limit`."""
         ...
 
 

@@ -23,6 +23,7 @@ import csv
 import io
 import json
 import logging
+import re
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -42,6 +43,7 @@ from credo.domain.errors import (
 from credo.domain.spreadsheets import RowError, SpreadsheetError, Table
 from credo.ids import new_id
 from credo.services import jobs
+from credo.services.billing import credit_reports
 from credo.services.context import ServiceContext
 from credo.services.credentials import issuing
 from credo.services.credentials.groups import get_group, is_vc_api_group
@@ -90,6 +92,9 @@ class Sheet:
     def dumps(self) -> str:
         return json.dumps(
             {
+                # First, so that the imports list reads it from the stored text's first
+                # characters (skipped_in) rather than the whole sheet.
+                "skipped": self.skipped,
                 "header": self.table.header,
                 "table": [[n, cells] for n, cells in self.table.rows],
                 "columns_cut": self.table.columns_cut,
@@ -100,7 +105,6 @@ class Sheet:
                     [r.number, r.name, r.email, _iso(r.issued_on), _iso(r.expires_on)]
                     for r in self.rows
                 ],
-                "skipped": self.skipped,
             },
             separators=(",", ":"),
         )
@@ -120,6 +124,27 @@ class Sheet:
             ),
             skipped=d["skipped"],
         )
+
+
+HEAD = 32  # characters of a stored sheet that hold its "skipped" count
+_SKIPPED = re.compile(r'\{"skipped":([0-9]+)[,}]')
+
+
+def skipped_in(head: str) -> int:
+    """The rows left out, read from the first HEAD characters of a stored sheet (0 for a
+    sheet stored before the count came first)."""
+    found = _SKIPPED.match(head)
+    return int(found.group(1)) if found else 0
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """An import as the list shows it."""
+
+    job: ImportJob
+    # Every data row of the file, bad ones included: once bad rows are left out, the job's
+    # `total` counts only the rows to issue.
+    file_rows: int
 
 
 def _iso(d: date | None) -> str | None:
@@ -244,8 +269,10 @@ def sheet(uow: UnitOfWork, job: ImportJob) -> Sheet:
     return Sheet.loads(text)
 
 
-def recent(uow: UnitOfWork, org_id: str, limit: int = 20) -> list[ImportJob]:
-    return uow.imports.recent(org_id, limit)
+def recent(uow: UnitOfWork, org_id: str, limit: int = 20) -> list[Listed]:
+    jobs = uow.imports.recent(org_id, limit)
+    heads = uow.imports.heads(org_id, [j.id for j in jobs], HEAD) if jobs else {}
+    return [Listed(j, j.total + skipped_in(heads.get(j.id, ""))) for j in jobs]
 
 
 def validate(
@@ -470,7 +497,9 @@ def step(
             job = run_chunk(uow, ctx, org_id, job_id, rows)
             uow.commit()
     except DomainError as exc:
-        return fail(uow_factory, ctx, org_id, job_id, exc.detail)
+        # Kept for people (the import's page, the webhook): a refusal in words, as the
+        # dashboard words it elsewhere, not the API's rule-citing detail.
+        return fail(uow_factory, ctx, org_id, job_id, credit_reports.explain(exc))
     return job
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from credo.domain.entities import (
@@ -22,3 +23,6 @@ class Imports(Protocol):
         """Store the job's state, counters, error and finish time (and rows when given)."""
 
     def recent(self, org_id: str, limit: int) -> list[ImportJob]: ...
+    def heads(self, org_id: str, job_ids: Sequence[str], length: int) -> dict[str, str]:
+        """The first `length` characters of each job's rows JSON, by job id (cheap: the
+        imports list reads a count from them, never the rows)."""

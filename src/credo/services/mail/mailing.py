@@ -21,7 +21,8 @@ from credo.clock import Clock
 from credo.domain.entities import OutboxMessage
 from credo.domain.jobs import Backoff
 from credo.services.context import ServiceContext
-from credo.services.mail import notifications
+from credo.services.mail import badge_art, notifications
+from credo.services.mail.badge_art import BadgeArt
 from credo.services.mail.ports import MailError, MailSender, MailSession
 from credo.services.ports import UnitOfWork, UnitOfWorkFactory
 
@@ -57,6 +58,7 @@ class MailWorker:
     # starts only if it ends inside the lease, so no other worker can be sending the row.
     send_budget: timedelta = timedelta(minutes=5)
     policy: Backoff = field(default_factory=Backoff)
+    badges: BadgeArt | None = None  # None: credential e-mails go without their badge
     # The organization served last (outbox claims go round the organizations in turn).
     _after_org: str = field(default="", init=False)
 
@@ -79,6 +81,7 @@ class MailWorker:
             uow.commit()
         if not rows:
             return report
+        pictures = self._badges(rows)
         sent: list[str] = []
         failed: list[tuple[OutboxMessage, MailError]] = []
         unsent: list[str] = []
@@ -90,7 +93,7 @@ class MailWorker:
                         break
                     if self.now() + self.send_budget > now + self.lease:
                         break  # the rest wait for their lease to end, then go to anyone
-                    error = self._send(session, row)
+                    error = self._send(session, row, pictures.get(row.id))
                     if error is None:
                         sent.append(row.id)
                         continue
@@ -132,9 +135,24 @@ class MailWorker:
                 report.failed += 1
         return keep
 
-    def _send(self, session: MailSession, row: OutboxMessage) -> MailError | None:
+    def _badges(self, rows: list[OutboxMessage]) -> dict[str, bytes]:
+        """The badge of each credential e-mail, by row id; drawn outside any transaction."""
+        art = self.badges
+        if art is None:
+            return {}
+        with self.uow(write=False) as uow:
+            wanted = badge_art.contents(uow, rows)
+        drawn = {row_id: art.png(content) for row_id, content in wanted.items()}
+        return {row_id: png for row_id, png in drawn.items() if png is not None}
+
+    def _send(
+        self, session: MailSession, row: OutboxMessage, badge: bytes | None = None
+    ) -> MailError | None:
         try:
-            session.send(notifications.compose(row, self.ctx, self.sender_address, self.now()))
+            message = notifications.compose(
+                row, self.ctx, self.sender_address, self.now(), badge=badge
+            )
+            session.send(message)
         except MailError as exc:
             return exc
         except (ValueError, KeyError, TypeError) as exc:

@@ -69,8 +69,15 @@ def message_id(row_id: str, sender_address: str) -> str:
 
 
 def compose(
-    row: OutboxMessage, ctx: ServiceContext, sender_address: str, now: datetime
+    row: OutboxMessage,
+    ctx: ServiceContext,
+    sender_address: str,
+    now: datetime,
+    *,
+    badge: bytes | None = None,
 ) -> EmailMessage:
+    """The e-mail of an outbox row. `badge`: a credential e-mail's badge as a PNG, shown in
+    its HTML as an image carried in the e-mail (badge_art)."""
     if row.kind in members.KINDS:
         return _compose_account(row, ctx, sender_address, now)
     if row.kind == credit_alerts.KIND:
@@ -89,6 +96,8 @@ def compose(
         "expiring": row.kind == EXPIRING,
         "page_url": f"{ctx.base_url}/c/{row.credential_id}",
         "manage_url": recipient_links.manage_url(ctx, row.credential_id),
+        # The same for every send of a row, like its Message-ID.
+        "badge_cid": f"badge.{row.id}@{sender_address.rpartition('@')[2]}" if badge else None,
     }
     achievement = _one_line(data["achievement"])
     if row.kind == EXPIRING:
@@ -97,9 +106,22 @@ def compose(
         verb = "renewed" if row.kind == RENEWED else "issued"
         subject = f"{org} {verb} your credential: {achievement}"
     # The organization's name shows as the sender; the address is the deployment's own.
-    return _message(
+    msg = _message(
         row, sender_address, now, org, data["recipient_name"], subject, "credential", fields
     )
+    if badge is not None:
+        html = msg.get_body(("html",))
+        assert html is not None
+        # multipart/alternative(text/plain, multipart/related(text/html, image/png)).
+        html.add_related(
+            badge,
+            maintype="image",
+            subtype="png",
+            cid=f"<{fields['badge_cid']}>",
+            disposition="inline",
+            filename="badge.png",
+        )
+    return msg
 
 
 def _message(

@@ -138,7 +138,8 @@ class Member:
 
     def require(self, permission: Permission) -> None:
         if not self.can(permission):
-            raise Forbidden(f"a {self.role.value} cannot do this; ask an owner")
+            article = "an" if self.role.value[0] in "aeiou" else "a"
+            raise Forbidden(f"{article} {self.role.value} cannot do this; ask an owner")
 
 
 def resolve(uow: UnitOfWork, clock: Clock, token: str) -> Member | None:

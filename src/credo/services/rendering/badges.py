@@ -10,6 +10,7 @@ file. Revoking or suspending changes neither: the baked credential says so to a 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -27,9 +28,17 @@ class BadgeRenderer(Protocol):
     """Draws a badge as a PNG or SVG image with the credential baked in (adapters/images).
     Never fetches anything: its only image, the logo, is a data URI."""
 
+    @property
+    def fingerprint(self) -> str:
+        """What draws the images (templates, fonts, code): kept ones drawn with another are
+        drawn again."""
+
     def render(self, content: BadgeContent, fmt: str) -> bytes: ...
     def svg(self, content: BadgeContent) -> str:
         """The image alone, unbaked (design previews)."""
+
+    def unbaked_png(self, content: BadgeContent) -> bytes:
+        """The image alone as a PNG, unbaked (e-mails)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +73,10 @@ def content_of(view: CredentialView) -> BadgeContent:
     )
 
 
+def _drawn(content: str, drawing: str) -> str:
+    return hashlib.sha256(f"{content}:{drawing}".encode()).hexdigest()
+
+
 def badge_image(
     runner: Runner, ctx: ServiceContext, renderer: BadgeRenderer, cred_id: str, fmt: str
 ) -> BadgeImage:
@@ -75,7 +88,7 @@ def badge_image(
     def look(uow: UnitOfWork) -> tuple[BadgeContent, str, int, str, bytes | None]:
         view = load_view(uow, ctx, cred_id)
         content = content_of(view)
-        kind = f"badge:{fmt}:{content.fingerprint()[:16]}"
+        kind = f"badge:{fmt}:{_drawn(content.fingerprint(), renderer.fingerprint)[:16]}"
         found = uow.artifacts.get(cred_id, kind, view.version)
         return content, view.organization.id, view.version, kind, found[1] if found else None
 

@@ -10,6 +10,7 @@ makes the next request render afresh, and the earlier files are simply never ask
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import date
@@ -93,9 +94,11 @@ def content_of(
     )
 
 
-def kind_of(content: CertificateContent) -> str:
-    """The artifact kind (at most 40 characters): paper, orientation and what is drawn."""
-    return f"pdf:{content.paper}:{content.orientation}:{content.fingerprint()[:12]}"
+def kind_of(content: CertificateContent, drawing: str) -> str:
+    """The artifact kind (at most 40 characters): paper, orientation, what is drawn and
+    what draws it (the renderer's fingerprint: templates, fonts, code)."""
+    drawn = hashlib.sha256(f"{content.fingerprint()}:{drawing}".encode()).hexdigest()
+    return f"pdf:{content.paper}:{content.orientation}:{drawn[:12]}"
 
 
 def certificate_pdf(
@@ -114,7 +117,7 @@ def certificate_pdf(
     def look(uow: UnitOfWork) -> tuple[CertificateContent, str, int, str, bytes | None]:
         view = load_view(uow, ctx, cred_id)
         content = content_of(view, paper, orientation)
-        kind = kind_of(content)
+        kind = kind_of(content, renderer.fingerprint)
         found = uow.artifacts.get(cred_id, kind, view.version)
         org_id = view.organization.id
         return content, org_id, view.version, kind, found[1] if found else None

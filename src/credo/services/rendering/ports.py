@@ -30,6 +30,11 @@ class CertificateRenderer(Protocol):
     """Draws a certificate as a one-page PDF. Never fetches anything: every image it draws
     is in the content."""
 
+    @property
+    def fingerprint(self) -> str:
+        """What draws the PDF (templates, fonts, code): kept ones drawn with another are
+        drawn again."""
+
     def render(self, content: CertificateContent) -> bytes: ...
     def warm_up(self) -> None:
         """Pay one-time costs (fonts, templates) before the first visitor waits for them."""
