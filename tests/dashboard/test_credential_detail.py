@@ -118,6 +118,40 @@ def test_the_page_shows_the_credential_in_words(credo: App, org: Org) -> None:
     assert "delivered 1 February 2026" in text(owner.get(f"/app/credentials/{cred_id}").text)
 
 
+def test_each_change_adds_the_version_it_replaced(credo: App, org: Org) -> None:
+    owner = sign_in(credo, email("owner"), org.id, Role.OWNER)
+    _, cred_id = issue_ada(org, expires_on="2028-01-31")
+    assert "It has not been changed since it was published." in text(
+        owner.get(f"/app/credentials/{cred_id}").text
+    )
+    r = org.patch(f"/v1/credentials/{cred_id}", {"recipient": {"name": "Ada King"}})
+    assert r.status_code == 200, r.text
+    org.move_clock("2026-03-01T09:30:00Z")
+    r = org.patch(f"/v1/credentials/{cred_id}", {"expires_on": "2029-01-31"})
+    assert r.status_code == 200, r.text
+    page = owner.get(f"/app/credentials/{cred_id}").text
+    rows = re.findall(
+        r"<tr[^>]*>(.*?)</tr>", page.split('id="versions"')[1].split("</table>")[0], re.S
+    )
+    lines = [" ".join(html_lib.unescape(re.sub(r"<[^>]+>", " ", row)).split()) for row in rows]
+    assert len(lines) == 4, lines  # the heading, the current version and the two before it
+    assert "Ada King <ada@example.org>" in lines[1] and "31 January 2029" in lines[1]
+    assert "the current version" in lines[1]
+    assert "Ada King" in lines[2] and "31 January 2028" in lines[2]
+    assert "replaced on 1 March 2026 09:30 UTC" in lines[2]
+    assert "Ada Lovelace <ada@example.org>" in lines[3] and "when first published" in lines[3]
+    assert "replaced on 15 January 2026 00:00 UTC" in lines[3]  # the sandbox clock
+    assert "Earlier versions are listed by what they said" in text(page)
+    # Two versions kept: one row a change, none for the first publish.
+    with credo.engine.connect() as conn:
+        kept = conn.scalar(
+            select(func.count())
+            .select_from(t.credential_versions)
+            .where(t.credential_versions.c.credential_id == cred_id)
+        )
+    assert kept == 2
+
+
 def test_a_draft_has_no_version_mail_or_credit(credo: App, org: Org) -> None:
     owner = sign_in(credo, email("owner"), org.id, Role.OWNER)
     _, cred_id = issue_ada(org, publish=False)

@@ -167,6 +167,19 @@ class OutboxMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class FormerVersion:
+    """What an earlier signed version of a credential said, and when a change replaced it
+    (its copies stopped verifying then)."""
+
+    status_index: int
+    recipient_name: str
+    recipient_email: str
+    issued_on: date
+    expires_on: date | None
+    superseded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class SentMail:
     """An outbox row as its credential's page shows it: what, to whom, and how it went."""
 

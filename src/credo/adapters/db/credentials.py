@@ -18,6 +18,7 @@ from credo.domain.credentials import Status
 from credo.domain.entities import (
     Credential,
     CredentialFilter,
+    FormerVersion,
     Group,
     SigningKey,
 )
@@ -268,6 +269,39 @@ class SqlCredentials:
         c = t.credentials.c
         q = select(c.id).where(c.organization_id == org_id, c.signed_document.is_not(None))
         return self._c.execute(q.limit(1)).first() is not None
+
+    def supersede(self, cred: Credential, at: datetime) -> None:
+        if cred.status_index is None:  # never signed: nothing to keep
+            return
+        self._c.execute(
+            t.credential_versions.insert().values(
+                credential_id=cred.id,
+                status_index=cred.status_index,
+                organization_id=cred.organization_id,
+                recipient_name=cred.recipient_name,
+                recipient_email=cred.recipient_email,
+                issued_on=cred.issued_on,
+                expires_on=cred.expires_on,
+                superseded_at=at,
+            )
+        )
+
+    def former_versions(self, org_id: str, cred_id: str, limit: int) -> list[FormerVersion]:
+        v = t.credential_versions.c
+        rows = self._c.execute(
+            select(
+                v.status_index,
+                v.recipient_name,
+                v.recipient_email,
+                v.issued_on,
+                v.expires_on,
+                v.superseded_at,
+            )
+            .where(v.organization_id == org_id, v.credential_id == cred_id)
+            .order_by(v.superseded_at.desc(), v.status_index.desc())
+            .limit(limit)
+        ).all()
+        return [FormerVersion(*row) for row in rows]
 
     def document(self, cred_id: str) -> tuple[str, str] | None:
         """(organization id, signed document) of a live published credential, by id alone:

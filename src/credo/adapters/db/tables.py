@@ -360,6 +360,22 @@ jobs = Table(
     Index(None, "kind", "subject_id"),
 )
 
+# What each earlier signed version of a credential said, written when a change signs it
+# anew (edits and renewals; never on a first publish, so bulk publishing writes nothing
+# here). The current version is the credential itself.
+credential_versions = Table(
+    "credential_versions",
+    metadata,
+    Column("credential_id", _id(), primary_key=True),
+    Column("status_index", Integer, primary_key=True),  # the version's; unique per version
+    Column("organization_id", _id(), ForeignKey("organizations.id"), nullable=False),
+    Column("recipient_name", String(200), nullable=False),
+    Column("recipient_email", String(320), nullable=False),
+    Column("issued_on", Date, nullable=False),
+    Column("expires_on", Date, nullable=True),
+    Column("superseded_at", UTCDateTime, nullable=False),
+)
+
 # Rendered files of a credential version (PDF certificate, badge PNG and SVG), made once on
 # first request and kept: `version` is the version's status index, which every re-signing
 # changes, so a new version never reads an old file.

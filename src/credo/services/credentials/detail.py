@@ -10,7 +10,7 @@ from datetime import date, datetime
 import orjson
 
 from credo.domain.credentials import SeatReason, Status
-from credo.domain.entities import Credential, LedgerEntry, SentMail
+from credo.domain.entities import Credential, FormerVersion, LedgerEntry, SentMail
 from credo.domain.errors import NotFound
 from credo.services.billing.credit_reports import year_span
 from credo.services.context import ServiceContext
@@ -20,13 +20,14 @@ from credo.services.ports import UnitOfWork
 from credo.services.tenancy.clocks import load_org, org_now
 
 MAX_MAILS = 50
+MAX_VERSIONS = 50
 MAX_CHARGES = 50
 
 
 @dataclass(frozen=True, slots=True)
 class Version:
-    """The signed version verifiers get now. Earlier ones are not kept (each change signs
-    anew and revokes the copy before it), so this is the only one there is to show."""
+    """The signed version verifiers get now. Each change signs anew and revokes the copy
+    before it; what earlier versions said is in Detail.former."""
 
     signed_at: datetime | None
     recipient_name: str
@@ -57,6 +58,7 @@ class Detail:
     state: str  # published, draft, revoked, suspended or expired
     public_url: str | None  # published credentials have a public page
     version: Version | None  # None for a draft: nothing is signed yet
+    former: list[FormerVersion]  # earlier signed versions, the latest replaced first
     mails: list[MailLine]
     charges: list[Charge]
     today: date
@@ -95,6 +97,7 @@ def load(uow: UnitOfWork, ctx: ServiceContext, org_id: str, cred_id: str) -> Det
         state=state_of(cred, today),
         public_url=credential_url(ctx, cred.id) if published else None,
         version=_version(uow, cred) if published else None,
+        former=uow.credentials.former_versions(org_id, cred_id, MAX_VERSIONS),
         mails=[_mail_line(m) for m in uow.credential_search.mails(org_id, cred_id, MAX_MAILS)],
         charges=charges,
         today=today,

@@ -453,6 +453,7 @@ def edit(
     )
     if updated.status is Status.PUBLISHED and _content(updated) != _content(cred):
         group = get_group(uow, org_id, cred.group_id)
+        uow.credentials.supersede(cred, now)  # what the version it replaces said
         updated = documents.sign_versions(uow, ctx, org, group, [updated], now)[0]
         webhook_events.credentials(
             uow, "credential.updated", [updated], ctx.clock.now(), ctx.base_url

@@ -13,6 +13,7 @@ from credo.domain.entities import (
     Credential,
     CredentialFilter,
     CredentialQuery,
+    FormerVersion,
     Group,
     GroupSummary,
     LedgerEntry,
@@ -135,6 +136,12 @@ class Credentials(Protocol):
         self, org_id: str, recipient_key: str, seat_year: int, exclude_id: str | None
     ) -> int: ...
     def document(self, cred_id: str) -> tuple[str, str] | None: ...
+    def supersede(self, cred: Credential, at: datetime) -> None:
+        """Keep what the signed version `cred` said: a change is signing it anew."""
+
+    def former_versions(self, org_id: str, cred_id: str, limit: int) -> list[FormerVersion]:
+        """Earlier signed versions, the most recently replaced first."""
+
     def any_signed(self, org_id: str) -> bool: ...
     def published(self, cred_id: str) -> tuple[Credential, str] | None: ...
     def set_hidden(self, cred_id: str, hidden: bool) -> None: ...
