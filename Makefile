@@ -61,7 +61,7 @@ lint: setup
 
 # Every test, on SQLite and on PostgreSQL (required when CI=true), on every core
 # (pytest-xdist; PYTEST_ARGS= runs them in one process).
-PYTEST_ARGS ?= -n auto --dist worksteal
+PYTEST_ARGS ?= -n auto --dist worksteal --durations=20
 test: lint system-deps
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 

@@ -39,6 +39,7 @@ LONG_FIRST = (
     "tests/e2e/test_accessibility.py",
     "tests/e2e/test_issuer_journey.py",
     "tests/e2e/test_fair_delivery.py",
+    "tests/e2e/test_dashboard_layout.py",
 )
 
 
