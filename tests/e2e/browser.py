@@ -11,9 +11,11 @@ import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 
 # What a closed network needs: no background fetches, no sign-in, no component updates.
 CHROMIUM_ARGS = [
@@ -46,3 +48,18 @@ def chromium() -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+def keep_screenshot(page: Page, path: Path, *, full_page: bool = True) -> None:
+    """A screenshot kept for people to look at. Headless Chromium on a loaded machine now
+    and then answers 'Unable to capture screenshot' to a full-page capture (its compositor
+    missed a frame): try again, then once more at the visible size. Screenshots are what
+    people review; no test asserts on them."""
+    for attempt in range(3):
+        try:
+            page.screenshot(path=path, full_page=full_page and attempt < 2)
+            return
+        except PlaywrightError as exc:
+            if "Unable to capture screenshot" not in str(exc) or attempt == 2:
+                raise
+            page.wait_for_timeout(250)

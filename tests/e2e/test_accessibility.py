@@ -18,7 +18,7 @@ from playwright.sync_api import Page
 from credo.adapters.keystore import parse_master_key
 from credo.services.recipients import recipient_links
 from tests.conftest import MASTER_KEY, artifacts_dir
-from tests.e2e.browser import chromium
+from tests.e2e.browser import chromium, keep_screenshot
 from tests.e2e.server import LiveServer, running_server
 from tests.e2e.test_recipient_journey import PHONE
 from tests.interop.node import ensure_node_modules
@@ -149,7 +149,7 @@ def test_pages_have_no_serious_accessibility_violations(server: LiveServer) -> N
             page.goto(base + path)
             # The page itself, not a refusal: the owner may open every one.
             assert page.locator("h1").first.inner_text() != "Not allowed", name
-            page.screenshot(path=artifacts_dir() / "accessibility" / f"{name}.png", full_page=True)
+            keep_screenshot(page, artifacts_dir() / "accessibility" / f"{name}.png")
             found = audit(page, axe, name)
             if found:
                 problems[name] = [f"{v['id']}: {v['help']}" for v in found]
@@ -162,17 +162,13 @@ def test_pages_have_no_serious_accessibility_violations(server: LiveServer) -> N
         for name in ("overview", "credential", "credential-renew", "api-keys", "credits"):
             small.goto(base + dashboard[name])
             assert small.url.endswith(dashboard[name]), small.url  # not sent to sign in
-            small.screenshot(
-                path=artifacts_dir() / "accessibility" / f"{name}-phone.png", full_page=True
-            )
+            keep_screenshot(small, artifacts_dir() / "accessibility" / f"{name}-phone.png")
             width = small.evaluate("document.scrollingElement.scrollWidth")
             if width > PHONE["width"]:
                 problems[f"{name}-phone"] = [f"the page is {width} px wide"]
         for name in ("front-page", "verify-form"):
             small.goto(base + public[name])
-            small.screenshot(
-                path=artifacts_dir() / "accessibility" / f"{name}-phone.png", full_page=True
-            )
+            keep_screenshot(small, artifacts_dir() / "accessibility" / f"{name}-phone.png")
         phone.close()
         context.close()
     assert problems == {}

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.conftest import artifacts_dir
-from tests.e2e.browser import chromium
+from tests.e2e.browser import chromium, keep_screenshot
 from tests.e2e.server import LiveServer, running_server
 
 LONG = "Northbridge Institute for Continuing Professional Education and Lifelong Learning"
@@ -78,7 +78,7 @@ def test_the_switcher_label_and_colours_hold_on_a_phone_and_a_desktop(
             # The whole name is there for whoever cannot see it all: title, option text.
             assert select.get_attribute("title") == LONG
             expect(page.get_by_label("Organization")).to_have_value(first["organization"]["id"])
-            page.screenshot(path=out / f"{name}-overview.png", full_page=True)
+            keep_screenshot(page, out / f"{name}-overview.png")
 
             # The keyboard: arrows change the choice without leaving the page; Switch does.
             select.focus()
@@ -105,5 +105,5 @@ def test_the_switcher_label_and_colours_hold_on_a_phone_and_a_desktop(
             code = page.get_by_label("Primary colour", exact=True)
             code.fill("#aa3300")
             assert picker.input_value() == "#aa3300"
-            page.screenshot(path=out / f"{name}-group-form.png", full_page=True)
+            keep_screenshot(page, out / f"{name}-group-form.png")
             context.close()

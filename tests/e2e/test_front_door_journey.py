@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Response, Route, expect
 
 from tests.conftest import artifacts_dir
-from tests.e2e.browser import chromium
+from tests.e2e.browser import chromium, keep_screenshot
 from tests.e2e.server import LiveServer, running_server
 from tests.e2e.test_recipient_journey import PHONE
 
@@ -82,7 +82,7 @@ def test_a_visitor_arrives_and_verifies_a_badge(server: LiveServer, tmp_path: Pa
             expect(page.get_by_role("link", name="API documentation")).to_be_visible()
             width = page.evaluate("document.scrollingElement.scrollWidth")
             assert width <= options["viewport"]["width"]  # type: ignore[index]
-            page.screenshot(path=out / f"front-{name}.png", full_page=True)
+            keep_screenshot(page, out / f"front-{name}.png")
 
             page.get_by_label(re.compile("The credential file")).set_input_files(badge)
             page.get_by_role("button", name="Verify").click()
@@ -93,7 +93,7 @@ def test_a_visitor_arrives_and_verifies_a_badge(server: LiveServer, tmp_path: Pa
             for check in ("Signature", "Issuer", "Status", "Validity"):
                 expect(panel).to_contain_text(check)
             expect(panel).to_contain_text("Ada Lovelace")
-            page.screenshot(path=out / f"verified-{name}.png", full_page=True)
+            keep_screenshot(page, out / f"verified-{name}.png")
 
             # Its page, one click away, says the same.
             page.get_by_role("link", name="This credential's page").click()
@@ -107,7 +107,7 @@ def test_a_visitor_arrives_and_verifies_a_badge(server: LiveServer, tmp_path: Pa
             expect(page.get_by_role("alert")).to_contain_text(
                 "neither a JSON document nor a badge image"
             )
-            page.screenshot(path=out / f"not-a-credential-{name}.png", full_page=True)
+            keep_screenshot(page, out / f"not-a-credential-{name}.png")
             assert icons and all(s == 200 for s in icons), icons
             context.close()
 
@@ -130,6 +130,6 @@ def test_the_api_docs_render_with_no_network_beyond_the_server(server: LiveServe
         page.goto(base + "/docs")
         expect(page.locator(".swagger-ui .info .title")).to_contain_text("Credo")
         expect(page.locator(".swagger-ui .opblock").first).to_be_visible()
-        page.screenshot(path=_out() / "api-docs.png")
+        keep_screenshot(page, _out() / "api-docs.png", full_page=False)
         context.close()
     assert outside == []

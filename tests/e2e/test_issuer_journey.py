@@ -19,7 +19,7 @@ from playwright.sync_api import Page, expect
 
 from tests.conftest import artifacts_dir
 from tests.databases import drop_postgres_database
-from tests.e2e.browser import chromium
+from tests.e2e.browser import chromium, keep_screenshot
 from tests.e2e.server import BACKENDS, LiveServer, _postgres_database, running_server
 
 ORG = "Northbridge Training"
@@ -99,7 +99,7 @@ def test_an_issuer_publishes_from_a_spreadsheet_and_sees_the_cost(
         page = context.new_page()
         sign_in(page, base, email, password)
         expect(page.locator("#credits-remaining")).to_have_text("250")
-        page.screenshot(path=out / "01-overview.png", full_page=True)
+        keep_screenshot(page, out / "01-overview.png")
 
         # A group, from the form.
         page.goto(f"{base}/app/groups/new")
@@ -108,7 +108,7 @@ def test_an_issuer_publishes_from_a_spreadsheet_and_sees_the_cost(
         page.get_by_label("Expires after (months)").fill("36")
         page.get_by_role("button", name="Create the group").click()
         expect(page.locator("body")).to_contain_text(GROUP)
-        page.screenshot(path=out / "02-group.png", full_page=True)
+        keep_screenshot(page, out / "02-group.png")
 
         # A spreadsheet with one bad e-mail: reported by row, nothing issued.
         bad = write_csv(
@@ -121,7 +121,7 @@ def test_an_issuer_publishes_from_a_spreadsheet_and_sees_the_cost(
         report = page.locator('table[aria-describedby="row-errors"] tbody tr')
         expect(report).to_have_count(1)
         expect(report.first).to_contain_text("7")  # the bad row, as the spreadsheet numbers it
-        page.screenshot(path=out / "03-bad-row.png", full_page=True)
+        keep_screenshot(page, out / "03-bad-row.png")
         expect(page.locator("#credits-remaining")).to_have_text("250")
 
         # Fixed and uploaded again: the cost preview, then publishing.
@@ -130,21 +130,21 @@ def test_an_issuer_publishes_from_a_spreadsheet_and_sees_the_cost(
         expect(page.locator("h1")).to_contain_text("Ready to issue 12 credentials")
         expect(page.locator("table").first).to_contain_text("1 March 2026")  # "Completed on"
         expect(page.locator("body")).to_contain_text("12")
-        page.screenshot(path=out / "04-cost-preview.png", full_page=True)
+        keep_screenshot(page, out / "04-cost-preview.png")
         page.get_by_role(
             "button", name=re.compile(r"Publish 12 credentials \(12 credits\)")
         ).click()
         expect(page.locator("#import-state")).to_contain_text(
             "Done: 12 credentials published", timeout=60_000
         )
-        page.screenshot(path=out / "05-published.png", full_page=True)
+        keep_screenshot(page, out / "05-published.png")
 
         # Credits are in view on every page, and the credits page explains them.
         page.goto(f"{base}/app/credits")
         expect(page.locator("#credits-remaining")).to_have_text("238")
         expect(page.locator("#credits-page-used")).to_have_text("12")
         expect(page.locator("svg").first).to_be_visible()
-        page.screenshot(path=out / "06-credits.png", full_page=True)
+        keep_screenshot(page, out / "06-credits.png")
         with page.expect_download() as dl:
             page.locator("#ledger-csv").click()
         ledger = out / "ledger.csv"
@@ -162,7 +162,7 @@ def test_an_issuer_publishes_from_a_spreadsheet_and_sees_the_cost(
         small = phone.new_page()
         sign_in(small, base, email, password)
         small.goto(f"{base}/app/credits")
-        small.screenshot(path=out / "07-credits-phone.png", full_page=True)
+        keep_screenshot(small, out / "07-credits-phone.png")
         phone.close()
         context.close()
 
@@ -180,4 +180,4 @@ def test_an_issuer_publishes_from_a_spreadsheet_and_sees_the_cost(
         assert page.get_by_role("button", name=re.compile("Publish")).count() == 0
         refused = page.goto(f"{base}/app/imports/new")
         assert refused is not None and refused.status == 403
-        page.screenshot(path=out / "08-viewer-refused.png", full_page=True)
+        keep_screenshot(page, out / "08-viewer-refused.png")

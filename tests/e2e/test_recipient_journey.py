@@ -27,7 +27,7 @@ from credo.adapters.db.tables import outbox
 from credo.adapters.images.baking import unbake_png
 from tests.conftest import artifacts_dir
 from tests.databases import drop_postgres_database
-from tests.e2e.browser import chromium
+from tests.e2e.browser import chromium, keep_screenshot
 from tests.e2e.server import BACKENDS, LiveServer, _postgres_database, running_server
 from tests.smtp import SmtpServer, running_smtp_server
 
@@ -173,7 +173,7 @@ def test_a_recipient_follows_the_email_to_a_page_they_can_trust(
         assert (linkedin.get_attribute("href") or "").startswith(
             "https://www.linkedin.com/profile/add?startTask=CERTIFICATION_NAME"
         )
-        page.screenshot(path=out / "page-desktop.png", full_page=True)
+        keep_screenshot(page, out / "page-desktop.png")
 
         # The keyboard reaches the downloads, and each shows where the focus is.
         focused = ""
@@ -200,7 +200,7 @@ def test_a_recipient_follows_the_email_to_a_page_they_can_trust(
         small.goto(page_link)
         expect(small.locator("h1")).to_have_text(NAME)
         assert small.evaluate("document.scrollingElement.scrollWidth") <= PHONE["width"]
-        small.screenshot(path=out / "page-phone.png", full_page=True)
+        keep_screenshot(small, out / "page-phone.png")
         phone.close()
         context.close()
 
@@ -258,7 +258,7 @@ def test_a_revoked_credential_says_so_and_a_hidden_one_is_gone(
         expect(page.locator("body")).to_contain_text("Hidden")
         gone = page.goto(page_link)
         assert gone is not None and gone.status == 404
-        page.screenshot(path=out / "page-hidden.png")
+        keep_screenshot(page, out / "page-hidden.png", full_page=False)
         page.goto(manage_link)
         page.get_by_role("button", name=re.compile("Show")).click()
         back = page.goto(page_link)
@@ -273,4 +273,4 @@ def test_a_revoked_credential_says_so_and_a_hidden_one_is_gone(
             assert r.status_code == 200, r.text
         page.goto(page_link)
         expect(page.locator("body")).to_contain_text(re.compile("revoked", re.I))
-        page.screenshot(path=out / "page-revoked.png", full_page=True)
+        keep_screenshot(page, out / "page-revoked.png")

@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from tests.conftest import artifacts_dir
-from tests.e2e.browser import chromium
+from tests.e2e.browser import chromium, keep_screenshot
 from tests.e2e.server import LiveServer, running_server
 from tests.e2e.test_issuer_journey import sign_in
 from tests.webhook_receiver import Receiver
@@ -76,7 +76,7 @@ def test_an_owner_adds_an_endpoint_and_the_worker_delivers_signed_events(
         page.get_by_role("button", name="Add endpoint").click()
         secret = page.locator("#new-secret").inner_text()
         assert secret.startswith("whsec_")
-        page.screenshot(path=out / "01-endpoint-added.png", full_page=True)
+        keep_screenshot(page, out / "01-endpoint-added.png")
 
         page.get_by_role("link", name="Open the endpoint").click()
         page.get_by_role("button", name="Send a test event").click()
@@ -85,11 +85,11 @@ def test_an_owner_adds_an_endpoint_and_the_worker_delivers_signed_events(
 
         page.reload()
         expect(page.locator("tbody")).to_contain_text("delivered")
-        page.screenshot(path=out / "02-test-delivered.png", full_page=True)
+        keep_screenshot(page, out / "02-test-delivered.png")
         page.locator("tbody a", has_text="webhook.test").click()
         expect(page.locator("h1")).to_contain_text("webhook.test")
         expect(page.locator("pre").last).to_contain_text('"type": "webhook.test"')
-        page.screenshot(path=out / "03-delivery.png", full_page=True)
+        keep_screenshot(page, out / "03-delivery.png")
 
         # A publish through the API: the worker process tells the endpoint of it.
         auth = {"Authorization": f"Bearer {key}"}
@@ -108,7 +108,7 @@ def test_an_owner_adds_an_endpoint_and_the_worker_delivers_signed_events(
         page.goto(f"{base}/app/webhooks")
         page.locator("tbody a").first.click()
         expect(page.locator("tbody")).to_contain_text("credential.published")
-        page.screenshot(path=out / "04-publish-delivered.png", full_page=True)
+        keep_screenshot(page, out / "04-publish-delivered.png")
 
     checker = StandardWebhook(secret)  # real time, the library any receiver uses
     test_event, published = (checker.verify(r.body, r.headers) for r in receiver.received)
