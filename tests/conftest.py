@@ -29,24 +29,6 @@ MASTER_KEY = "Y3JlZG8tdGVzdC1tYXN0ZXIta2V5LTMyLWJ5dGVzISE"
 BACKENDS = ["sqlite", "postgres"]
 
 
-# Modules with tests that run for tens of seconds (`pytest --durations=30`): handed out
-# first, so that in a parallel run no worker is left running one of them alone at the end.
-LONG_FIRST = (
-    "tests/e2e/test_many_machines.py",
-    "tests/unit/signing/test_shapes.py",
-    "tests/e2e/test_staying_up.py",
-    "tests/scenarios/test_credit_rules_stateful.py",
-    "tests/e2e/test_accessibility.py",
-    "tests/e2e/test_issuer_journey.py",
-    "tests/e2e/test_fair_delivery.py",
-    "tests/e2e/test_dashboard_layout.py",
-)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    items.sort(key=lambda item: 0 if item.nodeid.startswith(LONG_FIRST) else 1)
-
-
 def _worker_suffix() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "")
 
