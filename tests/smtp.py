@@ -27,7 +27,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
+from email.parser import BytesHeaderParser
 from typing import Any, Literal
 
 import pytest
@@ -54,6 +55,11 @@ class Received:
         parsed = message_from_bytes(self.raw, policy=policy.default)
         assert isinstance(parsed, EmailMessage)
         return parsed
+
+    @property
+    def headers(self) -> Message:
+        """The header block alone, parsed plainly: for tests that read thousands of them."""
+        return BytesHeaderParser(policy=policy.compat32).parsebytes(self.raw)
 
 
 @dataclass

@@ -334,7 +334,7 @@ def test_two_api_hosts_and_a_worker_lose_nothing(
             # Every recipient was e-mailed, and repeats (at least once) keep one Message-ID.
             ids_by_rcpt: dict[str, set[str]] = defaultdict(set)
             for m in list(smtp.messages):
-                ids_by_rcpt[m.rcpt_tos[0]].add(m.message["Message-ID"])
+                ids_by_rcpt[m.rcpt_tos[0]].add(m.headers["Message-ID"])
             assert set(per_email) <= set(ids_by_rcpt)
             assert all(len(ids) == 1 for ids in ids_by_rcpt.values())
             audit = subprocess.run(

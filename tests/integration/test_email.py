@@ -201,7 +201,10 @@ def test_the_worker_delivers_html_and_text_with_the_links(
     # The badge is carried in the e-mail, for mail programs that block remote images; the
     # plain-text part stays as it was.
     cid, image = inline_badge(msg)
-    assert cid.endswith("@university.example") and image.size[0] == image.size[1] > 100
+    assert cid.endswith("@university.example") and image.size == (320, 320)  # 2x its 160 px
+    # Small, as a bulk's thousands of e-mails each carry it: a palette, a few kilobytes.
+    [png] = [p for p in msg.walk() if p.get("Content-ID") == f"<{cid}>"]
+    assert image.mode == "P" and len(png.get_content()) < 20_000
     assert "cid:" not in text
     assert 'alt="Badge: Data &lt;b&gt;Literacy&lt;/b&gt; &amp; Ethics, from Test Org"' in html
     [row] = rows(credo, org.id)
@@ -557,7 +560,7 @@ def test_a_badge_that_cannot_be_drawn_leaves_the_e_mail_without_it(
     class Broken:
         drawn = 0
 
-        def unbaked_png(self, content: Any) -> bytes:
+        def email_png(self, content: Any) -> bytes:
             self.drawn += 1
             raise OSError("no fonts here")
 
@@ -581,9 +584,9 @@ def test_one_group_s_badge_is_drawn_once_for_many_e_mails(
     drawn: list[str] = []
 
     class Counting:
-        def unbaked_png(self, content: Any) -> bytes:
+        def email_png(self, content: Any) -> bytes:
             drawn.append(content.achievement_name)
-            return credo.badges.unbaked_png(content)
+            return credo.badges.email_png(content)
 
     gid = org.group("Shared Look")
     for i in range(3):

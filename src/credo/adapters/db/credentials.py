@@ -341,6 +341,16 @@ class SqlCredentials:
             found.update(r[0] for r in self._c.execute(q))
         return found
 
+    def group_ids(self, cred_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        c = t.credentials.c
+        found: dict[str, tuple[str, str]] = {}
+        for chunk in _chunks(cred_ids, 500):
+            q = select(c.id, c.organization_id, c.group_id).where(
+                c.id.in_(chunk), c.deleted_at.is_(None)
+            )
+            found.update((r.id, (r.organization_id, r.group_id)) for r in self._c.execute(q))
+        return found
+
     def set_hidden(self, cred_id: str, hidden: bool) -> None:
         c = t.credentials.c
         self._c.execute(update(t.credentials).where(c.id == cred_id).values(hidden=hidden))

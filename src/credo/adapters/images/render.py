@@ -22,6 +22,10 @@ from credo.adapters.images.looks import layout
 from credo.domain.entities import BadgeContent
 
 SCALE = 2  # the PNG is painted at twice its size and scaled down: Pillow draws shapes aliased
+# An e-mail shows the badge at 160 CSS pixels: twice that stays sharp on dense screens, and
+# 256 colours hold its flat fills and smoothed edges. About 10 KB instead of 56 KB, which
+# counts when a bulk sends thousands of e-mails (and for the recipient's mailbox).
+EMAIL_SIDE = 320
 MAX_LOGO_PIXELS = 4096 * 4096
 FAMILY = (
     "'Noto Sans', 'Noto Sans CJK SC', 'Noto Sans Arabic', 'Noto Sans Hebrew', "
@@ -128,9 +132,14 @@ class BadgeImages:
         im.resize((lay.size, lay.size), Image.Resampling.LANCZOS).save(out, "PNG", optimize=True)
         return out.getvalue()
 
-    def unbaked_png(self, content: BadgeContent) -> bytes:
+    def email_png(self, content: BadgeContent) -> bytes:
         with self._lock:  # as in render
-            return self.png(content)
+            big = Image.open(io.BytesIO(self.png(content)))
+        small = big.resize((EMAIL_SIDE, EMAIL_SIDE), Image.Resampling.LANCZOS)
+        few = small.quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+        out = io.BytesIO()
+        few.save(out, "PNG", optimize=True)
+        return out.getvalue()
 
     def render(self, content: BadgeContent, fmt: str) -> bytes:
         with timing.phase("render_badge"):

@@ -52,17 +52,25 @@ class SmtpSender:
         finally:
             session.close()
 
+    def _context(self) -> ssl.SSLContext:
+        # Made once: loading the system's CA certificates takes tens of milliseconds, and a
+        # worker connects once per batch.
+        if self._tls is None:
+            self._tls = ssl.create_default_context()
+        return self._tls
+
     def connect(self) -> smtplib.SMTP:
-        context = self._tls or ssl.create_default_context()
         smtp: smtplib.SMTP
         if self.security == "ssl":
-            smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+            smtp = smtplib.SMTP_SSL(
+                self.host, self.port, timeout=self.timeout, context=self._context()
+            )
         else:
             smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
         try:
             smtp.ehlo()
             if self.security == "starttls":
-                smtp.starttls(context=context)
+                smtp.starttls(context=self._context())
                 smtp.ehlo()
             if self.username:
                 password = self._password.get_secret_value() if self._password else ""

@@ -146,6 +146,9 @@ class Credentials(Protocol):
     def published(self, cred_id: str) -> tuple[Credential, str] | None: ...
     def set_hidden(self, cred_id: str, hidden: bool) -> None: ...
     def live_published(self, cred_ids: Sequence[str]) -> set[str]: ...
+    def group_ids(self, cred_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """The (organization id, group id) of each of these credentials not deleted."""
+
     def live_seat_counts(self, org_id: str) -> dict[tuple[int, str], int]:
         """(seat year, recipient key) -> number of live published credentials."""
 

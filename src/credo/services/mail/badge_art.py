@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from credo.domain import designs
-from credo.domain.entities import BadgeContent, Group, OutboxMessage
+from credo.domain.entities import BadgeContent, OutboxMessage
 from credo.services.mail import notifications
 from credo.services.ports import UnitOfWork
 from credo.services.rendering.badges import BadgeRenderer
@@ -28,26 +28,31 @@ KEPT = 64  # drawn badges kept between batches: one per group and look in use
 
 def contents(uow: UnitOfWork, rows: Sequence[OutboxMessage]) -> dict[str, BadgeContent]:
     """What the badge of each credential e-mail shows, by outbox row id: the names as the
-    e-mail gives them, the look of the credential's group now."""
+    e-mail gives them, the look of the credential's group now. One read for the batch's
+    credentials, one per group."""
+    wanted = [
+        row for row in rows if row.kind in notifications.KINDS and row.credential_id is not None
+    ]
+    if not wanted:
+        return {}
+    owners = uow.credentials.group_ids([row.credential_id for row in wanted if row.credential_id])
+    looks: dict[tuple[str, str], designs.Design | None] = {}
     found: dict[str, BadgeContent] = {}
-    groups: dict[tuple[str, str], Group | None] = {}
-    for row in rows:
-        if row.kind not in notifications.KINDS or row.credential_id is None:
+    for row in wanted:
+        key = owners.get(row.credential_id or "")
+        if key is None or key[0] != row.organization_id:
             continue
-        cred = uow.credentials.get(row.organization_id, row.credential_id)
-        if cred is None:
-            continue
-        key = (row.organization_id, cred.group_id)
-        if key not in groups:
-            groups[key] = uow.groups.get(*key)
-        group = groups[key]
-        if group is None:
+        if key not in looks:
+            group = uow.groups.get(*key)
+            looks[key] = designs.load(group.design) if group is not None else None
+        design = looks[key]
+        if design is None:
             continue
         data: dict[str, Any] = orjson.loads(row.payload)
         found[row.id] = BadgeContent(
             achievement_name=str(data["achievement"]),
             issuer_name=str(data["organization"]),
-            design=designs.load(group.design),
+            design=design,
             document="",
         )
     return found
@@ -67,7 +72,7 @@ class BadgeArt:
             self._kept.move_to_end(key)
             return self._kept[key]
         try:
-            image = self.renderer.unbaked_png(content)
+            image = self.renderer.email_png(content)
         except Exception:  # a picture is never worth holding an e-mail back
             log.exception("badge for an e-mail could not be drawn")
             return None

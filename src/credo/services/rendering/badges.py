@@ -37,8 +37,8 @@ class BadgeRenderer(Protocol):
     def svg(self, content: BadgeContent) -> str:
         """The image alone, unbaked (design previews)."""
 
-    def unbaked_png(self, content: BadgeContent) -> bytes:
-        """The image alone as a PNG, unbaked (e-mails)."""
+    def email_png(self, content: BadgeContent) -> bytes:
+        """The image alone as a small PNG, unbaked, for e-mails to carry."""
 
 
 @dataclass(frozen=True, slots=True)
