@@ -26,6 +26,7 @@ from credo.services.credentials.group_commit import PublishQueue
 from credo.services.credentials.ports import ProofVerifier, Signer
 from credo.services.credentials.positions import StatusPositions
 from credo.services.credentials.signing_cache import SigningCache
+from credo.services.engagement.recording import Recorder
 from credo.services.mail.badge_art import BadgeArt
 from credo.services.mail.mailing import MailWorker
 from credo.services.mail.ports import MailSender
@@ -61,6 +62,7 @@ class App:
     publisher: PublishQueue | None = None
     webhooking: Webhooking | None = None  # built by bootstrap; None only in hand-made Apps
     webhook_sender: Sender | None = None  # default: HTTP, as the settings allow
+    engagement: Recorder | None = None  # built by bootstrap; None only in hand-made Apps
 
     def webhook_worker(self, name: str) -> WebhookWorker:
         if self.webhooking is None:
@@ -91,6 +93,8 @@ class App:
     def close(self) -> None:
         if self.publisher is not None:
             self.publisher.close()
+        if self.engagement is not None:
+            self.engagement.close()
         self.engine.dispose()
 
 
@@ -153,6 +157,7 @@ def bootstrap(
         publisher=publisher,
         webhooking=webhooking,
         passwords=Argon2Passwords(fast=settings.password_hashing == "fast"),
+        engagement=Recorder(uow, clock, ctx.base_url, enabled=settings.engagement),
     )
 
 

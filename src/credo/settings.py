@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     webhook_allow_private_networks: bool = False
     # `fast` hashes passwords with cheap argon2 parameters: for test runs, never production.
     password_hashing: Literal["strong", "fast"] = "strong"
+    # Engagement analytics: credential page views, downloads, shares, verifications
+    # (services/engagement). Off: nothing is counted (the dashboard shows issued and e-mail
+    # figures only).
+    engagement: bool = True
 
     @model_validator(mode="after")
     def _refuse_weak_secrets(self) -> Settings:

@@ -170,7 +170,11 @@ def test_a_recipient_follows_the_email_to_a_page_they_can_trust(
         og_image = page.locator('meta[property="og:image"]').get_attribute("content")
         assert og_image == f"{server.base_url}/c/{cred_id}.png"
         linkedin = page.get_by_role("link", name=re.compile("Add to LinkedIn"))
-        assert (linkedin.get_attribute("href") or "").startswith(
+        href = linkedin.get_attribute("href") or ""
+        assert href == f"/c/{cred_id}/share/linkedin-profile"
+        went = httpx.get(f"{server.base_url}{href}", follow_redirects=False)
+        assert went.status_code == 303
+        assert went.headers["location"].startswith(
             "https://www.linkedin.com/profile/add?startTask=CERTIFICATION_NAME"
         )
         keep_screenshot(page, out / "page-desktop.png")

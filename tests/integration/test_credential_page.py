@@ -77,7 +77,9 @@ def test_the_page_shows_the_credential(org: Org, client: TestClient, credo: App)
     assert "25 November 2027" in html
     assert "Twelve weeks of statistics." in html
     base = f"/c/{cred['id']}"
-    assert {f"{base}.pdf", f"{base}.png", f"{base}.svg", f"{base}.json"} <= set(Page(html).links())
+    # The SVG link says it is a download: the page's own <img> of it is not counted as one.
+    files = {f"{base}.pdf", f"{base}.png", f"{base}.svg?download=1", f"{base}.json"}
+    assert files <= set(Page(html).links())
 
 
 def test_a_hostile_name_is_escaped(org: Org, client: TestClient) -> None:
@@ -117,8 +119,13 @@ def test_revoked_says_so_plainly(org: Org, client: TestClient) -> None:
     assert _checks(html)["Status"] == "Failed"
     assert "Revoked by the issuer." in html
     assert "Verified: this credential" not in html
-    # Nobody is invited to add a revoked credential to a profile.
-    assert not any("linkedin.com/profile/add" in link for link in Page(html).links())
+    # Nobody is invited to add a revoked credential to a profile, nor let through to it.
+    assert not any("/share/" in link for link in Page(html).links())
+    for target in ("linkedin-profile", "linkedin", "x"):
+        gone = client.get(f"/c/{cred['id']}/share/{target}", follow_redirects=False)
+        assert (
+            gone.status_code == 404 and gone.headers["content-type"] == "application/problem+json"
+        )
 
 
 def test_suspended_says_so_plainly_until_lifted(org: Org, client: TestClient) -> None:
@@ -160,7 +167,12 @@ def test_open_graph_previews_with_the_badge_image(org: Org, client: TestClient, 
 def test_linkedin_link_carries_the_certification(org: Org, client: TestClient, credo: App) -> None:
     cred = _published(org, issued_on="2026-01-10", expires_on="2028-06-30")
     links = Page(client.get(f"/c/{cred['id']}").text).links()
-    (link,) = [x for x in links if x.startswith("https://www.linkedin.com/profile/add?")]
+    # The button goes through Credo, which counts the click, then on to LinkedIn.
+    assert f"/c/{cred['id']}/share/linkedin-profile" in links
+    r = client.get(f"/c/{cred['id']}/share/linkedin-profile", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["cache-control"] == "no-store"
+    link = r.headers["location"]
+    assert link.startswith("https://www.linkedin.com/profile/add?")
     assert dict(parse_qsl(urlsplit(link).query)) == {
         "startTask": "CERTIFICATION_NAME",
         "name": "Certificate in Data Science",

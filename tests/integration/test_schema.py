@@ -25,6 +25,7 @@ GLOBAL_TABLES = {
     "login_failures",
     "password_resets",
     "web_sessions",
+    "engagement_day_keys",  # the day's key naming viewers, shared by every organization
 }
 
 

@@ -23,6 +23,7 @@ class Organization:
     created_at: datetime
     cryptosuite: str = "eddsa-rdfc-2022"
     domain: str | None = None  # its did:web host name (domain.dids)
+    email_open_tracking: bool = False  # credential e-mails carry an open-counting pixel
 
 
 @dataclass(frozen=True, slots=True)

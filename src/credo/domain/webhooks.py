@@ -21,6 +21,8 @@ EVENT_TYPES = (
     "credential.unsuspended",
     "credential.deleted",
     "credential.expired",
+    "credential.first_viewed",
+    "credential.linkedin_added",
     "import.completed",
     "credits.threshold_reached",
     "credits.publish_refused",

@@ -32,6 +32,7 @@ from credo.services.credentials.ports import (
     SigningKeys,
     StatusBits,
 )
+from credo.services.engagement.ports import Engagement
 from credo.services.importing.ports import Imports
 from credo.services.mail.ports import Outbox
 from credo.services.people.ports import Accounts
@@ -146,6 +147,8 @@ class UnitOfWork(Protocol):
     def webhooks(self) -> Webhooks: ...
     @property
     def accredible(self) -> Accredible: ...
+    @property
+    def engagement(self) -> Engagement: ...
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None: ...

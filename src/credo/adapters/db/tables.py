@@ -70,6 +70,9 @@ organizations = Table(
     Column("cryptosuite", String(40), nullable=False, server_default="eddsa-rdfc-2022"),
     # Its DNS host name: its DID is then did:web:<domain> (domain.dids). One per domain.
     Column("domain", String(253), nullable=True, unique=True),
+    # An invisible image in credential e-mails tells when they are opened: off unless the
+    # organization turns it on (migration 0017).
+    Column("email_open_tracking", Boolean, nullable=False, server_default=text("false")),
 )
 
 # The next free status list position of each organization. Apart from `organizations` so
@@ -246,6 +249,7 @@ ledger_entries = Table(
     Column("credential_id", _id(), nullable=False),
     Column("seat_id", _id(), ForeignKey("seats.id"), nullable=False, unique=True),
     Index(None, "organization_id", "billing_year", "id"),
+    Index(None, "credential_id"),  # a credential's page lists its entries (migration 0017)
 )
 
 # The running count of credits used per billing year, kept in the same transaction as the
@@ -308,6 +312,7 @@ outbox = Table(
     # domain.jobs.Lane: account e-mails first, then credential e-mails, then reminders.
     Column("priority", Integer, nullable=False, server_default="1"),
     Index(None, "organization_id", "id"),
+    Index(None, "credential_id"),  # a credential's page lists its e-mails (migration 0017)
     # Workers claim pending rows by lane, and across organizations in turn (adapters/db/outbox).
     Index(
         "ix_outbox_pending_lane",
@@ -631,4 +636,48 @@ attribute_keys = Table(
     Column("name", String(200), primary_key=True),
     Column("kind", String(20), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Engagement (domain.engagement), counted per credential, day and kind. Recording adds to
+# these in batches (services/engagement/recording.py): `n` only grows.
+engagement_counts = Table(
+    "engagement_counts",
+    metadata,
+    Column("credential_id", _id(), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("kind", String(20), primary_key=True),
+    Column("organization_id", _id(), ForeignKey("organizations.id"), nullable=False),
+    Column("group_id", _id(), nullable=False),
+    Column("n", Integer, nullable=False),
+    Index(None, "organization_id", "day"),
+)
+
+# One row per viewer, credential and day: a viewer is a keyed hash whose key lasts a day.
+engagement_visitors = Table(
+    "engagement_visitors",
+    metadata,
+    Column("credential_id", _id(), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("visitor", String(32), primary_key=True),
+    Column("organization_id", _id(), ForeignKey("organizations.id"), nullable=False),
+    Column("group_id", _id(), nullable=False),
+    Index(None, "organization_id", "day"),
+)
+
+# Today's key for naming viewers, shared by every process; earlier days' keys are deleted.
+engagement_day_keys = Table(
+    "engagement_day_keys",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("key", LargeBinary, nullable=False),
+)
+
+# The first view and first "Add to LinkedIn" of each credential, told once by webhook.
+engagement_firsts = Table(
+    "engagement_firsts",
+    metadata,
+    Column("credential_id", _id(), primary_key=True),
+    Column("kind", String(20), primary_key=True),
+    Column("organization_id", _id(), ForeignKey("organizations.id"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
 )

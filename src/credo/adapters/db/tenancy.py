@@ -90,6 +90,12 @@ class SqlOrganizations:
         o = t.organizations.c
         self._c.execute(update(t.organizations).where(o.id == org_id).values(domain=domain))
 
+    def set_email_open_tracking(self, org_id: str, on: bool) -> None:
+        o = t.organizations.c
+        self._c.execute(
+            update(t.organizations).where(o.id == org_id).values(email_open_tracking=on)
+        )
+
 
 # Every API request asks this: built once.
 _KEY_ORG = select(t.api_keys.c.organization_id).where(

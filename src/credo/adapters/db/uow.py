@@ -22,6 +22,7 @@ from credo.adapters.db.billing import (
 from credo.adapters.db.credential_search import SqlCredentialSearch
 from credo.adapters.db.credentials import SqlCredentials, SqlGroups, SqlSigningKeys, SqlStatusBits
 from credo.adapters.db.credit_reports import SqlCreditAlerts, SqlCreditReports
+from credo.adapters.db.engagement import SqlEngagement
 from credo.adapters.db.engine import READ_ONLY
 from credo.adapters.db.gates import OrgGates
 from credo.adapters.db.idempotency import SqlIdempotencyKeys
@@ -62,6 +63,7 @@ _REPOSITORIES: dict[str, type[Any]] = {
     "publishing": SqlPublishing,
     "webhooks": SqlWebhooks,
     "accredible": SqlAccredible,
+    "engagement": SqlEngagement,
 }
 _KNOW_SQLITE = {"organizations", "publishing"}  # take `sqlite=` as well
 
@@ -92,6 +94,7 @@ class SqlUnitOfWork:
     publishing: SqlPublishing
     webhooks: SqlWebhooks
     accredible: SqlAccredible
+    engagement: SqlEngagement
 
     def __init__(
         self,

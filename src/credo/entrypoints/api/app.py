@@ -17,10 +17,12 @@ from credo.entrypoints.api.hot import HotRoutes
 from credo.entrypoints.api.limits import BodyGate
 from credo.entrypoints.api.routes import (
     admin,
+    analytics,
     badges,
     certificates,
     credentials,
     credits,
+    engagement,
     front,
     groups,
     pages,
@@ -59,7 +61,7 @@ def create_app(app: App | None = None) -> FastAPI:
     api.state.credo = credo
     problems.install(api)
     routers = (admin, groups, credentials, credits, public, vcapi, badges, certificates, pages)
-    for module in (*routers, webhooks, accredible, front):
+    for module in (*routers, webhooks, accredible, front, engagement, analytics):
         api.include_router(module.router)
     docs.install(api)
     dashboard.install(api)

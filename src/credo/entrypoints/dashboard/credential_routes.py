@@ -26,6 +26,7 @@ from credo.entrypoints.dashboard.session import MemberDep, check_csrf
 from credo.services.billing import credit_reports
 from credo.services.credentials import detail, single_actions
 from credo.services.credentials.single_actions import SingleAction
+from credo.services.engagement import reports as engagement_reports
 from credo.services.people.accounts import Member
 
 router = APIRouter(include_in_schema=False)
@@ -55,7 +56,12 @@ def credential_page(
     member.require(Permission.VIEW)
     object_id(cred_id)
     org_id = member.organization.id
-    d = app.runner.read(lambda uow: detail.load(uow, app.ctx, org_id, cred_id))
+    d, timeline = app.runner.read(
+        lambda uow: (
+            detail.load(uow, app.ctx, org_id, cred_id),
+            engagement_reports.timeline(uow, org_id, cred_id),
+        )
+    )
     message = None
     if done in {a.value for a in DONE}:
         message = DONE[SingleAction(done)]
@@ -71,6 +77,8 @@ def credential_page(
         can_issue=member.can(Permission.ISSUE),
         actions=VERBS,
         message=message,
+        # Only "Issued" is no engagement yet.
+        timeline=timeline if any(x != "Issued" for day in timeline for x in day.things) else [],
     )
 
 

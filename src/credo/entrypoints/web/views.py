@@ -130,14 +130,38 @@ def state_of(result: v.Verification) -> str:
     return "active"
 
 
-def _share_links(url: str, text: str) -> list[tuple[str, str]]:
-    q = quote
-    return [
-        ("LinkedIn", "https://www.linkedin.com/sharing/share-offsite/?" + urlencode({"url": url})),
-        ("X", "https://x.com/intent/post?" + urlencode({"url": url, "text": text}, quote_via=q)),
-        ("Facebook", "https://www.facebook.com/sharer/sharer.php?" + urlencode({"u": url})),
-        ("E-mail", "mailto:?" + urlencode({"subject": text, "body": url}, quote_via=q)),
-    ]
+_SHARE_NAMES = (("linkedin", "LinkedIn"), ("x", "X"), ("facebook", "Facebook"), ("email", "E-mail"))
+
+
+def share_targets(page: Page) -> dict[str, str]:
+    """Where each share button of a credential's page leads, by its redirect's last path
+    part: built here from the credential alone, so the redirect can lead nowhere else.
+    Nobody is invited to add a revoked or suspended credential to a profile, nor to share
+    one; an expired one may still go on a profile (LinkedIn shows its end date)."""
+    view = page.view
+    cred, org, group = view.credential, view.organization, view.group
+    url, state = view.page_url, page.state
+    targets: dict[str, str] = {}
+    if state in ("active", "expired"):
+        targets["linkedin-profile"] = add_to_profile_url(
+            name=group.name,
+            organization=org.name,
+            issued_on=cred.issued_on,
+            expires_on=cred.expires_on,
+            cert_url=url,
+            cert_id=cred.id,
+        )
+    if state == "active":
+        text = f"{cred.recipient_name} earned {group.name} from {org.name}"
+        q = quote
+        targets |= {
+            "linkedin": "https://www.linkedin.com/sharing/share-offsite/?"
+            + urlencode({"url": url}),
+            "x": "https://x.com/intent/post?" + urlencode({"url": url, "text": text}, quote_via=q),
+            "facebook": "https://www.facebook.com/sharer/sharer.php?" + urlencode({"u": url}),
+            "email": "mailto:?" + urlencode({"subject": text, "body": url}, quote_via=q),
+        }
+    return targets
 
 
 def brand(page: Page) -> dict[str, str]:
@@ -156,6 +180,7 @@ def credential(page: Page) -> dict[str, Any]:
     cred, org, group = view.credential, view.organization, view.group
     url = view.page_url
     state = page.state
+    targets = share_targets(page)
     return {
         "page": page,
         "cred": cred,
@@ -170,20 +195,16 @@ def credential(page: Page) -> dict[str, Any]:
         # Same-origin paths on the page (the CSP allows 'self'); absolute ones for others.
         "files": {ext: f"/c/{cred.id}.{ext}" for ext in ("pdf", "png", "svg", "json")},
         "og_image": f"{url}.png",
-        # Nobody should add a revoked or suspended credential to a profile, nor share it.
-        "linkedin": add_to_profile_url(
-            name=group.name,
-            organization=org.name,
-            issued_on=cred.issued_on,
-            expires_on=cred.expires_on,
-            cert_url=url,
-            cert_id=cred.id,
-        )
-        if state in ("active", "expired")
+        # Through Credo, which counts the click (engagement) and then sends the browser on:
+        # see share_targets. None and []: not for a revoked or suspended credential.
+        "linkedin": f"/c/{cred.id}/share/linkedin-profile"
+        if "linkedin-profile" in targets
         else None,
-        "share": _share_links(url, f"{cred.recipient_name} earned {group.name} from {org.name}")
-        if state == "active"
-        else [],
+        "share": [
+            (name, f"/c/{cred.id}/share/{target}")
+            for target, name in _SHARE_NAMES
+            if target in targets
+        ],
         "description": f"{group.name}, issued to {cred.recipient_name} by {org.name}.",
         "details": detail_lines(view.details),
         "evidence": [evidence_line(e) for e in view.evidence],

@@ -21,6 +21,7 @@ from credo.clock import Clock
 from credo.domain.entities import OutboxMessage
 from credo.domain.jobs import Backoff
 from credo.services.context import ServiceContext
+from credo.services.engagement import opens
 from credo.services.mail import badge_art, notifications
 from credo.services.mail.badge_art import BadgeArt
 from credo.services.mail.ports import MailError, MailSender, MailSession
@@ -82,6 +83,7 @@ class MailWorker:
         if not rows:
             return report
         pictures = self._badges(rows)
+        counted = self._counting_opens(rows)
         sent: list[str] = []
         failed: list[tuple[OutboxMessage, MailError]] = []
         unsent: list[str] = []
@@ -93,7 +95,8 @@ class MailWorker:
                         break
                     if self.now() + self.send_budget > now + self.lease:
                         break  # the rest wait for their lease to end, then go to anyone
-                    error = self._send(session, row, pictures.get(row.id))
+                    pixel = opens.pixel_url(self.ctx, row.id) if row.id in counted else None
+                    error = self._send(session, row, pictures.get(row.id), pixel)
                     if error is None:
                         sent.append(row.id)
                         continue
@@ -145,12 +148,28 @@ class MailWorker:
         drawn = {row_id: art.png(content) for row_id, content in wanted.items()}
         return {row_id: png for row_id, png in drawn.items() if png is not None}
 
+    def _counting_opens(self, rows: list[OutboxMessage]) -> set[str]:
+        """The credential e-mails whose organization counts opens (off by default)."""
+        about = [r for r in rows if r.kind in notifications.KINDS and r.credential_id]
+        if not about:
+            return set()
+        with self.uow(write=False) as uow:
+            orgs = {
+                org_id: uow.organizations.get(org_id)
+                for org_id in {r.organization_id for r in about}
+            }
+        return {r.id for r in about if (org := orgs[r.organization_id]) and org.email_open_tracking}
+
     def _send(
-        self, session: MailSession, row: OutboxMessage, badge: bytes | None = None
+        self,
+        session: MailSession,
+        row: OutboxMessage,
+        badge: bytes | None = None,
+        pixel: str | None = None,
     ) -> MailError | None:
         try:
             message = notifications.compose(
-                row, self.ctx, self.sender_address, self.now(), badge=badge
+                row, self.ctx, self.sender_address, self.now(), badge=badge, pixel=pixel
             )
             session.send(message)
         except MailError as exc:

@@ -75,6 +75,7 @@ def compose(
     now: datetime,
     *,
     badge: bytes | None = None,
+    pixel: str | None = None,
 ) -> EmailMessage:
     """The e-mail of an outbox row. `badge`: a credential e-mail's badge as a PNG, shown in
     its HTML as an image carried in the e-mail (badge_art)."""
@@ -98,6 +99,7 @@ def compose(
         "manage_url": recipient_links.manage_url(ctx, row.credential_id),
         # The same for every send of a row, like its Message-ID.
         "badge_cid": f"badge.{row.id}@{sender_address.rpartition('@')[2]}" if badge else None,
+        "pixel": pixel,  # the organization counts opens (services/engagement/opens.py)
     }
     achievement = _one_line(data["achievement"])
     if row.kind == EXPIRING:

@@ -49,6 +49,8 @@ class BadgeImage:
     version: int
     etag: str  # changes with the version and with anything drawn
     rendered: bool  # False: served from the cache
+    organization_id: str = ""
+    group_id: str = ""  # with the organization's: what engagement counts it under
 
 
 def _object(value: object) -> dict[str, Any]:
@@ -85,20 +87,44 @@ def badge_image(
     one. NotFound for hidden, deleted or unknown credentials."""
     media_type = MEDIA_TYPES[fmt]
 
-    def look(uow: UnitOfWork) -> tuple[BadgeContent, str, int, str, bytes | None]:
+    def look(uow: UnitOfWork) -> tuple[BadgeContent, tuple[str, str], int, str, bytes | None]:
         view = load_view(uow, ctx, cred_id)
         content = content_of(view)
         kind = f"badge:{fmt}:{_drawn(content.fingerprint(), renderer.fingerprint)[:16]}"
         found = uow.artifacts.get(cred_id, kind, view.version)
-        return content, view.organization.id, view.version, kind, found[1] if found else None
+        return (
+            content,
+            (view.organization.id, view.credential.group_id),
+            view.version,
+            kind,
+            found[1] if found else None,
+        )
 
-    content, org_id, version, kind, cached = runner.read(look)
+    content, (org_id, group_id), version, kind, cached = runner.read(look)
     etag = f'"{version}-{kind.rsplit(":", 1)[1]}-{fmt}"'
     if cached is not None:
-        return BadgeImage(cached, media_type, cred_id, version, etag, rendered=False)
+        return BadgeImage(
+            cached,
+            media_type,
+            cred_id,
+            version,
+            etag,
+            rendered=False,
+            organization_id=org_id,
+            group_id=group_id,
+        )
     image = renderer.render(content, fmt)
     now = ctx.clock.now()
     runner.write(
         lambda uow: uow.artifacts.put(org_id, cred_id, kind, version, media_type, image, now)
     )
-    return BadgeImage(image, media_type, cred_id, version, etag, rendered=True)
+    return BadgeImage(
+        image,
+        media_type,
+        cred_id,
+        version,
+        etag,
+        rendered=True,
+        organization_id=org_id,
+        group_id=group_id,
+    )

@@ -47,6 +47,8 @@ class Certificate:
     version: int
     etag: str  # changes with the version and with anything drawn
     rendered: bool  # False: served from the cache
+    organization_id: str = ""
+    group_id: str = ""  # with the organization's: what engagement counts it under
 
 
 def _text(value: object, fallback: str) -> str:
@@ -114,24 +116,42 @@ def certificate_pdf(
     Rendering runs between two short transactions, never inside one: a slow render must not
     hold a database connection or lock. NotFound for hidden, deleted or unknown credentials."""
 
-    def look(uow: UnitOfWork) -> tuple[CertificateContent, str, int, str, bytes | None]:
+    def look(
+        uow: UnitOfWork,
+    ) -> tuple[CertificateContent, tuple[str, str], int, str, bytes | None]:
         view = load_view(uow, ctx, cred_id)
         content = content_of(view, paper, orientation)
         kind = kind_of(content, renderer.fingerprint)
         found = uow.artifacts.get(cred_id, kind, view.version)
         org_id = view.organization.id
-        return content, org_id, view.version, kind, found[1] if found else None
+        return (
+            content,
+            (org_id, view.credential.group_id),
+            view.version,
+            kind,
+            found[1] if found else None,
+        )
 
-    content, org_id, version, kind, cached = runner.read(look)
+    content, (org_id, group_id), version, kind, cached = runner.read(look)
     etag = f'"{version}-{kind.rsplit(":", 1)[1]}-{content.paper}-{content.orientation}"'
     if cached is not None:
-        return Certificate(cached, cred_id, version, etag, rendered=False)
+        return Certificate(
+            cached,
+            cred_id,
+            version,
+            etag,
+            rendered=False,
+            organization_id=org_id,
+            group_id=group_id,
+        )
     pdf = renderer.render(content)
     now = ctx.clock.now()
     runner.write(
         lambda uow: uow.artifacts.put(org_id, cred_id, kind, version, MEDIA_TYPE, pdf, now)
     )
-    return Certificate(pdf, cred_id, version, etag, rendered=True)
+    return Certificate(
+        pdf, cred_id, version, etag, rendered=True, organization_id=org_id, group_id=group_id
+    )
 
 
 # The built-in looks, as GET /v1/designs offers them to a dashboard.

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from credo.domain.engagement import Kind
 from credo.entrypoints.api.context import AppDep, object_id
+from credo.entrypoints.api.counting import count
+from credo.services.engagement.recording import Subject
 from credo.services.rendering import badges
 
 router = APIRouter(tags=["public"])
@@ -25,6 +28,10 @@ SVG_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 def _image(cred_id: str, fmt: str, app: AppDep, request: Request) -> Response:
     object_id(cred_id)
     image = badges.badge_image(app.runner, app.ctx, app.badges, cred_id, fmt)
+    # The credential's page shows the SVG: only its download link (?download) is counted.
+    if fmt == "png" or "download" in request.query_params:
+        kind = Kind.DOWNLOAD_PNG if fmt == "png" else Kind.DOWNLOAD_SVG
+        count(app, request, Subject(image.organization_id, cred_id, image.group_id), kind)
     headers = {
         "Cache-Control": CACHE_CONTROL,
         "ETag": image.etag,

@@ -6,7 +6,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
+from credo.domain.engagement import Kind
 from credo.entrypoints.api.context import AppDep, object_id
+from credo.entrypoints.api.counting import count
+from credo.services.engagement.recording import Subject
 from credo.services.rendering import certificates
 
 router = APIRouter(tags=["public"])
@@ -29,6 +32,8 @@ def certificate_pdf(
     cert = certificates.certificate_pdf(
         app.runner, app.ctx, app.certificates, cred_id, paper=paper, orientation=orientation
     )
+    subject = Subject(cert.organization_id, cred_id, cert.group_id)
+    count(app, request, subject, Kind.DOWNLOAD_PDF)
     headers = {
         "Content-Disposition": f'attachment; filename="certificate-{cred_id}.pdf"',
         "ETag": cert.etag,

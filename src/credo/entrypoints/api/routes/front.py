@@ -4,17 +4,24 @@ credential file and shows the verdict in the credential page's own words."""
 from __future__ import annotations
 
 import secrets
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse
 
+from credo.bootstrap import App
+from credo.domain.engagement import Kind
+from credo.domain.entities import Credential
 from credo.domain.errors import InvalidInput
-from credo.entrypoints.api.context import AppDep
+from credo.entrypoints.api.context import ID_RE, AppDep
+from credo.entrypoints.api.counting import count
 from credo.entrypoints.api.routes.pages import html_page, static_url
 from credo.entrypoints.web import uploads, views
 from credo.entrypoints.web.templates import render
 from credo.services.credentials import verification
+from credo.services.engagement.recording import Subject
+from credo.services.ports import UnitOfWork
 
 router = APIRouter(tags=["public"])
 
@@ -61,10 +68,41 @@ async def verify_upload(
         return html_page(body, nonce, 422)
     result = app.runner.read(lambda uow: verification.verify_document(uow, app.ctx, document))
     values["sections"] = _sections(document, result, app.ctx.base_url)
+    _count_ours(app, request, document, result)
     values["valid"] = result.verified and all(s["state"] == "active" for s in values["sections"])
     values["filename"] = (file.filename or "the file")[:200]
     values["now"] = app.ctx.clock.now()
     return html_page(render("pages/verify.html", **values), nonce)
+
+
+def _published(cred_id: str, uow: UnitOfWork) -> tuple[Credential, str] | None:
+    return uow.credentials.published(cred_id)
+
+
+def _count_ours(
+    app: App, request: Request, document: dict[str, Any], result: verification.Verification
+) -> None:
+    """A verification of one of this server's credentials counts for it (engagement),
+    when its signature holds: a forged file naming it is no verification of it."""
+    pairs: list[tuple[Any, verification.Verification]] = [(document, result)]
+    if result.credentials is not None:
+        carried = document.get("verifiableCredential")
+        docs = carried if isinstance(carried, list) else [carried]
+        pairs = list(zip(docs, result.credentials, strict=False))
+    prefix = app.ctx.base_url + "/c/"
+    for doc, outcome in pairs:
+        cred_id = doc.get("id") if isinstance(doc, dict) else None
+        signed = any(c.check == verification.SIGNATURE and c.ok for c in outcome.checks)
+        if not (isinstance(cred_id, str) and cred_id.startswith(prefix) and signed):
+            continue
+        short = cred_id[len(prefix) :]
+        if not ID_RE.match(short):
+            continue
+        found = app.runner.read(partial(_published, short))
+        if found is not None:
+            cred = found[0]
+            subject = Subject(cred.organization_id, cred.id, cred.group_id)
+            count(app, request, subject, Kind.VERIFICATION)
 
 
 def _sections(

@@ -18,10 +18,13 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from credo.domain.engagement import Kind
 from credo.domain.errors import DomainError, InvalidInput, NotFound
 from credo.entrypoints.api.context import AppDep, object_id
+from credo.entrypoints.api.counting import count
 from credo.entrypoints.web import favicon, views
 from credo.entrypoints.web.templates import render
+from credo.services.engagement.recording import Subject
 from credo.services.recipients import visibility
 
 router = APIRouter(tags=["public"])
@@ -65,7 +68,7 @@ def _wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
 
-def _refused(request: Request, exc: DomainError) -> Response:
+def refused(request: Request, exc: DomainError) -> Response:
     if not _wants_html(request):
         raise exc
     nonce = secrets.token_urlsafe(12)
@@ -87,9 +90,11 @@ def credential_page(cred_id: str, request: Request, app: AppDep) -> Response:
         object_id(cred_id)
         page = app.runner.read(lambda uow: visibility.public_page(uow, app.ctx, cred_id))
     except DomainError as exc:
-        return _refused(request, exc)
+        return refused(request, exc)
     nonce = secrets.token_urlsafe(12)
     values = views.credential(page)
+    cred = page.view.credential
+    count(app, request, Subject(cred.organization_id, cred.id, cred.group_id), Kind.VIEW)
     body = render(
         "pages/credential.html",
         **values,
@@ -108,7 +113,7 @@ def manage_page(cred_id: str, request: Request, app: AppDep, token: Token = None
         given = token or ""
         page = app.runner.read(lambda uow: visibility.recipient_page(uow, app.ctx, cred_id, given))
     except DomainError as exc:
-        return _refused(request, exc)
+        return refused(request, exc)
     nonce = secrets.token_urlsafe(12)
     values = views.credential(page)
     body = render(
@@ -138,7 +143,7 @@ def manage(
             lambda uow: visibility.set_hidden(uow, app.ctx, cred_id, given, hidden=hide)
         )
     except DomainError as exc:
-        return _refused(request, exc)
+        return refused(request, exc)
     back = f"/c/{cred_id}/manage?{urlencode({'token': given})}"
     return RedirectResponse(back, status_code=303, headers={"Cache-Control": "no-store"})
 

@@ -15,9 +15,12 @@ from typing import Annotated
 import orjson
 from fastapi import APIRouter, Path, Request, Response
 
+from credo.domain.engagement import Kind
 from credo.domain.errors import NotFound
 from credo.entrypoints.api.context import AppDep, object_id
+from credo.entrypoints.api.counting import count
 from credo.services.credentials import status
+from credo.services.engagement.recording import Subject
 from credo.services.tenancy import dids
 
 router = APIRouter(tags=["public"])
@@ -40,6 +43,8 @@ def signed_credential(cred_id: str, app: AppDep, request: Request) -> Response:
     found = app.runner.read(lambda uow: uow.credentials.published(cred_id))
     if found is None or found[0].hidden:
         raise NotFound(f"no credential {cred_id}")
+    cred = found[0]
+    count(app, request, Subject(cred.organization_id, cred.id, cred.group_id), Kind.DOWNLOAD_JSON)
     return Response(
         found[1],
         media_type=vc_media(request),
