@@ -8,6 +8,10 @@ the eddsa-rdfc-2022 / eddsa-jcs-2022 cryptosuites; these helpers run it with Nod
 - `node_sign(...)` returns the credential signed by the JavaScript libraries.
 - `node_verify(...)` returns their verdict: {"verified", "errors", "status", ...}.
 - `node_bench(...)` times N signatures or verifications in one Node process.
+- `dcc_verify(...)` runs `dcc_verify.mjs`: the Digital Credentials Consortium's
+  `@digitalcredentials/verifier-core` (Learner Credential Wallet's, VerifierPlus's verifier)
+  on a credential, as it runs there: it resolves did:web and fetches status lists itself,
+  but only from loopback hosts (a test's own server); every other URL is refused.
 
 Nothing is fetched from the network: the harness serves documents passed in `documents`
 ({url: document}), the JSON-LD contexts Credo ships (CREDO_CONTEXTS_DIR, by default
@@ -32,6 +36,7 @@ from typing import Any, Literal
 
 HARNESS_DIR = Path(__file__).resolve().parent
 DBVC = HARNESS_DIR / "dbvc.mjs"
+DCC_VERIFY = HARNESS_DIR / "dcc_verify.mjs"
 NODE_MODULES = HARNESS_DIR / "node_modules"
 LOCKFILE = HARNESS_DIR / "package-lock.json"
 STAMP = NODE_MODULES / ".credo-installed"
@@ -266,3 +271,67 @@ def node_bench(
     Returns {"kind", "ops", "seconds", "opsPerSecond", "warmup", ...}.
     """
     return _run(f"{kind}-bench", request, str(n), contexts_dir=contexts_dir, timeout=timeout)
+
+
+def dcc_verify(
+    credential: Mapping[str, Any],
+    *,
+    known_did_registries: list[Mapping[str, Any]] | None = None,
+    documents: Mapping[str, Any] | None = None,
+    ca_file: Path | None = None,
+    timeout: float = NODE_TIMEOUT,
+) -> dict[str, Any]:
+    """The Digital Credentials Consortium's verdict: `verifyCredential` from
+    @digitalcredentials/verifier-core (what Learner Credential Wallet and VerifierPlus run),
+    by `dcc_verify.mjs`.
+
+    Returns {"result": verifier-core's result ({"log": [{"id", "valid" | "error"}],
+    "credential", ...} or {"errors": [...]} when the signature fails), "network":
+    {"fetched", "served", "refused"}}. The script reaches only loopback hosts; a URL in
+    `documents` ({url: json}) is answered with that JSON (a local issuer registry, say);
+    every other URL is refused and listed. known_did_registries: verifier-core's
+    `knownDIDRegistries` (default: none). ca_file: a PEM certificate Node is to trust
+    (NODE_EXTRA_CA_CERTS), for a server on 127.0.0.1 with a self-signed certificate.
+    """
+    ensure_node_modules()
+    node = _executable("node")
+    env = dict(os.environ)
+    if ca_file is not None:
+        env["NODE_EXTRA_CA_CERTS"] = str(ca_file)
+    request = {
+        "credential": credential,
+        "knownDIDRegistries": list(known_did_registries or []),
+        "documents": dict(documents or {}),
+    }
+    try:
+        result = subprocess.run(
+            [node, str(DCC_VERIFY)],
+            input=json.dumps(request),
+            cwd=HARNESS_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise NodeHarnessError(
+            f"`node dcc_verify.mjs` did not finish in {timeout:.0f} s"
+            f"\n--- stderr ---\n{(exc.stderr or '')!s}"
+        ) from exc
+    answer: dict[str, Any] = {}
+    with contextlib.suppress(json.JSONDecodeError):
+        parsed = json.loads(result.stdout)
+        if isinstance(parsed, dict):
+            answer = parsed
+    if result.returncode != 0 or "result" not in answer:
+        error = answer.get("error") or {}
+        message = error.get("message") if isinstance(error, dict) else None
+        raise NodeHarnessError(
+            f"`node dcc_verify.mjs` failed (exit {result.returncode}): "
+            f"{message or 'no JSON answer'}"
+            f"\n--- stderr ---\n{result.stderr[-4000:]}"
+            f"\n--- stdout ---\n{result.stdout[-2000:]}",
+            answer,
+        )
+    return answer
