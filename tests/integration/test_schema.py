@@ -26,6 +26,11 @@ GLOBAL_TABLES = {
     "password_resets",
     "web_sessions",
     "engagement_day_keys",  # the day's key naming viewers, shared by every organization
+    # A recipient's wallet spans the organizations that issued to its address.
+    "wallet_links",
+    "wallet_sessions",
+    "wallet_profiles",
+    "wallet_profile_items",
 }
 
 

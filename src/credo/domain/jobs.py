@@ -27,6 +27,7 @@ _MAIL_LANES = {
     "account.invite": Lane.ACCOUNT,
     "credits.alert": Lane.ACCOUNT,
     "webhook.disabled": Lane.ACCOUNT,
+    "wallet.sign_in": Lane.ACCOUNT,  # someone waits for it, as for a password reset
     "credential.expiring": Lane.BULK,
 }
 

@@ -37,6 +37,7 @@ from credo.services.importing.ports import Imports
 from credo.services.mail.ports import Outbox
 from credo.services.people.ports import Accounts
 from credo.services.recipients.ports import Reminders
+from credo.services.recipients.wallet_ports import Wallet
 from credo.services.rendering.ports import Artifacts
 from credo.services.tenancy.ports import ApiKeys, Organizations
 from credo.services.webhooks.ports import Webhooks
@@ -149,6 +150,8 @@ class UnitOfWork(Protocol):
     def accredible(self) -> Accredible: ...
     @property
     def engagement(self) -> Engagement: ...
+    @property
+    def wallet(self) -> Wallet: ...
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None: ...

@@ -193,6 +193,7 @@ credentials = Table(
     Index(None, "organization_id", "recipient_key", "seat_year"),
     Index(None, "organization_id", "document_id"),
     Index(None, "organization_id", "group_id", "id"),
+    Index(None, "recipient_key"),  # a recipient's wallet, across organizations (0018)
     # Migration 0011 adds the prefix-search indexes on (organization_id, lower(recipient_name))
     # and (organization_id, recipient_key) in code point order; their DDL differs by dialect.
 )
@@ -680,4 +681,45 @@ engagement_firsts = Table(
     Column("kind", String(20), primary_key=True),
     Column("organization_id", _id(), ForeignKey("organizations.id"), nullable=False),
     Column("at", UTCDateTime, nullable=False),
+)
+
+# The recipient's wallet (services/recipients/wallet.py): recipients have no account; an
+# e-mailed single-use link (kept hashed) opens a session on their address, across
+# organizations.
+wallet_links = Table(
+    "wallet_links",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("recipient_key", String(320), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime, nullable=True),
+)
+
+wallet_sessions = Table(
+    "wallet_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("recipient_key", String(320), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+
+# A recipient's public profile, when they turn it on: the credentials they chose, at /p/slug.
+wallet_profiles = Table(
+    "wallet_profiles",
+    metadata,
+    Column("recipient_key", String(320), primary_key=True),
+    Column("slug", String(40), nullable=False, unique=True),
+    Column("display_name", String(200), nullable=False),
+    Column("public", Boolean, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+wallet_profile_items = Table(
+    "wallet_profile_items",
+    metadata,
+    Column("recipient_key", String(320), primary_key=True),
+    Column("credential_id", _id(), primary_key=True),
 )

@@ -32,6 +32,7 @@ from credo.adapters.db.outbox import SqlOutbox
 from credo.adapters.db.publishing import SqlPublishing
 from credo.adapters.db.reminders import SqlReminders
 from credo.adapters.db.tenancy import SqlApiKeys, SqlOrganizations
+from credo.adapters.db.wallet import SqlWallet
 from credo.adapters.db.webhooks import SqlWebhooks
 from credo.services.ports import ConnectionLost
 
@@ -64,6 +65,7 @@ _REPOSITORIES: dict[str, type[Any]] = {
     "webhooks": SqlWebhooks,
     "accredible": SqlAccredible,
     "engagement": SqlEngagement,
+    "wallet": SqlWallet,
 }
 _KNOW_SQLITE = {"organizations", "publishing"}  # take `sqlite=` as well
 
@@ -95,6 +97,7 @@ class SqlUnitOfWork:
     webhooks: SqlWebhooks
     accredible: SqlAccredible
     engagement: SqlEngagement
+    wallet: SqlWallet
 
     def __init__(
         self,

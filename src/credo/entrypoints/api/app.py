@@ -28,6 +28,7 @@ from credo.entrypoints.api.routes import (
     pages,
     public,
     vcapi,
+    wallet,
     webhooks,
 )
 from credo.entrypoints.dashboard import install as dashboard
@@ -61,7 +62,7 @@ def create_app(app: App | None = None) -> FastAPI:
     api.state.credo = credo
     problems.install(api)
     routers = (admin, groups, credentials, credits, public, vcapi, badges, certificates, pages)
-    for module in (*routers, webhooks, accredible, front, engagement, analytics):
+    for module in (*routers, webhooks, accredible, front, engagement, analytics, wallet):
         api.include_router(module.router)
     docs.install(api)
     dashboard.install(api)

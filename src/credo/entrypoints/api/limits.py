@@ -73,7 +73,8 @@ class BodyGate:
 
 # Where browsers post HTML forms (no JavaScript needed): the recipient's manage page, and
 # the issuer's dashboard with its sign-in pages. Bodies are still capped below.
-_DASHBOARD_PREFIXES = ("/app/", "/login", "/logout", "/password-reset")
+# Pages with HTML forms: the dashboard, and the recipient's wallet.
+_DASHBOARD_PREFIXES = ("/app/", "/login", "/logout", "/password-reset", "/wallet")
 
 
 def _html_form(scope: Scope, ctype: bytes) -> bool:

@@ -25,7 +25,7 @@ from credo.ids import new_ids
 from credo.services.billing import credit_alerts
 from credo.services.context import ServiceContext
 from credo.services.people import members
-from credo.services.recipients import recipient_links
+from credo.services.recipients import recipient_links, wallet
 
 PUBLISHED = "credential.published"
 RENEWED = "credential.renewed"
@@ -81,6 +81,11 @@ def compose(
     its HTML as an image carried in the e-mail (badge_art)."""
     if row.kind in members.KINDS:
         return _compose_account(row, ctx, sender_address, now)
+    if row.kind == wallet.SIGN_IN:
+        asked: dict[str, Any] = orjson.loads(row.payload)
+        fields = {"link": wallet.link_url(ctx, asked["token"]), "minutes": asked["minutes"]}
+        subject = "Your sign-in link to your credentials"
+        return _message(row, sender_address, now, "Credo", "", subject, "wallet_sign_in", fields)
     if row.kind == credit_alerts.KIND:
         return _compose_credits_alert(row, ctx, sender_address, now)
     if row.kind == DISABLED_MAIL:

@@ -80,7 +80,13 @@ def _drawn(content: str, drawing: str) -> str:
 
 
 def badge_image(
-    runner: Runner, ctx: ServiceContext, renderer: BadgeRenderer, cred_id: str, fmt: str
+    runner: Runner,
+    ctx: ServiceContext,
+    renderer: BadgeRenderer,
+    cred_id: str,
+    fmt: str,
+    *,
+    include_hidden: bool = False,
 ) -> BadgeImage:
     """The baked `fmt` ("png" or "svg") image of a published, visible credential, rendered
     on first request and kept. Rendering runs between two short transactions, never inside
@@ -88,7 +94,7 @@ def badge_image(
     media_type = MEDIA_TYPES[fmt]
 
     def look(uow: UnitOfWork) -> tuple[BadgeContent, tuple[str, str], int, str, bytes | None]:
-        view = load_view(uow, ctx, cred_id)
+        view = load_view(uow, ctx, cred_id, include_hidden=include_hidden)
         content = content_of(view)
         kind = f"badge:{fmt}:{_drawn(content.fingerprint(), renderer.fingerprint)[:16]}"
         found = uow.artifacts.get(cred_id, kind, view.version)

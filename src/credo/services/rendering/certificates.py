@@ -111,6 +111,7 @@ def certificate_pdf(
     *,
     paper: str | None = None,
     orientation: str | None = None,
+    include_hidden: bool = False,
 ) -> Certificate:
     """The PDF of a published, visible credential, rendered on first request and kept.
     Rendering runs between two short transactions, never inside one: a slow render must not
@@ -119,7 +120,7 @@ def certificate_pdf(
     def look(
         uow: UnitOfWork,
     ) -> tuple[CertificateContent, tuple[str, str], int, str, bytes | None]:
-        view = load_view(uow, ctx, cred_id)
+        view = load_view(uow, ctx, cred_id, include_hidden=include_hidden)
         content = content_of(view, paper, orientation)
         kind = kind_of(content, renderer.fingerprint)
         found = uow.artifacts.get(cred_id, kind, view.version)
