@@ -3,8 +3,8 @@
 Bulk: one POST /v1/credentials/bulk of 10,000 credentials to 9,000 distinct recipients
 through a served process (1 worker), against the baseline of the same rows put in by the
 database driver alone. Single publishes: bench.publishing (wrk against pgbench). Then the
-recipient side, certificates, the runtime, and bench.scale (the same requests on an empty
-database and on one of a million credentials).
+recipient side, engagement recording (on against off), certificates, the runtime, and
+bench.scale (the same requests on an empty database and on one of a million credentials).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from tests.e2e.server import running_server
 from bench import (
     baseline,
     certificates,
+    engagement,
     operations,
     peer,
     publishing,
@@ -155,6 +156,7 @@ if __name__ == "__main__":
         publishing.main()
         peer.main()  # skipped, saying why, without a checkout of the peer (CREDO_BENCH_DCC)
         recipient.main()
+        engagement.main()  # the credential page with engagement recording on against off
         certificates.main()
         operations.main()
         scale.main()  # a million credentials: several minutes
