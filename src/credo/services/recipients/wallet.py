@@ -51,6 +51,7 @@ def request_link(uow: UnitOfWork, ctx: ServiceContext, *, email: str, client: st
     """E-mail a sign-in link if the address holds credentials here; otherwise do the same
     visible nothing. TooManyResetRequests past the limits. The caller commits."""
     now = ctx.clock.now()
+    garbled = "\x00" in email  # no address holds one (and PostgreSQL stores none)
     email = email.replace("\x00", "")
     since = now - REQUEST_WINDOW
     by_address = f"wallet:email:{email.strip().lower()}"
@@ -62,6 +63,8 @@ def request_link(uow: UnitOfWork, ctx: ServiceContext, *, email: str, client: st
         raise TooManyResetRequests("too many sign-in links asked for; wait an hour and try again")
     uow.accounts.record_failure(by_address, now)
     uow.accounts.record_failure(by_client, now)
+    if garbled:
+        return
     try:
         address, key = recipient_key(email)
     except MalformedEmail:
