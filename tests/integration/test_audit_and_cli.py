@@ -306,3 +306,29 @@ def test_db_recount_sets_counts_that_older_processes_left_wrong(
     assert audit(credo, org.id).ok
     r = run_cli(database_url, "db", "recount", "--org", org.id)
     assert r.exit_code == 0 and "0 group count(s) corrected" in r.output, r.output
+
+
+def test_cli_keys_list_create_and_revoke(database_url: str, client: TestClient) -> None:
+    """An operator stops a leaked key from the command line: it is refused at once."""
+    org = create_org(client, name="Key Holders")
+    r = run_cli(database_url, "key", "create", "LMS plugin", "--org", org.id)
+    assert r.exit_code == 0, r.output
+    token = r.output.strip().splitlines()[-1]
+    assert token.startswith("credo_sk_")
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/v1/credits", headers=headers).status_code == 200
+    r = run_cli(database_url, "key", "list", "--org", org.id)
+    assert r.exit_code == 0 and "LMS plugin" in r.output and token not in r.output, r.output
+    [line] = [x for x in r.output.splitlines() if "LMS plugin" in x]
+    key_id = line.split()[0]
+    assert key_id.startswith("key_") and "last used" in line and "revoked" not in line
+    r = run_cli(database_url, "key", "revoke", key_id, "--org", org.id)
+    assert r.exit_code == 0 and f"revoked {key_id}" in r.output, r.output
+    assert client.get("/v1/credits", headers=headers).status_code == 401
+    assert client.get("/v1/credits", headers=org.auth).status_code == 200  # the others stay
+    r = run_cli(database_url, "key", "revoke", key_id, "--org", org.id)
+    assert r.exit_code == 4 and "revoked already" in one_error_line(r)
+    r = run_cli(database_url, "key", "create", " ", "--org", org.id)
+    assert r.exit_code == 2 and "name" in one_error_line(r)
+    r = run_cli(database_url, "key", "list", "--org", "org_unknown")
+    assert r.exit_code == 4 and "no such organization" in one_error_line(r)
