@@ -34,13 +34,10 @@ from credo.services.engagement import reports
 from credo.services.engagement.ports import Scope
 from credo.services.people.accounts import Member
 from credo.services.ports import UnitOfWork
-from credo.services.tenancy.clocks import load_org, org_now
 
 router = APIRouter(include_in_schema=False)
 
-DEFAULT_DAYS = 30  # the default period: the last 30 days, today included
-EARLIEST = date(1900, 1, 1)
-LATEST = date(2999, 12, 31)
+DEFAULT_DAYS, EARLIEST, LATEST = reports.DEFAULT_DAYS, reports.EARLIEST, reports.LATEST
 MAX_FIELD = 100  # longer values are cut before they are read or shown back
 
 # Each figure of e.FIGURES as the table and the chart name it.
@@ -167,12 +164,6 @@ def _too_many(first: date, last: date, granularity: e.Granularity) -> str | None
     return f"the period holds more than {unit}: choose a shorter period, or weeks or months"
 
 
-def _today(uow: UnitOfWork, org_id: str, app: App) -> date:
-    # Engagement is counted in real time; a sandbox's issuing follows its test clock. The
-    # later of the two, as GET /v1/analytics takes it.
-    return max(org_now(load_org(uow, org_id), app.clock).date(), app.clock.now().date())
-
-
 def _groups(uow: UnitOfWork, org_id: str) -> list[GroupSummary]:
     search = uow.credential_search
     return search.groups(org_id, archived=False) + search.groups(org_id, archived=True)
@@ -190,7 +181,9 @@ def _read(
 
     def read(uow: UnitOfWork) -> tuple[Asked, list[GroupSummary], reports.Report | None]:
         groups = _groups(uow, org_id)
-        asked = ask(org_id, _today(uow, org_id, app), groups, since, until, group, gran)
+        asked = ask(
+            org_id, reports.today(uow, org_id, app.clock), groups, since, until, group, gran
+        )
         if asked.scope is None:
             return asked, groups, None
         try:

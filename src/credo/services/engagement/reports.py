@@ -8,12 +8,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
+from credo.clock import Clock
 from credo.domain import engagement as e
 from credo.domain.errors import InvalidInput, NotFound
 from credo.services.engagement.ports import Scope
 from credo.services.ports import UnitOfWork
+from credo.services.tenancy.clocks import load_org, org_now
 
 MAX_PERIODS = 1_000  # points in one series
+DEFAULT_DAYS = 30  # the period asked for when none is: the last 30 days, today included
 FAR = date(9999, 12, 30)
 
 
@@ -39,6 +42,12 @@ def _midnight(day: date) -> datetime:
 
 
 EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
+
+
+def today(uow: UnitOfWork, org_id: str, clock: Clock) -> date:
+    """The last day of a default period. Engagement is counted in real time; a sandbox's
+    issuing follows its test clock: the later of the two."""
+    return max(org_now(load_org(uow, org_id), clock).date(), clock.now().date())
 
 
 def check_period(first: date, last: date, granularity: e.Granularity) -> None:

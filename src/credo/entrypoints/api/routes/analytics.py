@@ -18,16 +18,14 @@ from credo.entrypoints.api.context import AppDep, OrgId, object_id
 from credo.services.engagement import reports
 from credo.services.engagement.ports import Scope
 from credo.services.ports import UnitOfWork
-from credo.services.tenancy.clocks import load_org, org_now
 
 router = APIRouter(prefix="/v1", tags=["analytics"])
-DEFAULT_DAYS = 30
 
 
 def period(today: date, first: date | None, last: date | None) -> tuple[date, date]:
     """The period asked for, or the 30 days up to `last` (or today)."""
     last = last or (today if first is None else max(first, today))
-    return first or last - timedelta(days=DEFAULT_DAYS - 1), last
+    return first or last - timedelta(days=reports.DEFAULT_DAYS - 1), last
 
 
 @router.get("/analytics")
@@ -47,9 +45,7 @@ def get_analytics(
             object_id(value)
 
     def read(uow: UnitOfWork) -> reports.Report:
-        # Engagement is counted in real time; a sandbox's issuing follows its test clock.
-        today = max(org_now(load_org(uow, org_id), app.clock).date(), app.clock.now().date())
-        start, end = period(today, first, last)
+        start, end = period(reports.today(uow, org_id, app.clock), first, last)
         return reports.report(uow, Scope(org_id, start, end, group_id, credential_id), granularity)
 
     found = app.runner.read(read)
