@@ -17,6 +17,7 @@ from credo.adapters.mail.mailbox import FileMailbox
 from credo.adapters.mail.smtp import SmtpSender
 from credo.adapters.passwords import Argon2Passwords
 from credo.adapters.pdf import WeasyCertificates
+from credo.adapters.signing.holder_proofs import JwtHolderProofs
 from credo.adapters.signing.issuer import DataIntegritySigner
 from credo.adapters.signing.parallel import shared_pool
 from credo.adapters.signing.verifier import DataIntegrityVerifier
@@ -32,6 +33,7 @@ from credo.services.mail.mailing import MailWorker
 from credo.services.mail.ports import MailSender
 from credo.services.people.ports import PasswordHasher
 from credo.services.recipients import recipient_links
+from credo.services.recipients.wallet_offer_ports import HolderProofs
 from credo.services.rendering.badges import BadgeRenderer
 from credo.services.rendering.ports import CertificateRenderer
 from credo.services.runner import Runner
@@ -63,6 +65,7 @@ class App:
     webhooking: Webhooking | None = None  # built by bootstrap; None only in hand-made Apps
     webhook_sender: Sender | None = None  # default: HTTP, as the settings allow
     engagement: Recorder | None = None  # built by bootstrap; None only in hand-made Apps
+    holder_proofs: HolderProofs = field(default_factory=JwtHolderProofs)  # wallet apps' keys
 
     def webhook_worker(self, name: str) -> WebhookWorker:
         if self.webhooking is None:

@@ -109,6 +109,21 @@ def test_a_recipient_opens_their_wallet_and_shares_a_profile(
         profile_url = page.locator("#profile a").first.get_attribute("href") or ""
         assert "/p/" in profile_url
         keep_screenshot(page, out / "desktop-wallet.png")
+        # Into a wallet app: an offer shown as a QR code and a link the app opens.
+        page.locator(f"li#{first}").get_by_role(
+            "button", name=re.compile("Add to wallet app")
+        ).click()
+        expect(page.locator("h1")).to_contain_text(
+            "Add \u201cData Analysis\u201d to your wallet app"
+        )
+        qr = page.get_by_role("img", name="QR code of the credential offer")
+        expect(qr).to_be_visible()
+        assert qr.evaluate("img => img.naturalWidth") > 200  # a real image, decoded
+        link = page.get_by_role("link", name="Open in my wallet app").get_attribute("href") or ""
+        assert link.startswith("openid-credential-offer://?credential_offer_uri=")
+        keep_screenshot(page, out / "desktop-wallet-offer.png")
+        page.get_by_role("link", name="Back").click()
+        expect(page.locator("h1")).to_have_text("2 credentials issued to you")
         context.close()
 
         stranger = browser.new_context(

@@ -337,6 +337,8 @@ ALL_ROUTES = (
     [(m, p, a) for m, p, a, _, _ in BODY_ROUTES]
     + READ_ROUTES
     + [("DELETE", "/v1/credentials/$cred", "ours")]
+    + [("POST", "/v1/credentials/$cred/wallet-offer", "ours")]
+    + [("GET", "/v1/credentials/$cred/wallet-offers", "ours")]
 )
 
 
@@ -520,6 +522,14 @@ for name, bad in BAD_IDS.items():
         f"POST credentials/{{id}}/publish: {name} id",
         Case("POST", f"/v1/credentials/{bad}/publish", json={}, status=404),
     )
+    case(
+        f"POST credentials/{{id}}/wallet-offer: {name} id",
+        Case("POST", f"/v1/credentials/{bad}/wallet-offer", status=404),
+    )
+case(
+    "POST credentials/{id}/wallet-offer: a draft",
+    Case("POST", "/v1/credentials/$draft/wallet-offer", status=404),
+)
 for name, bad in {
     "garbage": "nope",
     "unknown": "$unknown_group",

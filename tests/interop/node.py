@@ -8,6 +8,7 @@ the eddsa-rdfc-2022 / eddsa-jcs-2022 cryptosuites; these helpers run it with Nod
 - `node_sign(...)` returns the credential signed by the JavaScript libraries.
 - `node_verify(...)` returns their verdict: {"verified", "errors", "status", ...}.
 - `node_bench(...)` times N signatures or verifications in one Node process.
+- `oid4vci_wallet(...)` takes a credential offer as a wallet app does (OID4VCI client).
 - `dcc_verify(...)` runs `dcc_verify.mjs`: the Digital Credentials Consortium's
   `@digitalcredentials/verifier-core` (Learner Credential Wallet's, VerifierPlus's verifier)
   on a credential, as it runs there: it resolves did:web and fetches status lists itself,
@@ -37,6 +38,7 @@ from typing import Any, Literal
 HARNESS_DIR = Path(__file__).resolve().parent
 DBVC = HARNESS_DIR / "dbvc.mjs"
 DCC_VERIFY = HARNESS_DIR / "dcc_verify.mjs"
+OID4VCI_WALLET = HARNESS_DIR / "oid4vci_wallet.mjs"
 NODE_MODULES = HARNESS_DIR / "node_modules"
 LOCKFILE = HARNESS_DIR / "package-lock.json"
 STAMP = NODE_MODULES / ".credo-installed"
@@ -334,4 +336,53 @@ def dcc_verify(
             f"\n--- stdout ---\n{result.stdout[-2000:]}",
             answer,
         )
+    return answer
+
+
+def oid4vci_wallet(
+    offer: str,
+    *,
+    binding: Literal["did:key", "did:jwk"] = "did:key",
+    alg: Literal["EdDSA", "ES256"] = "EdDSA",
+    ca_file: Path | None = None,
+    timeout: float = NODE_TIMEOUT,
+) -> dict[str, Any]:
+    """A wallet app taking the credential `offer` (an openid-credential-offer:// link) by
+    OpenID for Verifiable Credential Issuance, with the OpenWallet Foundation's client
+    (@openid4vc/openid4vci), by `oid4vci_wallet.mjs`, with a holder key it makes.
+
+    Returns {"ok": True, "holder": its DID, "credential": what it received, "version": the
+    protocol version the client read in the metadata, ...} or {"ok": False, "error", ...}
+    when the client refused or was refused. ca_file: the server's certificate to trust."""
+    ensure_node_modules()
+    env = dict(os.environ)
+    if ca_file is not None:
+        env["NODE_EXTRA_CA_CERTS"] = str(ca_file)
+    request = {"offer": offer, "binding": binding, "alg": alg}
+    try:
+        result = subprocess.run(
+            [_executable("node"), str(OID4VCI_WALLET)],
+            input=json.dumps(request),
+            cwd=HARNESS_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise NodeHarnessError(
+            f"`node oid4vci_wallet.mjs` did not finish in {timeout:.0f} s"
+            f"\n--- stderr ---\n{(exc.stderr or '')!s}"
+        ) from exc
+    try:
+        answer = json.loads(result.stdout)
+    except json.JSONDecodeError:
+        answer = None
+    if not isinstance(answer, dict) or "ok" not in answer:
+        raise NodeHarnessError(
+            f"`node oid4vci_wallet.mjs` gave no answer (exit {result.returncode})"
+            f"\n--- stderr ---\n{result.stderr[-4000:]}\n--- stdout ---\n{result.stdout[-2000:]}"
+        )
+    answer["stderr"] = result.stderr[-4000:]
     return answer

@@ -237,3 +237,45 @@ class BakingError(DomainError):
     code = "invalid_image"
     status = 422
     title = "Not a baked badge image"
+
+
+class WalletProtocolError(DomainError):
+    """A refusal of OpenID for Verifiable Credential Issuance (domain/oid4vci.py) in the
+    protocol's own words: `error` is the OAuth 2.0 / OID4VCI code, as its clients read it."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, error=self.code, error_description=detail)
+
+
+class InvalidRequest(WalletProtocolError):
+    code = "invalid_request"
+
+
+class UnsupportedGrantType(WalletProtocolError):
+    code = "unsupported_grant_type"
+
+
+class InvalidGrant(WalletProtocolError):
+    code = "invalid_grant"
+
+
+class InvalidToken(WalletProtocolError):
+    code = "invalid_token"
+    status = 401
+    title = "Unauthorized"
+
+
+class InvalidCredentialRequest(WalletProtocolError):
+    code = "invalid_credential_request"
+
+
+class UnknownConfiguration(WalletProtocolError):
+    code = "unknown_credential_configuration"
+
+
+class InvalidProof(WalletProtocolError):
+    code = "invalid_proof"
+
+
+class InvalidNonce(WalletProtocolError):
+    code = "invalid_nonce"

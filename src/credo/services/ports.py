@@ -37,6 +37,7 @@ from credo.services.importing.ports import Imports
 from credo.services.mail.ports import Outbox
 from credo.services.people.ports import Accounts
 from credo.services.recipients.ports import Reminders
+from credo.services.recipients.wallet_offer_ports import WalletOffers
 from credo.services.recipients.wallet_ports import Wallet
 from credo.services.rendering.ports import Artifacts
 from credo.services.tenancy.ports import ApiKeys, Organizations
@@ -152,6 +153,8 @@ class UnitOfWork(Protocol):
     def engagement(self) -> Engagement: ...
     @property
     def wallet(self) -> Wallet: ...
+    @property
+    def wallet_offers(self) -> WalletOffers: ...
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None: ...

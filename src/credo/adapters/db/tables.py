@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -722,4 +723,29 @@ wallet_profile_items = Table(
     metadata,
     Column("recipient_key", String(320), primary_key=True),
     Column("credential_id", _id(), primary_key=True),
+)
+
+# Credential offers to wallet apps (OpenID for Verifiable Credential Issuance): the offer's
+# address, its pre-authorized code and the access token it becomes are kept hashed; each is
+# spent once. `holder` is the DID the wallet proved it holds, once the credential went out.
+wallet_offers = Table(
+    "wallet_offers",
+    metadata,
+    Column("id", _id(), primary_key=True),
+    Column("organization_id", _id(), ForeignKey("organizations.id"), nullable=False),
+    Column("credential_id", _id(), nullable=False),
+    Column("handle_hash", String(64), nullable=False),
+    Column("code_hash", String(64), nullable=False),
+    Column("created_by", String(60), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("redeemed_at", UTCDateTime, nullable=True),
+    Column("token_hash", String(64), nullable=True),
+    Column("token_expires_at", UTCDateTime, nullable=True),
+    Column("issued_at", UTCDateTime, nullable=True),
+    Column("holder", String(2000), nullable=True),
+    UniqueConstraint("handle_hash", name="uq_wallet_offers_handle"),
+    UniqueConstraint("code_hash", name="uq_wallet_offers_code"),
+    UniqueConstraint("token_hash", name="uq_wallet_offers_token"),
+    Index("ix_wallet_offers_credential", "credential_id"),
 )

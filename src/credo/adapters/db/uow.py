@@ -33,6 +33,7 @@ from credo.adapters.db.publishing import SqlPublishing
 from credo.adapters.db.reminders import SqlReminders
 from credo.adapters.db.tenancy import SqlApiKeys, SqlOrganizations
 from credo.adapters.db.wallet import SqlWallet
+from credo.adapters.db.wallet_offers import SqlWalletOffers
 from credo.adapters.db.webhooks import SqlWebhooks
 from credo.services.ports import ConnectionLost
 
@@ -66,6 +67,7 @@ _REPOSITORIES: dict[str, type[Any]] = {
     "accredible": SqlAccredible,
     "engagement": SqlEngagement,
     "wallet": SqlWallet,
+    "wallet_offers": SqlWalletOffers,
 }
 _KNOW_SQLITE = {"organizations", "publishing"}  # take `sqlite=` as well
 
@@ -98,6 +100,7 @@ class SqlUnitOfWork:
     accredible: SqlAccredible
     engagement: SqlEngagement
     wallet: SqlWallet
+    wallet_offers: SqlWalletOffers
 
     def __init__(
         self,

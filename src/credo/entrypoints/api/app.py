@@ -25,12 +25,14 @@ from credo.entrypoints.api.routes import (
     engagement,
     front,
     groups,
+    oid4vci,
     pages,
     public,
     vcapi,
     wallet,
     webhooks,
 )
+from credo.entrypoints.api.routes import wallet_offer_pages as offer_pages
 from credo.entrypoints.dashboard import install as dashboard
 from credo.settings import Settings
 
@@ -62,7 +64,8 @@ def create_app(app: App | None = None) -> FastAPI:
     api.state.credo = credo
     problems.install(api)
     routers = (admin, groups, credentials, credits, public, vcapi, badges, certificates, pages)
-    for module in (*routers, webhooks, accredible, front, engagement, analytics, wallet):
+    extras = (webhooks, accredible, front, engagement, analytics, wallet, oid4vci, offer_pages)
+    for module in (*routers, *extras):
         api.include_router(module.router)
     docs.install(api)
     dashboard.install(api)

@@ -81,9 +81,9 @@ def _html_form(scope: Scope, ctype: bytes) -> bool:
     path = str(scope.get("path", ""))
     media = ctype.split(b";", 1)[0].strip()
     if media == b"application/x-www-form-urlencoded":
-        return (path.startswith("/c/") and path.endswith("/manage")) or path.startswith(
-            _DASHBOARD_PREFIXES
-        )
+        # The OAuth token endpoint takes forms by definition (RFC 6749, section 4.1.3).
+        on_manage_page = path.startswith("/c/") and path.endswith(("/manage", "/wallet-offer"))
+        return on_manage_page or path == "/oid4vci/token" or path.startswith(_DASHBOARD_PREFIXES)
     # Spreadsheet uploads, and a credential file on the public verify form.
     return media == b"multipart/form-data" and (path.startswith("/app/") or path == "/verify")
 

@@ -26,6 +26,11 @@ def counted(n: int, one: str, many: str | None = None) -> str:
     return f"{n:,} {one if n == 1 else (many or one + 's')}"
 
 
+def long_time(at: datetime) -> str:
+    """14:05 on 25 November 2026."""
+    return f"{at:%H:%M} on {long_date(at)}"
+
+
 def short_date(d: date | datetime) -> str:
     """2 Dec 2026."""
     return f"{d.day} {d:%b %Y}"
@@ -43,6 +48,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["long_date"] = long_date
+    env.filters["long_time"] = long_time
     env.filters["month_year"] = month_year
     env.filters["counted"] = counted
     env.filters["short_date"] = short_date

@@ -35,7 +35,7 @@ def public_page(uow: UnitOfWork, ctx: ServiceContext, cred_id: str) -> Page:
 
 
 def recipient_page(uow: UnitOfWork, ctx: ServiceContext, cred_id: str, token: str) -> Page:
-    _authorize(ctx, cred_id, token)
+    authorize(ctx, cred_id, token)
     return _page(uow, ctx, load_view(uow, ctx, cred_id, include_hidden=True))
 
 
@@ -44,12 +44,12 @@ def set_hidden(
 ) -> None:
     """Hide the credential's public page (and its public files), or show it again. Its
     signed file still verifies: verifiers read status lists and DIDs, never the page."""
-    _authorize(ctx, cred_id, token)
+    authorize(ctx, cred_id, token)
     load_view(uow, ctx, cred_id, include_hidden=True)  # deleted or unpublished: NotFound
     uow.credentials.set_hidden(cred_id, hidden)
 
 
-def _authorize(ctx: ServiceContext, cred_id: str, token: str) -> None:
+def authorize(ctx: ServiceContext, cred_id: str, token: str) -> None:
     # The same answer as for an unknown credential: a wrong token tells nothing. Non-ASCII
     # is refused first: hmac.compare_digest raises on it rather than answering False.
     ok = token.isascii() and len(token) <= 100

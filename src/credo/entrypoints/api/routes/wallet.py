@@ -45,14 +45,14 @@ def _session(app: App, request: Request) -> wallet.Session | None:
     return app.runner.read(lambda uow: wallet.session(uow, app.clock, cookie))
 
 
-def _page(template: str, status: int = 200, **values: object) -> Response:
+def page(template: str, status: int = 200, **values: object) -> Response:
     nonce = secrets.token_urlsafe(12)
     body = render(template, nonce=nonce, css=static_url("credo.css"), **values)
     return html_page(body, nonce, status, private=True)
 
 
 def _sign_in(status: int = 200, **values: object) -> Response:
-    return _page("pages/wallet_sign_in.html", status, **({"sent": False, "error": None} | values))
+    return page("pages/wallet_sign_in.html", status, **({"sent": False, "error": None} | values))
 
 
 def _see(location: str) -> RedirectResponse:
@@ -70,7 +70,7 @@ def wallet_page(request: Request, app: AppDep) -> Response:
         return wallet.held(uow, key), wallet.profile(uow, key)
 
     held, profile = app.runner.read(read)
-    return _page(
+    return page(
         "pages/wallet.html",
         held=held,
         profile=profile,
@@ -102,8 +102,8 @@ def enter_form(token: str, app: AppDep) -> Response:
     try:
         app.runner.read(lambda uow: wallet.check_link(uow, app.clock, token))
     except ResetLinkInvalid as exc:
-        return _page("pages/wallet_enter.html", exc.status, error=exc.detail, token="")
-    return _page("pages/wallet_enter.html", error=None, token=token)
+        return page("pages/wallet_enter.html", exc.status, error=exc.detail, token="")
+    return page("pages/wallet_enter.html", error=None, token=token)
 
 
 @router.post("/wallet/enter/{token}")
@@ -111,7 +111,7 @@ def enter(token: str, request: Request, app: AppDep) -> Response:
     try:
         cookie, _ = app.runner.write(lambda uow: wallet.open_session(uow, app.clock, token))
     except ResetLinkInvalid as exc:
-        return _page("pages/wallet_enter.html", exc.status, error=exc.detail, token="")
+        return page("pages/wallet_enter.html", exc.status, error=exc.detail, token="")
     answer = _see("/wallet")
     answer.set_cookie(
         COOKIE,
@@ -125,7 +125,7 @@ def enter(token: str, request: Request, app: AppDep) -> Response:
     return answer
 
 
-def _signed_in(app: App, request: Request, csrf: str | None = None) -> wallet.Session:
+def signed_in(app: App, request: Request, csrf: str | None = None) -> wallet.Session:
     s = _session(app, request)
     if s is None:
         raise NotFound("not signed in to a wallet")
@@ -140,7 +140,7 @@ Csrf = Annotated[str, Form(max_length=200)]
 @router.post("/wallet/sign-out")
 def sign_out(request: Request, app: AppDep, csrf: Csrf = "") -> Response:
     try:
-        _signed_in(app, request, csrf)
+        signed_in(app, request, csrf)
     except DomainError:
         return _see("/wallet")
     cookie = request.cookies.get(COOKIE)
@@ -160,7 +160,7 @@ def visibility(
 ) -> Response:
     try:
         object_id(cred_id)
-        key = _signed_in(app, request, csrf).recipient_key
+        key = signed_in(app, request, csrf).recipient_key
         on = hidden == "true"
         app.runner.write(lambda uow: wallet.set_hidden(uow, key, cred_id, on))
     except DomainError as exc:
@@ -190,7 +190,7 @@ def download(cred_id: str, ext: str, request: Request, app: AppDep) -> Response:
         object_id(cred_id)
         if ext not in FILES:
             raise NotFound(f"no such file {ext[:10]!r}")
-        key = _signed_in(app, request).recipient_key
+        key = signed_in(app, request).recipient_key
         held = app.runner.read(lambda uow: wallet.one(uow, key, cred_id))
         content = _file(app, held, ext)
     except DomainError as exc:
@@ -209,7 +209,7 @@ def download(cred_id: str, ext: str, request: Request, app: AppDep) -> Response:
 def download_all(request: Request, app: AppDep) -> Response:
     """Every credential's signed file, certificate and badge, in one zip."""
     try:
-        key = _signed_in(app, request).recipient_key
+        key = signed_in(app, request).recipient_key
     except DomainError as exc:
         return refused(request, exc)
     held = app.runner.read(lambda uow: wallet.held(uow, key))
@@ -246,7 +246,7 @@ def profile_settings(
     shown: Annotated[list[str] | None, Form(max_length=1000)] = None,
 ) -> Response:
     try:
-        key = _signed_in(app, request, csrf).recipient_key
+        key = signed_in(app, request, csrf).recipient_key
         chosen = [c for c in (shown or [])[:1000] if isinstance(c, str)]
         on = public == "true"
         app.runner.write(
