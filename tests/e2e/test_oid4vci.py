@@ -17,9 +17,9 @@ from tests.e2e.test_verifier_core import (
     Served,
     assert_checks,
     publish,
+    served_over_https,  # noqa: F401 (fixture `served`)
     verify,
 )
-from tests.e2e.test_verifier_core import served as _server  # noqa: F401 (fixture `served`)
 from tests.interop.node import oid4vci_wallet
 
 pytestmark = pytest.mark.slow
@@ -48,9 +48,16 @@ def test_a_wallet_app_takes_the_credential_and_it_stays_tied_to_the_original(
     )
 
     got = oid4vci_wallet(
-        made["credential_offer_uri"], binding=binding, alg=alg, ca_file=served.cert
+        made["credential_offer_uri"],
+        binding=binding,
+        alg=alg,
+        stale_nonce_first=True,
+        ca_file=served.cert,
     )
     assert got["ok"] is True, got
+    # The client read the refusal of a stale nonce as OAuth's invalid_nonce, asked for a
+    # new one and was served: a refused proof spends nothing.
+    assert got["stale_nonce_error"] == "invalid_nonce", got
     assert got["version"] == "V1", got  # the client read 1.0 metadata, not a draft's
     assert got["count"] == 1
     holder: str = got["holder"]

@@ -70,8 +70,8 @@ def need_node() -> None:
         pytest.skip(reason)
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+@pytest.fixture(scope="module", name="served")
+def served_over_https(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     need_node()
     ensure_node_modules()  # `npm ci` from package-lock.json once, before the server starts
     workdir = tmp_path_factory.mktemp("verifier-core")

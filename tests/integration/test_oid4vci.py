@@ -78,7 +78,7 @@ class Holder:
     def proof(self, nonce: str | None, aud: str, iat: float, **header: Any) -> str:
         head = {"typ": oid4vci.PROOF_TYPE, "alg": self.alg, "kid": self.kid} | header
         head = {k: v for k, v in head.items() if v is not None}
-        body: dict[str, Any] = {"aud": aud, "iat": int(iat)}
+        body: dict[str, Any] = {"aud": aud, "iat": iat if iat != iat else int(iat)}  # NaN
         if nonce is not None:
             body["nonce"] = nonce
         signing_input = f"{b64(json.dumps(head).encode())}.{b64(json.dumps(body).encode())}"
@@ -135,11 +135,17 @@ def ask(client: TestClient, access: str, jwt: str, **body: Any) -> Any:
 
 
 def assert_oauth_error(r: Any, status: int, error: str) -> None:
+    """OAuth's error members in a problem JSON body, served as `application/json` (what
+    OAuth 2.0 clients read errors from), never kept by caches."""
     assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.headers["content-type"] == "application/json", r.headers
+    assert r.headers["cache-control"] == "no-store"
     body = r.json()
     assert body["error"] == error and body["code"] == error, body
     assert body["error_description"] == body["detail"]
+    assert body["status"] == status and body["type"] == f"/problems/{error}"
+    if status == 401:
+        assert r.headers["www-authenticate"] == f'Bearer error="{error}"'
 
 
 def test_the_metadata_names_the_endpoints_and_what_is_issued(
@@ -198,7 +204,6 @@ def test_the_whole_flow_binds_the_credential_to_the_holder(
     # Spent: the token gives one credential; the code gave one token; the offer is gone.
     again = ask(client, access, holder.proof(nonce(client), credo.ctx.base_url, now))
     assert_oauth_error(again, 401, "invalid_token")
-    assert again.headers["www-authenticate"] == "Bearer"
     assert_oauth_error(token(client, code_of(made)), 400, "invalid_grant")
     assert client.get(offer_path(made)).status_code == 404
     listed = org.get(f"/v1/credentials/{cred['id']}/wallet-offers").json()["wallet_offers"]
@@ -274,6 +279,12 @@ def test_bad_proofs_are_refused_and_spend_nothing(
             "invalid_proof",
         ),
         "not a jwt": ("abc", "invalid_proof"),
+        "nested 5,000 deep": (f"{b64(b'[' * 5000 + b']' * 5000)}.{b64(b'{}')}.AA", "invalid_proof"),
+        "iat NaN": (holder.proof(fresh, base, float("nan")), "invalid_proof"),
+        "did:jwk nested deep": (
+            holder.proof(fresh, base, now, kid="did:jwk:" + b64(b"[" * 1500 + b"]" * 1500) + "#0"),
+            "invalid_proof",
+        ),
         "alg of another key": (holder.proof(fresh, base, now, alg="ES256"), "invalid_proof"),
     }
     for name, (jwt, error) in refusals.items():
@@ -324,13 +335,17 @@ def test_only_current_credentials_of_the_callers_own_go_to_wallets(
     stranger = create_org(client, name="Another University")
     cred = published(org)
     assert stranger.post(f"/v1/credentials/{cred['id']}/wallet-offer").status_code == 404
-    assert org.post("/v1/credentials/cred_nope/wallet-offer").status_code in (404, 422)
+    assert org.post("/v1/credentials/cred_nope/wallet-offer").status_code == 404
     assert client.post(f"/v1/credentials/{cred['id']}/wallet-offer").status_code == 401
 
-    # Suspended after the token was given: the credential request is refused.
-    made = make_offer(org, cred["id"])
+    # Suspended after the token was given: the credential request is refused; and the
+    # code of an offer made before is refused too.
+    made, unused = make_offer(org, cred["id"]), make_offer(org, cred["id"])
     access = token(client, code_of(made)).json()["access_token"]
     assert org.post(f"/v1/credentials/{cred['id']}/suspend").status_code == 200
+    r = token(client, code_of(unused))
+    assert_oauth_error(r, 400, "invalid_grant")
+    assert "suspended" in r.json()["detail"]
     holder = Holder()
     r = ask(
         client,
@@ -385,10 +400,36 @@ def test_the_recipient_adds_it_from_the_wallet(
     assert r.status_code == 200, r.text
     assert "openid-credential-offer://?credential_offer_uri=" in r.text
     assert f'href="/wallet#{mine["id"]}"' in r.text
-    # Another recipient's credential, a wrong CSRF token, or signed out: not found.
+    # Another recipient's credential: not found; a wrong CSRF token: forbidden.
     r = client.post(f"/wallet/credentials/{theirs['id']}/wallet-offer", data={"csrf": csrf})
     assert r.status_code == 404
     r = client.post(f"/wallet/credentials/{mine['id']}/wallet-offer", data={"csrf": "x"})
-    assert r.status_code in (403, 404)
+    assert r.status_code == 403
     listed = org.get(f"/v1/credentials/{mine['id']}/wallet-offers").json()["wallet_offers"]
     assert len(listed) == 1 and listed[0]["holder"] is None
+
+
+def test_a_retired_key_signs_no_copy(org: Org, client: TestClient, credo: App) -> None:
+    from tests.conftest import ADMIN
+
+    cred = published(org)
+    made = make_offer(org, cred["id"])
+    r = client.post(f"/v1/admin/organizations/{org.id}/keys/rotate", headers=ADMIN)
+    assert r.status_code in (200, 201), r.text
+    r = org.post(f"/v1/credentials/{cred['id']}/wallet-offer")
+    assert r.status_code == 409 and "retired" in r.json()["detail"], r.text
+    assert r.headers["content-type"] == "application/problem+json"  # the API's own routes
+    r = token(client, code_of(made))
+    assert_oauth_error(r, 400, "invalid_grant")
+    # Signed again (any change does that), it goes to a wallet with the new key.
+    r = org.patch(f"/v1/credentials/{cred['id']}", {"recipient": {"name": "Ada King"}})
+    assert r.status_code == 200, r.text
+    again = make_offer(org, cred["id"])
+    access = token(client, code_of(again)).json()["access_token"]
+    holder = Holder()
+    r = ask(
+        client,
+        access,
+        holder.proof(nonce(client), credo.ctx.base_url, credo.clock.now().timestamp()),
+    )
+    assert r.status_code == 200, r.text

@@ -344,6 +344,7 @@ def oid4vci_wallet(
     *,
     binding: Literal["did:key", "did:jwk"] = "did:key",
     alg: Literal["EdDSA", "ES256"] = "EdDSA",
+    stale_nonce_first: bool = False,
     ca_file: Path | None = None,
     timeout: float = NODE_TIMEOUT,
 ) -> dict[str, Any]:
@@ -353,12 +354,19 @@ def oid4vci_wallet(
 
     Returns {"ok": True, "holder": its DID, "credential": what it received, "version": the
     protocol version the client read in the metadata, ...} or {"ok": False, "error", ...}
-    when the client refused or was refused. ca_file: the server's certificate to trust."""
+    when the client refused or was refused. stale_nonce_first: the wallet first proves with a
+    nonce the issuer never gave; "stale_nonce_error" is the OAuth error the client read then.
+    ca_file: the server's certificate to trust."""
     ensure_node_modules()
     env = dict(os.environ)
     if ca_file is not None:
         env["NODE_EXTRA_CA_CERTS"] = str(ca_file)
-    request = {"offer": offer, "binding": binding, "alg": alg}
+    request = {
+        "offer": offer,
+        "binding": binding,
+        "alg": alg,
+        "stale_nonce_first": stale_nonce_first,
+    }
     try:
         result = subprocess.run(
             [_executable("node"), str(OID4VCI_WALLET)],

@@ -4,7 +4,7 @@
 //   node oid4vci_wallet.mjs < request.json
 //
 // request: {"offer": "openid-credential-offer://?...", "binding": "did:key" | "did:jwk",
-//           "alg": "EdDSA" | "ES256"}
+//           "alg": "EdDSA" | "ES256", "stale_nonce_first": true (try a made-up nonce first)}
 // answer (stdout, one JSON object): {"ok": true, "holder": DID, "credential": {...},
 //   "issuer_metadata": {...}, "token": {...}} or {"ok": false, "error": "...", "detail": ...}
 //
@@ -99,6 +99,29 @@ async function main() {
     issuerMetadata,
   });
   const configurationId = credentialOffer.credential_configuration_ids[0];
+  // A wallet whose nonce went stale: the issuer's error must reach it as an OAuth error it
+  // reads (invalid_nonce), so that it asks for a new nonce and tries again.
+  let staleNonceError = null;
+  if (request.stale_nonce_first) {
+    const { jwt: stale } = await client.createCredentialRequestJwtProof({
+      issuerMetadata,
+      credentialConfigurationId: configurationId,
+      nonce: 'a-nonce-the-issuer-never-gave',
+      signer: { method: 'did', didUrl: key.didUrl, alg },
+    });
+    try {
+      await client.retrieveCredentials({
+        issuerMetadata,
+        accessToken: accessTokenResponse.access_token,
+        credentialConfigurationId: configurationId,
+        proofs: { jwt: [stale] },
+      });
+      staleNonceError = 'accepted';
+    } catch (error) {
+      const parsed = error?.response?.credentialErrorResponseResult;
+      staleNonceError = parsed?.success ? parsed.data.error : `unread: ${error?.message}`;
+    }
+  }
   const { c_nonce: nonce } = await client.requestNonce({ issuerMetadata });
   const { jwt } = await client.createCredentialRequestJwtProof({
     issuerMetadata,
@@ -122,6 +145,7 @@ async function main() {
       issuer_metadata: issuerMetadata.credentialIssuer,
       version: issuerMetadata.originalDraftVersion,
       token_type: accessTokenResponse.token_type,
+      stale_nonce_error: staleNonceError,
       offer: credentialOffer,
     }) + '\n',
   );

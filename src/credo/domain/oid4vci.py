@@ -18,6 +18,7 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -173,10 +174,10 @@ def parse_jwt(text: object) -> ProofJwt:
     if len(parts) != 3:
         raise InvalidProof("the proof's jwt is not a compact JWS (three parts)")
     try:
-        header = json.loads(unb64url(parts[0]))
-        payload = json.loads(unb64url(parts[1]))
+        header = strict_json(unb64url(parts[0]))
+        payload = strict_json(unb64url(parts[1]))
         signature = unb64url(parts[2])
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise InvalidProof("the proof's jwt is not base64url-encoded JSON") from None
     if not isinstance(header, dict) or not isinstance(payload, dict):
         raise InvalidProof("the proof's jwt header and payload must be JSON objects")
@@ -197,7 +198,7 @@ def check_claims(jwt: ProofJwt, *, audience: str, now: datetime, nonce_secret: b
     if aud != audience and not (isinstance(aud, list) and audience in aud):
         raise InvalidProof(f"the proof's aud must be this credential issuer, {audience}")
     iat = p.get("iat")
-    if not isinstance(iat, int | float) or isinstance(iat, bool):
+    if not isinstance(iat, int | float) or isinstance(iat, bool) or not math.isfinite(iat):
         raise InvalidProof("the proof needs iat, the time it was made (seconds since 1970)")
     if iat > now.timestamp() + FUTURE_SKEW.total_seconds():
         raise InvalidProof("the proof's iat is in the future")
@@ -221,6 +222,16 @@ def bound(document: dict[str, Any], holder: str) -> dict[str, Any]:
         raise InvalidCredentialRequest("the credential has no single subject to bind")
     doc["credentialSubject"] = {"id": holder, **{k: v for k, v in subject.items() if k != "id"}}
     return doc
+
+
+def strict_json(raw: bytes) -> object:
+    """JSON as RFC 8259 has it: no NaN or Infinity (Python's json takes them, and every
+    comparison with NaN is false). ValueError or RecursionError otherwise."""
+
+    def refuse(name: str) -> object:
+        raise ValueError(f"{name} is not JSON")
+
+    return json.loads(raw, parse_constant=refuse)
 
 
 def b64url(data: bytes) -> str:

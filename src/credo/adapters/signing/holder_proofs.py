@@ -4,7 +4,6 @@ JWS signature checked with that key: EdDSA (Ed25519) or ES256 (P-256)."""
 
 from __future__ import annotations
 
-import base64
 import json
 from typing import Any
 
@@ -16,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from credo.adapters.signing.multibase import decode
 from credo.domain.errors import InvalidKey, InvalidProof
-from credo.domain.oid4vci import ProofJwt
+from credo.domain.oid4vci import ProofJwt, b64url, strict_json, unb64url
 
 PublicKey = Ed25519PublicKey | ec.EllipticCurvePublicKey
 
@@ -31,8 +30,8 @@ class JwtHolderProofs:
     def holder(self, jwt: ProofJwt) -> str:
         header = jwt.header
         if "jwk" in header:
-            did = did_jwk(_jwk(header["jwk"]))
             key = _from_jwk(_jwk(header["jwk"]))
+            did = did_jwk(key)  # the key's one did:jwk, however its JWK was spelled
         else:
             kid = header.get("kid")
             if not isinstance(kid, str) or len(kid) > MAX_DID:
@@ -54,17 +53,29 @@ def resolve(did: str, fragment: str = "") -> PublicKey:
         if fragment not in ("", "0"):
             raise InvalidProof("a did:jwk DID URL's fragment is #0")
         try:
-            jwk = json.loads(_b64(did.removeprefix("did:jwk:")))
-        except (ValueError, UnicodeDecodeError):
+            jwk = strict_json(unb64url(did.removeprefix("did:jwk:")))
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise InvalidProof("the did:jwk does not hold base64url JSON") from None
+        # The DID stays as the wallet spelled it (did:jwk fixes no member order): it is the
+        # name the wallet presents the credential under.
         return _from_jwk(_jwk(jwk))
     raise InvalidProof("the holder's key must be named by a did:key or did:jwk")
 
 
-def did_jwk(jwk: dict[str, Any]) -> str:
-    public = {k: jwk[k] for k in ("crv", "kty", "x", "y") if k in jwk}
-    text = json.dumps(public, separators=(",", ":"), sort_keys=True)
-    return "did:jwk:" + base64.urlsafe_b64encode(text.encode()).rstrip(b"=").decode()
+def did_jwk(key: PublicKey) -> str:
+    """The key's did:jwk: its public JWK, members sorted, in base64url."""
+    if isinstance(key, Ed25519PublicKey):
+        jwk = {"crv": "Ed25519", "kty": "OKP", "x": b64url(key.public_bytes_raw())}
+    else:
+        numbers = key.public_numbers()
+        jwk = {
+            "crv": "P-256",
+            "kty": "EC",
+            "x": b64url(numbers.x.to_bytes(32, "big")),
+            "y": b64url(numbers.y.to_bytes(32, "big")),
+        }
+    text = json.dumps(jwk, separators=(",", ":"), sort_keys=True)
+    return "did:jwk:" + b64url(text.encode())
 
 
 def _jwk(value: object) -> dict[str, Any]:
@@ -82,7 +93,7 @@ def _from_multikey(ident: str) -> PublicKey:
         raise InvalidProof("a did:key is a short base58btc multibase value (z...)") from None
     try:
         if raw.startswith(_ED25519_PUB) and len(raw) == 34:
-            return Ed25519PublicKey.from_public_bytes(raw[2:])
+            return _ed25519(raw[2:])
         if raw.startswith(_P256_PUB) and len(raw) == 35:
             return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw[2:])
     except ValueError:
@@ -92,8 +103,8 @@ def _from_multikey(ident: str) -> PublicKey:
 
 def _from_jwk(jwk: dict[str, Any]) -> PublicKey:
     try:
-        if jwk.get("kty") == "OKP" and jwk.get("crv") == "Ed25519":
-            return Ed25519PublicKey.from_public_bytes(_b64(jwk.get("x")))
+        if jwk.get("kty") == "OKP" and jwk.get("crv") == "Ed25519" and "y" not in jwk:
+            return _ed25519(_b64(jwk.get("x")))
         if jwk.get("kty") == "EC" and jwk.get("crv") == "P-256":
             x, y = _b64(jwk.get("x")), _b64(jwk.get("y"))
             if len(x) != 32 or len(y) != 32:
@@ -105,9 +116,55 @@ def _from_jwk(jwk: dict[str, Any]) -> PublicKey:
 
 
 def _b64(value: object) -> bytes:
-    if not isinstance(value, str):
-        raise ValueError("not a string")
-    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    if not isinstance(value, str) or len(value) > 100:
+        raise ValueError("not a key's base64url")
+    return unb64url(value)
+
+
+# Edwards25519 (RFC 8032, section 5.1): only to refuse the keys no one holds a secret of.
+_P = 2**255 - 19
+_D = -121665 * pow(121666, _P - 2, _P) % _P
+_SQRT_M1 = pow(2, (_P - 1) // 4, _P)
+
+
+def _ed25519(raw: bytes) -> Ed25519PublicKey:
+    """An Ed25519 public key of full order. A small-order point (the identity, say) is a
+    key whose every "signature" of a fitting form verifies: with it, anyone could prove
+    possession of a DID nobody holds (RFC 8032 verifiers need not refuse them)."""
+    point = _decode_point(raw)
+    for _ in range(3):  # [8]P
+        point = _add(point, point)
+    if point == (0, 1):
+        raise InvalidProof("the holder's Ed25519 key is a small-order point: no one holds it")
+    return Ed25519PublicKey.from_public_bytes(raw)
+
+
+def _decode_point(raw: bytes) -> tuple[int, int]:
+    if len(raw) != 32:
+        raise ValueError("an Ed25519 key has 32 bytes")
+    y = int.from_bytes(raw, "little") & ((1 << 255) - 1)
+    sign = raw[31] >> 7
+    if y >= _P:
+        raise ValueError("not a canonical encoding")
+    x2 = (y * y - 1) * pow(_D * y * y + 1, _P - 2, _P) % _P
+    x = pow(x2, (_P + 3) // 8, _P)
+    if (x * x - x2) % _P:
+        x = x * _SQRT_M1 % _P
+    if (x * x - x2) % _P:
+        raise ValueError("not a point of the curve")
+    if x == 0 and sign:
+        raise ValueError("not a canonical encoding")
+    if x & 1 != sign:
+        x = _P - x
+    return x, y
+
+
+def _add(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
+    (x1, y1), (x2, y2) = a, b
+    t = _D * x1 * x2 * y1 * y2 % _P
+    x3 = (x1 * y2 + y1 * x2) * pow(1 + t, _P - 2, _P) % _P
+    y3 = (y1 * y2 + x1 * x2) * pow(1 - t, _P - 2, _P) % _P
+    return x3, y3
 
 
 def _verify(alg: str, key: PublicKey, signing_input: bytes, signature: bytes) -> None:

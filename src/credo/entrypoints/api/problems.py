@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from credo.domain.errors import DomainError, Unauthorized
+from credo.domain.errors import DomainError, Unauthorized, WalletProtocolError
 
 log = logging.getLogger("credo.api")
 
@@ -84,7 +84,20 @@ def validation_problem(exc: RequestValidationError) -> JSONResponse:
 
 
 def domain_problem(exc: DomainError) -> JSONResponse:
+    if isinstance(exc, WalletProtocolError):
+        return wallet_protocol_problem(exc)
     return problem(exc.status, exc.code, exc.detail, exc.title, **exc.fields)
+
+
+def wallet_protocol_problem(exc: WalletProtocolError) -> JSONResponse:
+    """The problem JSON of an OID4VCI refusal as OAuth 2.0 clients read errors: the media
+    type `application/json` (RFC 6749, section 5.2; wallets look for exactly that before
+    reading `error`), and the error in WWW-Authenticate on a 401 (RFC 6750, section 3)."""
+    body = problem_dict(exc.status, exc.code, exc.detail, exc.title, **exc.fields)
+    headers = {"Cache-Control": "no-store"}
+    if exc.status == 401:
+        headers["WWW-Authenticate"] = f'Bearer error="{exc.code}"'
+    return JSONResponse(body, status_code=exc.status, headers=headers)
 
 
 def busy_problem(exc: OperationalError) -> JSONResponse:

@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 
 from credo.domain.errors import DomainError, InsufficientCredits
-from credo.entrypoints.api.problems import problem, validation_problem
+from credo.entrypoints.api.problems import domain_problem, problem, validation_problem
 from credo.entrypoints.dashboard import (
     auth_routes,
     credential_routes,
@@ -67,7 +67,7 @@ def install(api: FastAPI) -> None:
             return page(
                 request, app, None, "app/error.html", exc.status, title=exc.title, detail=detail
             )
-        return problem(exc.status, exc.code, exc.detail, exc.title, **exc.fields)
+        return domain_problem(exc)
 
     @api.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:

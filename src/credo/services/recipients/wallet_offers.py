@@ -73,11 +73,16 @@ def create(
     found = uow.credentials.published(cred_id)
     if found is None or found[0].organization_id != org_id:
         raise NotFound(f"no credential {cred_id}")
-    return _offer(uow, ctx, found[0], created_by)
+    return _offer(uow, ctx, found, created_by)
 
 
-def _offer(uow: UnitOfWork, ctx: ServiceContext, cred: Credential, created_by: str) -> Offer:
-    _refuse_if_not_current(cred)
+def _offer(
+    uow: UnitOfWork, ctx: ServiceContext, found: tuple[Credential, str], created_by: str
+) -> Offer:
+    cred = found[0]
+    problem = _why_not(uow, *found)
+    if problem is not None:
+        raise Conflict(f"{problem}: it cannot go into a wallet")
     now = ctx.clock.now()
     handle = secrets.token_urlsafe(32)
     offer_id = new_id("wof", now)
@@ -101,11 +106,17 @@ def _offer(uow: UnitOfWork, ctx: ServiceContext, cred: Credential, created_by: s
     )
 
 
-def _refuse_if_not_current(cred: Credential) -> None:
+def _why_not(uow: UnitOfWork, cred: Credential, document: str) -> str | None:
+    """Why the credential may not go into a wallet now, or None."""
     if cred.revoked_at is not None:
-        raise Conflict("the credential is revoked: it cannot go into a wallet")
+        return "the credential is revoked"
     if cred.suspended_at is not None:
-        raise Conflict("the credential is suspended: it cannot go into a wallet until lifted")
+        return "the credential is suspended"
+    try:
+        _signing(uow, cred.organization_id, orjson.loads(document))
+    except InvalidCredentialRequest as exc:
+        return exc.detail
+    return None
 
 
 def offer_document(uow: UnitOfWork, ctx: ServiceContext, handle: str) -> dict[str, Any]:
@@ -129,15 +140,20 @@ def token(uow: UnitOfWork, ctx: ServiceContext, form: Mapping[str, str]) -> dict
     if not code:
         raise InvalidRequest("pre-authorized_code is required")
     now = ctx.clock.now()
-    access = secrets.token_urlsafe(32)
-    expires = now + p.TOKEN_LIFETIME
-    if not uow.wallet_offers.redeem(p.digest(code), p.digest(access), now, expires):
-        stored = uow.wallet_offers.by_code(p.digest(code))
-        if stored is None:
-            raise InvalidGrant("the pre-authorized code is not one of ours")
-        if stored.redeemed_at is not None:
-            raise InvalidGrant("the pre-authorized code was used already")
+    stored = uow.wallet_offers.by_code(p.digest(code))
+    if stored is None:
+        raise InvalidGrant("the pre-authorized code is not one of ours")
+    if stored.redeemed_at is not None:
+        raise InvalidGrant("the pre-authorized code was used already")
+    if stored.expires_at <= now:
         raise InvalidGrant("the credential offer has expired: ask for a new one")
+    found = uow.credentials.published(stored.credential_id)
+    problem = "the credential is no longer published" if found is None else _why_not(uow, *found)
+    if problem is not None:
+        raise InvalidGrant(problem)
+    access = secrets.token_urlsafe(32)
+    if not uow.wallet_offers.redeem(p.digest(code), p.digest(access), now, now + p.TOKEN_LIFETIME):
+        raise InvalidGrant("the pre-authorized code was used already")  # by a request just now
     seconds = int(p.TOKEN_LIFETIME.total_seconds())
     return {
         "access_token": access,
@@ -237,26 +253,35 @@ def _bound_credential(
     if cred.revoked_at is not None or cred.suspended_at is not None:
         raise InvalidCredentialRequest("the credential is revoked or suspended")
     document = orjson.loads(text)
-    proof = document.get("proof")
-    if not isinstance(proof, dict):
-        raise InvalidCredentialRequest("the credential has no single proof to sign anew")
-    method = str(proof.get("verificationMethod", ""))
-    key = _signing_key(uow, cred.organization_id, method)
+    key, method, cryptosuite = _signing(uow, cred.organization_id, document)
     signed = ctx.signer.sign(
         [p.bound(document, holder)],
         key,
-        cryptosuite=str(proof.get("cryptosuite", "eddsa-rdfc-2022")),
+        cryptosuite=cryptosuite,
         created=now,
         verification_method=method,
     )
     return signed[0]
 
 
-def _signing_key(uow: UnitOfWork, org_id: str, method: str) -> SigningKey:
+def _signing(uow: UnitOfWork, org_id: str, document: Any) -> tuple[SigningKey, str, str]:
+    """What the copy is signed with: the key, method and cryptosuite that signed the
+    credential, so that its issuer and its status lists' issuer stay one. A key the
+    organization retired signs nothing new (it may have been retired for a leak): the
+    credential must be signed again (any change to it does that) before it goes to a
+    wallet."""
+    proof = document.get("proof") if isinstance(document, dict) else None
+    if not isinstance(proof, dict):
+        raise InvalidCredentialRequest("the credential has no single proof to sign anew")
+    method = str(proof.get("verificationMethod", ""))
     public = method.rpartition("#")[2]
     for key in uow.signing_keys.all(org_id):
         if key.public_key_multibase == public:
-            return key
+            if key.retired_at is not None:
+                raise InvalidCredentialRequest(
+                    "the credential was signed with a key the organization has retired"
+                )
+            return key, method, str(proof.get("cryptosuite", "eddsa-rdfc-2022"))
     raise InvalidCredentialRequest("the key that signed the credential is gone")
 
 
@@ -288,7 +313,7 @@ def for_recipient(
     if found is None or (token is None and found[0].recipient_key != wallet_key):
         raise NotFound(f"no credential {cred_id}")
     cred = found[0]
-    made = _offer(uow, ctx, cred, "recipient" if token is not None else "wallet")
+    made = _offer(uow, ctx, found, "recipient" if token is not None else "wallet")
     org = uow.organizations.get(cred.organization_id)
     group = uow.groups.get(cred.organization_id, cred.group_id)
     return RecipientOffer(made, group.name if group else "", org.name if org else "")
