@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -122,8 +123,19 @@ class _SharedApps:
 _SHARED_APPS = _SharedApps()
 
 
+_SERIALS = itertools.count(1)
+_CURRENT = [0]
+
+
+def running_serial() -> int:
+    """The running test's place in this process's run: 1, 2, ... A test that sees its
+    predecessor's serial one below its own knows no other test ran in between here."""
+    return _CURRENT[0]
+
+
 @pytest.fixture(autouse=True)
 def _apps_taken_back() -> Iterator[None]:
+    _CURRENT[0] = next(_SERIALS)
     yield
     _SHARED_APPS.take_back()
 
