@@ -123,6 +123,20 @@ class _SharedApps:
 _SHARED_APPS = _SharedApps()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest tests first, then the ones that start servers, then the rest (a stable
+    sort: each module's tests keep their order). pytest-xdist hands out the list in order
+    and idle workers take over the end of a busy one's share, so a minute-long test
+    started first overlaps everything else instead of running alone at the end."""
+
+    def rank(item: pytest.Item) -> int:
+        if item.get_closest_marker("heavy"):
+            return 0
+        return 1 if item.get_closest_marker("slow") else 2
+
+    items.sort(key=rank)
+
+
 _SERIALS = itertools.count(1)
 _CURRENT = [0]
 

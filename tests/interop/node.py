@@ -153,28 +153,23 @@ def default_contexts_dir() -> Path | None:
     return None
 
 
-def _run(
-    command: str,
+def _node(
+    script: Path,
     request: Mapping[str, Any],
     *args: str,
-    contexts_dir: Path | None = None,
-    timeout: float = NODE_TIMEOUT,
-) -> dict[str, Any]:
+    env: Mapping[str, str],
+    timeout: float,
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """Run `node script args...` with `request` as JSON on stdin: the finished process and
+    its JSON answer ({} when stdout is not one JSON object)."""
     ensure_node_modules()
-    node = _executable("node")
-    env = dict(os.environ)
-    directory = contexts_dir if contexts_dir is not None else default_contexts_dir()
-    if directory is None:
-        env.pop("CREDO_CONTEXTS_DIR", None)
-    else:
-        env["CREDO_CONTEXTS_DIR"] = str(directory)
-    argv = [node, str(DBVC), command, *args]
+    name = " ".join([f"node {script.name}", *args])
     try:
         result = subprocess.run(
-            argv,
+            [_executable("node"), str(script), *args],
             input=json.dumps(request),
             cwd=HARNESS_DIR,
-            env=env,
+            env=dict(env),
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -182,26 +177,51 @@ def _run(
         )
     except subprocess.TimeoutExpired as exc:
         raise NodeHarnessError(
-            f"`node dbvc.mjs {command}` did not finish in {timeout:.0f} s"
-            f"\n--- stderr ---\n{(exc.stderr or '')!s}"
+            f"`{name}` did not finish in {timeout:.0f} s\n--- stderr ---\n{(exc.stderr or '')!s}"
         ) from exc
     answer: dict[str, Any] = {}
-    try:
+    with contextlib.suppress(json.JSONDecodeError):
         parsed = json.loads(result.stdout)
         if isinstance(parsed, dict):
             answer = parsed
-    except json.JSONDecodeError:
-        pass
+    return result, answer
+
+
+def _failed(
+    name: str, result: subprocess.CompletedProcess[str], answer: dict[str, Any]
+) -> NodeHarnessError:
+    error = answer.get("error") or {}
+    message = error.get("message") if isinstance(error, dict) else None
+    return NodeHarnessError(
+        f"`node {name}` failed (exit {result.returncode}): {message or 'no JSON answer'}"
+        f"\n--- stderr ---\n{result.stderr[-4000:]}\n--- stdout ---\n{result.stdout[-2000:]}",
+        answer,
+    )
+
+
+def _with_ca(ca_file: Path | None) -> dict[str, str]:
+    env = dict(os.environ)
+    if ca_file is not None:
+        env["NODE_EXTRA_CA_CERTS"] = str(ca_file)
+    return env
+
+
+def _run(
+    command: str,
+    request: Mapping[str, Any],
+    *args: str,
+    contexts_dir: Path | None = None,
+    timeout: float = NODE_TIMEOUT,
+) -> dict[str, Any]:
+    env = dict(os.environ)
+    directory = contexts_dir if contexts_dir is not None else default_contexts_dir()
+    if directory is None:
+        env.pop("CREDO_CONTEXTS_DIR", None)
+    else:
+        env["CREDO_CONTEXTS_DIR"] = str(directory)
+    result, answer = _node(DBVC, request, command, *args, env=env, timeout=timeout)
     if result.returncode != 0 or not answer or "error" in answer:
-        error = answer.get("error") or {}
-        message = error.get("message") if isinstance(error, dict) else None
-        raise NodeHarnessError(
-            f"`node dbvc.mjs {' '.join([command, *args])}` failed "
-            f"(exit {result.returncode}): {message or 'no JSON answer'}"
-            f"\n--- stderr ---\n{result.stderr[-4000:]}"
-            f"\n--- stdout ---\n{result.stdout[-2000:]}",
-            answer,
-        )
+        raise _failed(" ".join(["dbvc.mjs", command, *args]), result, answer)
     return answer
 
 
@@ -295,47 +315,14 @@ def dcc_verify(
     `knownDIDRegistries` (default: none). ca_file: a PEM certificate Node is to trust
     (NODE_EXTRA_CA_CERTS), for a server on 127.0.0.1 with a self-signed certificate.
     """
-    ensure_node_modules()
-    node = _executable("node")
-    env = dict(os.environ)
-    if ca_file is not None:
-        env["NODE_EXTRA_CA_CERTS"] = str(ca_file)
     request = {
         "credential": credential,
         "knownDIDRegistries": list(known_did_registries or []),
         "documents": dict(documents or {}),
     }
-    try:
-        result = subprocess.run(
-            [node, str(DCC_VERIFY)],
-            input=json.dumps(request),
-            cwd=HARNESS_DIR,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise NodeHarnessError(
-            f"`node dcc_verify.mjs` did not finish in {timeout:.0f} s"
-            f"\n--- stderr ---\n{(exc.stderr or '')!s}"
-        ) from exc
-    answer: dict[str, Any] = {}
-    with contextlib.suppress(json.JSONDecodeError):
-        parsed = json.loads(result.stdout)
-        if isinstance(parsed, dict):
-            answer = parsed
+    result, answer = _node(DCC_VERIFY, request, env=_with_ca(ca_file), timeout=timeout)
     if result.returncode != 0 or "result" not in answer:
-        error = answer.get("error") or {}
-        message = error.get("message") if isinstance(error, dict) else None
-        raise NodeHarnessError(
-            f"`node dcc_verify.mjs` failed (exit {result.returncode}): "
-            f"{message or 'no JSON answer'}"
-            f"\n--- stderr ---\n{result.stderr[-4000:]}"
-            f"\n--- stdout ---\n{result.stdout[-2000:]}",
-            answer,
-        )
+        raise _failed("dcc_verify.mjs", result, answer)
     return answer
 
 
@@ -357,40 +344,14 @@ def oid4vci_wallet(
     when the client refused or was refused. stale_nonce_first: the wallet first proves with a
     nonce the issuer never gave; "stale_nonce_error" is the OAuth error the client read then.
     ca_file: the server's certificate to trust."""
-    ensure_node_modules()
-    env = dict(os.environ)
-    if ca_file is not None:
-        env["NODE_EXTRA_CA_CERTS"] = str(ca_file)
     request = {
         "offer": offer,
         "binding": binding,
         "alg": alg,
         "stale_nonce_first": stale_nonce_first,
     }
-    try:
-        result = subprocess.run(
-            [_executable("node"), str(OID4VCI_WALLET)],
-            input=json.dumps(request),
-            cwd=HARNESS_DIR,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise NodeHarnessError(
-            f"`node oid4vci_wallet.mjs` did not finish in {timeout:.0f} s"
-            f"\n--- stderr ---\n{(exc.stderr or '')!s}"
-        ) from exc
-    try:
-        answer = json.loads(result.stdout)
-    except json.JSONDecodeError:
-        answer = None
-    if not isinstance(answer, dict) or "ok" not in answer:
-        raise NodeHarnessError(
-            f"`node oid4vci_wallet.mjs` gave no answer (exit {result.returncode})"
-            f"\n--- stderr ---\n{result.stderr[-4000:]}\n--- stdout ---\n{result.stdout[-2000:]}"
-        )
+    result, answer = _node(OID4VCI_WALLET, request, env=_with_ca(ca_file), timeout=timeout)
+    if "ok" not in answer:
+        raise _failed("oid4vci_wallet.mjs", result, answer)
     answer["stderr"] = result.stderr[-4000:]
     return answer

@@ -69,8 +69,9 @@ class SqlWallet:
     def end_session(self, token_hash: str) -> None:
         self._c.execute(delete(t.wallet_sessions).where(_s.token_hash == token_hash))
 
-    def held(self, key: str) -> list[Held]:
-        """Every published, undeleted credential of this recipient key, newest first."""
+    def held(self, key: str, cred_id: str | None = None) -> list[Held]:
+        """Every published, undeleted credential of this recipient key, newest first; with
+        `cred_id`, that one only (when it is the recipient's)."""
         o, g = t.organizations.c, t.groups.c
         q = (
             select(*_CRED_COLUMNS, o.name.label("org_name"), g.name.label("group_name"))
@@ -86,6 +87,8 @@ class SqlWallet:
             )
             .order_by(_c.issued_on.desc(), _c.id.desc())
         )
+        if cred_id is not None:
+            q = q.where(_c.id == cred_id)
         found = []
         for row in self._c.execute(q):
             m = dict(row._mapping)

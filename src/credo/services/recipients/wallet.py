@@ -144,10 +144,10 @@ def held(uow: UnitOfWork, key: str) -> list[Held]:
 def one(uow: UnitOfWork, key: str, cred_id: str) -> Held:
     """One credential of this recipient; NotFound for anyone else's (the same answer as
     for none)."""
-    for h in uow.wallet.held(key):
-        if h.credential.id == cred_id:
-            return h
-    raise NotFound(f"no credential {cred_id}")
+    found = uow.wallet.held(key, cred_id)
+    if not found:
+        raise NotFound(f"no credential {cred_id}")
+    return found[0]
 
 
 def set_hidden(uow: UnitOfWork, key: str, cred_id: str, hidden: bool) -> None:
