@@ -123,46 +123,6 @@ class _SharedApps:
 _SHARED_APPS = _SharedApps()
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under pytest-xdist, deal the long tests out so that each worker starts with its share.
-
-    xdist's worksteal scheduler first cuts the list into one contiguous share per worker,
-    then lets an idle worker take over the end of a busy one's share. Left in file order,
-    the minute-long tests (marked `heavy`) and the server-starting ones (`slow`) bunch up in
-    a share or two and run last. Here each share starts with its turn of the heavy tests
-    (one by one) and of the slow ones (a module at a time, so that a module's server is
-    started once), and is filled up with the rest in file order."""
-    workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
-    if workers < 2:
-        return
-    heavy = [item for item in items if item.get_closest_marker("heavy")]
-    slow_modules: dict[str, list[pytest.Item]] = {}
-    rest: list[pytest.Item] = []
-    for item in items:
-        if item.get_closest_marker("heavy"):
-            continue
-        if item.get_closest_marker("slow"):
-            slow_modules.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
-        else:
-            rest.append(item)
-    shares: list[list[pytest.Item]] = [[] for _ in range(workers)]
-    for n, item in enumerate(heavy):
-        shares[n % workers].append(item)
-    for module in slow_modules.values():
-        min(shares, key=len).extend(module)
-    # The share sizes xdist cuts: the first idle worker len // workers, and so on.
-    remaining, sizes = len(items), []
-    for n in range(workers):
-        sizes.append(remaining // (workers - n))
-        remaining -= sizes[-1]
-    if any(len(share) > size for share, size in zip(shares, sizes, strict=True)):
-        return  # more long tests than a share holds: file order it is
-    fill = iter(rest)
-    for share, size in zip(shares, sizes, strict=True):
-        share.extend(next(fill) for _ in range(size - len(share)))
-    items[:] = [item for share in shares for item in share]
-
-
 _SERIALS = itertools.count(1)
 _CURRENT = [0]
 

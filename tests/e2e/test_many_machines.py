@@ -159,7 +159,6 @@ def dashboard_import(base: str, email: str, password: str, group: str, rows: int
         return job
 
 
-@pytest.mark.heavy
 @pytest.mark.parametrize("via", ["postgres", "pgbouncer"])
 def test_two_api_hosts_and_a_worker_lose_nothing(
     machines: list[net.Host], via: str, tmp_path: Path

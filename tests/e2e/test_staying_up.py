@@ -68,7 +68,6 @@ def server_workers(pid: int) -> list[psutil.Process]:
     return found
 
 
-@pytest.mark.heavy
 @pytest.mark.postgres
 def test_two_workers_come_up_and_stay_up_on_a_starved_machine(
     pg_database: str, tmp_path: Path

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
-import pytest
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -762,7 +761,6 @@ SQLITE = settings(
 POSTGRES = settings(SQLITE, max_examples=examples(30))
 
 
-@pytest.mark.heavy
 def test_credit_rules_stateful(engine: Engine, database_url: str) -> None:
     """The machine on each backend of the `engine` fixture (SQLite file, PostgreSQL)."""
     chosen = SQLITE if engine.dialect.name == "sqlite" else POSTGRES

@@ -312,7 +312,6 @@ def _same_shape_variants(
 # --- OB 3.0 credentials ------------------------------------------------------------------
 
 
-@pytest.mark.heavy
 @settings(
     max_examples=examples(2500),
     deadline=None,
@@ -326,7 +325,6 @@ def test_cached_nquads_equal_the_full_algorithm(credential: dict[str, Any]) -> N
     assert outcome(lambda: canonize_variants(credential)) == expected
 
 
-@pytest.mark.heavy
 @settings(
     max_examples=examples(200),
     deadline=None,
@@ -644,7 +642,6 @@ def fuzz_documents(draw: st.DrawFn) -> dict[str, Any]:
     return {"@context": context, **body}
 
 
-@pytest.mark.heavy
 @settings(
     max_examples=examples(1000),
     deadline=None,
