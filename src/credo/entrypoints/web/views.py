@@ -16,6 +16,7 @@ from credo.entrypoints.web.linkedin import add_to_profile_url
 from credo.entrypoints.web.templates import long_date
 from credo.services.credentials import verification as v
 from credo.services.recipients.visibility import Page
+from credo.services.rendering.showcase import CredentialView
 
 OUTCOMES = {True: "Passed", False: "Failed", None: "Not checked"}
 SHOWN_CHECKS = (v.SIGNATURE, v.ISSUER, v.STATUS, v.VALIDITY)
@@ -133,14 +134,13 @@ def state_of(result: v.Verification) -> str:
 _SHARE_NAMES = (("linkedin", "LinkedIn"), ("x", "X"), ("facebook", "Facebook"), ("email", "E-mail"))
 
 
-def share_targets(page: Page) -> dict[str, str]:
+def share_targets(view: CredentialView, state: str) -> dict[str, str]:
     """Where each share button of a credential's page leads, by its redirect's last path
     part: built here from the credential alone, so the redirect can lead nowhere else.
     Nobody is invited to add a revoked or suspended credential to a profile, nor to share
     one; an expired one may still go on a profile (LinkedIn shows its end date)."""
-    view = page.view
     cred, org, group = view.credential, view.organization, view.group
-    url, state = view.page_url, page.state
+    url = view.page_url
     targets: dict[str, str] = {}
     if state in ("active", "expired"):
         targets["linkedin-profile"] = add_to_profile_url(
@@ -180,7 +180,7 @@ def credential(page: Page) -> dict[str, Any]:
     cred, org, group = view.credential, view.organization, view.group
     url = view.page_url
     state = page.state
-    targets = share_targets(page)
+    targets = share_targets(page.view, page.state)
     return {
         "page": page,
         "cred": cred,

@@ -34,6 +34,13 @@ def public_page(uow: UnitOfWork, ctx: ServiceContext, cred_id: str) -> Page:
     return _page(uow, ctx, load_view(uow, ctx, cred_id))
 
 
+def public_state(uow: UnitOfWork, ctx: ServiceContext, cred_id: str) -> tuple[CredentialView, str]:
+    """A visible credential and its state on the organization's clock, unverified: what
+    its share buttons need (a redirect need not check a signature it does not show)."""
+    view = load_view(uow, ctx, cred_id)
+    return view, view.state(org_now(view.organization, ctx.clock).date())
+
+
 def recipient_page(uow: UnitOfWork, ctx: ServiceContext, cred_id: str, token: str) -> Page:
     authorize(ctx, cred_id, token)
     return _page(uow, ctx, load_view(uow, ctx, cred_id, include_hidden=True))

@@ -39,13 +39,13 @@ def share(cred_id: str, target: str, request: Request, app: AppDep) -> Response:
         kind = e.SHARE_TARGETS.get(target)
         if kind is None:
             raise NotFound(f"no share target {target[:40]!r}")
-        page = app.runner.read(lambda uow: visibility.public_page(uow, app.ctx, cred_id))
-        where = views.share_targets(page).get(target)
+        view, state = app.runner.read(lambda uow: visibility.public_state(uow, app.ctx, cred_id))
+        where = views.share_targets(view, state).get(target)
         if where is None:
             raise NotFound(f"credential {cred_id} cannot be shared as it stands")
     except DomainError as exc:
         return refused(request, exc)
-    cred = page.view.credential
+    cred = view.credential
     count(app, request, Subject(cred.organization_id, cred.id, cred.group_id), kind)
     return RedirectResponse(
         where,
