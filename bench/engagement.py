@@ -37,7 +37,7 @@ from tests.e2e.server import running_server
 
 from bench.operations import server_cpu
 from bench.recipient import publish
-from bench.workloads import new_org
+from bench.workloads import WRK_THREADS, new_org
 
 CONNECTIONS, CREDENTIALS, WARM_SECONDS, TARGET = 16, 20, 2, 0.90
 BROWSER = (
@@ -46,19 +46,13 @@ BROWSER = (
 )
 
 # Each thread walks the credentials from its own starting point; every request is a view.
-WRK_SCRIPT = """
+WRK_SCRIPT = (
+    """
 local ids = {IDS}
 counter = 0  -- a global: done() reads each thread's with thread:get
-local tid = 0
-local threads = {}
-function setup(thread)
-  thread:set("tid", #threads + 1)
-  table.insert(threads, thread)
-end
-function init(args)
-  tid = tonumber(wrk.thread:get("tid")) or 0
-end
-function request()
+"""
+    + WRK_THREADS
+    + """function request()
   counter = counter + 1
   return wrk.format("GET", "/c/" .. ids[(counter + tid * 7) % #ids + 1],
     {["User-Agent"] = "{UA}", ["Accept"] = "text/html,application/xhtml+xml"})
@@ -76,6 +70,7 @@ function done(summary, latency, requests)
     + summary.errors.timeout))
 end
 """
+)
 
 
 @dataclass

@@ -58,7 +58,7 @@ from tests.e2e.server import free_port, running_server
 
 from bench.operations import server_cpu
 from bench.publishing import CONNECTIONS, Load
-from bench.workloads import new_org
+from bench.workloads import WRK_THREADS, new_org
 
 WARM_SECONDS = 5
 TARGET_RATIO = 1.5
@@ -125,23 +125,17 @@ CREDENTIAL = {
 # every credential id and e-mail new (a warm-up's recipients must not come back as cheaper
 # seats already taken). wrk counts only statuses >= 400 as errors, so response() counts
 # everything outside 2xx itself; done() reads each thread's globals.
-WRK_SCRIPT = r"""
+WRK_SCRIPT = (
+    r"""
 local tag = "{TAG}"
 local path = "{PATH}"
 local headers = {HEADERS}
 local counter = 0
-local tid = 0
-local threads = {}
 non2xx = 0
 first_error = ""
-function setup(thread)
-  thread:set("tid", #threads + 1)
-  table.insert(threads, thread)
-end
-function init(args)
-  tid = tonumber(wrk.thread:get("tid")) or 0
-end
-function request()
+"""
+    + WRK_THREADS
+    + r"""function request()
   counter = counter + 1
   local n = tostring(counter)
   local id = string.format("urn:uuid:%s-%04x-4000-8000-%012x", tag, tid, counter)
@@ -175,6 +169,7 @@ function done(summary, latency, requests)
   end
 end
 """
+)
 
 
 class Skipped(Exception):

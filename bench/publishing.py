@@ -35,26 +35,20 @@ from tests.e2e.server import running_server
 
 from bench.operations import server_cpu
 from bench.then import BEFORE, Release, release_or_none
-from bench.workloads import Org, new_org
+from bench.workloads import WRK_THREADS, Org, new_org
 
 CONNECTIONS = 16
 
 # Each wrk thread numbers its requests; the thread id and a run tag make every address new,
 # so each publish takes a seat (the expensive path).
-WRK_SCRIPT = """
+WRK_SCRIPT = (
+    """
 local orgs = {ORGS}
 local tag = "{TAG}"
 local counter = 0
-local tid = 0
-local threads = {}
-function setup(thread)
-  thread:set("tid", #threads + 1)
-  table.insert(threads, thread)
-end
-function init(args)
-  tid = tonumber(wrk.thread:get("tid")) or 0
-end
-function request()
+"""
+    + WRK_THREADS
+    + """function request()
   counter = counter + 1
   local o = orgs[(counter + tid) % #orgs + 1]
   local body = '{"group_id":"' .. o[2] .. '","recipient":{"name":"Pub ' .. counter ..
@@ -71,6 +65,7 @@ function done(summary, latency, requests)
     + summary.errors.timeout))
 end
 """
+)
 
 PGBENCH_SETUP = """
 DROP TABLE IF EXISTS pb_cred, pb_seat, pb_ledger, pb_outbox, pb_usage;

@@ -10,6 +10,20 @@ from dataclasses import dataclass
 import httpx
 from tests.e2e.server import ADMIN_TOKEN
 
+# Lua for wrk scripts: each thread learns its number (tid, from 1) in init, and setup keeps
+# every thread in `threads`, where done() reads their counters.
+WRK_THREADS = """
+local tid = 0
+local threads = {}
+function setup(thread)
+  thread:set("tid", #threads + 1)
+  table.insert(threads, thread)
+end
+function init(args)
+  tid = tonumber(wrk.thread:get("tid")) or 0
+end
+"""
+
 
 @dataclass
 class Org:
