@@ -59,11 +59,11 @@ lint: setup
 	$(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/mypy
 
-# Every test, on SQLite and on PostgreSQL (required when CI=true), on every core
-# (pytest-xdist; PYTEST_ARGS= runs them in one process). One worker more than cores: while
-# a worker waits on a server process or the database, the spare one keeps the cores busy
-# (on 2 cores, 3 workers ran the suite in 9.8 minutes and 4 in 10.2).
-PYTEST_WORKERS ?= $(shell echo $$(( $$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1) + 1 )))
+# Every test, on SQLite and on PostgreSQL (required when CI=true), one xdist worker per core
+# (PYTEST_ARGS= runs them in one process). A worker more than cores ran the suite in 9.8
+# rather than about 12 minutes on 2 cores, but the served concurrency tests, starved of CPU,
+# then saw a connection reset once: PYTEST_WORKERS=3 opts in.
+PYTEST_WORKERS ?= auto
 PYTEST_ARGS ?= -n $(PYTEST_WORKERS) --dist worksteal --durations=20
 test: lint system-deps
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
