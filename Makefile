@@ -60,9 +60,9 @@ lint: setup
 	$(VENV)/bin/mypy
 
 # Every test, on SQLite and on PostgreSQL (required when CI=true), one xdist worker per core
-# (PYTEST_ARGS= runs them in one process). A worker more than cores ran the suite in 9.8
-# rather than about 12 minutes on 2 cores, but the served concurrency tests, starved of CPU,
-# then saw a connection reset once: PYTEST_WORKERS=3 opts in.
+# (PYTEST_ARGS= runs them in one process). On 2 cores, 2 workers ran the suite in 9.3
+# minutes; 3 were no faster (9.8 to 11.6) and once starved a served concurrency test of CPU
+# until it saw a connection reset. PYTEST_WORKERS=3 still opts in.
 PYTEST_WORKERS ?= auto
 PYTEST_ARGS ?= -n $(PYTEST_WORKERS) --dist worksteal --durations=20
 test: lint system-deps
