@@ -29,7 +29,8 @@ def _settle(settled_webhooks: None) -> None:
 @dataclass(frozen=True)
 class Route:
     method: str
-    # with {group_id}, {cred_id}, {job_id}, {user_id}, {key_id}, {webhook_id}, {delivery_id}
+    # with {group_id}, {cred_id}, {job_id}, {user_id}, {key_id}, {webhook_id}, {delivery_id},
+    # {dept_id}
     path: str
     needs: str  # "view", "issue" or "owner": the least role that may use it
 
@@ -77,6 +78,11 @@ ROUTES = [
     Route("GET", "/app/engagement", "view"),
     Route("GET", "/app/engagement.csv", "view"),
     Route("POST", "/app/engagement/email-opens", "owner"),
+    Route("GET", "/app/departments", "owner"),
+    Route("POST", "/app/departments", "owner"),
+    Route("GET", "/app/departments/{dept_id}", "owner"),
+    Route("POST", "/app/departments/{dept_id}", "owner"),
+    Route("POST", "/app/departments/{dept_id}/delete", "owner"),
     Route("GET", "/app/members", "owner"),
     Route("POST", "/app/members/invite", "owner"),
     Route("POST", "/app/members/{user_id}/role", "owner"),
@@ -161,7 +167,10 @@ def world(credo: App, client: TestClient) -> World:
     webhook_id = hook.json()["webhook"]["id"]
     sent = a.post(f"/v1/webhooks/{webhook_id}/test")
     assert sent.status_code == 202, sent.text
+    dept = a.post("/v1/departments", {"name": "Secret faculty of A", "credit_cap": 7})
+    assert dept.status_code == 201, dept.text
     ids = {
+        "dept_id": dept.json()["department"]["id"],
         "webhook_id": webhook_id,
         "delivery_id": sent.json()["delivery"]["id"],
         "group_id": group_id,
@@ -189,6 +198,8 @@ def form_for(route: Route, w: World) -> dict[str, Any]:
         return {"role": "owner"}
     if route.path == "/app/api-keys":
         return {"name": "Their key"}
+    if route.path.startswith("/app/departments"):
+        return {"name": "Renamed", "cap": "1"}
     if route.path == "/app/switch":
         return {"organization_id": w.a.id}
     if route.path == "/app/credentials/new":
@@ -234,13 +245,14 @@ def test_roles_are_refused_what_they_may_not_do(world: World, role: Role) -> Non
     # Nothing changed: the credential is still there, the member still an issuer.
     assert world.a.get(f"/v1/credentials/{world.ids['cred_id']}").status_code == 200
     assert _untouched_webhook(world)
+    assert _untouched_department(world)
 
 
 def test_another_organization_sees_nothing(world: World) -> None:
     other = world.people["other"]
     other.session_csrf = other.csrf()
     # What org A holds (ids a request itself names may be echoed in "no such ..." answers).
-    secrets = ("Secret course of A", "Alice of A", "alice@example.org")
+    secrets = ("Secret course of A", "Alice of A", "alice@example.org", "Secret faculty of A")
     for route in ROUTES:
         r = call(other, route, world)
         has_id = any("{" + k + "}" in route.path for k in world.ids)
@@ -251,10 +263,20 @@ def test_another_organization_sees_nothing(world: World) -> None:
         for secret in secrets if named else (*secrets, world.ids["cred_id"]):
             assert secret not in r.text, (route, secret)
     assert _untouched_webhook(world)
+    assert _untouched_department(world)
     # Org B's bulk actions on org A's credential did nothing to it.
     assert world.a.get(f"/v1/credentials/{world.ids['cred_id']}").status_code == 200
     assert world.a.get(f"/v1/groups/{world.ids['group_id']}").json()["group"]["name"] == (
         "Secret course of A"
+    )
+
+
+def _untouched_department(w: World) -> bool:
+    got = w.a.get(f"/v1/departments/{w.ids['dept_id']}")
+    return bool(
+        got.status_code == 200
+        and got.json()["department"]["name"] == "Secret faculty of A"
+        and got.json()["department"]["credit_cap"] == 7
     )
 
 

@@ -394,3 +394,128 @@ def test_publish_and_edit_paths_charge_once(live_server: LiveServer, http: httpx
 
     done = live_server.cli("audit", "--org", org.id)
     assert done.returncode == 0, f"credo audit failed:\n{done.stdout}\n{done.stderr}"
+
+
+def _department(org: ApiOrg, name: str, cap: int | None) -> str:
+    r = org.post("/v1/departments", {"name": name, "credit_cap": cap})
+    assert r.status_code == 201, r.text
+    dept: str = r.json()["department"]["id"]
+    return dept
+
+
+def _department_group(org: ApiOrg, name: str, dept: str) -> str:
+    r = org.post("/v1/groups", {"name": name, "department_id": dept})
+    assert r.status_code == 201, r.text
+    gid: str = r.json()["group"]["id"]
+    return gid
+
+
+def _department_used(org: ApiOrg) -> dict[str, int]:
+    return {d["id"]: d["used"] for d in org.credits()["departments"]}
+
+
+def test_a_department_cap_admits_exactly_the_cap(
+    live_server: LiveServer, http: httpx.Client
+) -> None:
+    """48 concurrent publishes to new recipients from a department capped at 7 (the
+    organization has 250): exactly 7 win and 41 get 402 department_cap_reached, while an
+    uncapped department's publishes racing beside them all go through (R16, R17)."""
+    org = new_org(live_server, http, name="E2E department cap")
+    capped, open_ = _department(org, "Capped", 7), _department(org, "Open", None)
+    law = [_department_group(org, f"Law {i}", capped) for i in range(2)]
+    arts = _department_group(org, "Arts", open_)
+    emails = [f"student{i:02d}@example.org" for i in range(48)]
+    others = [f"artist{i:02d}@example.org" for i in range(16)]
+
+    answers = storm(
+        [partial(org.publish, law[i % 2], e) for i, e in enumerate(emails)]
+        + [partial(org.publish, arts, e) for e in others]
+    )
+
+    assert_no_server_errors(answers)
+    mine, theirs = answers[:48], answers[48:]
+    won = [e for e, r in zip(emails, mine, strict=True) if r.status_code == 201]
+    refused = [r for r in mine if r.status_code == 402]
+    assert len(won) == 7 and len(refused) == 41, describe(mine)
+    for r in refused:
+        problem = r.json()
+        assert problem["code"] == "department_cap_reached", problem
+        assert problem["department"]["id"] == capped, problem
+        assert (problem["credits_required"], problem["credits_remaining"]) == (1, 0), problem
+    assert [r.status_code for r in theirs] == [201] * 16, describe(theirs)
+
+    assert_books_balance(org, charged=7 + 16)
+    assert _department_used(org) == {capped: 7, open_: 16}
+    ledger = org.ledger()
+    assert {e["recipient"] for e in ledger if e["department_id"] == capped} == set(won)
+    assert len(org.credentials(group_id=law[0])) + len(org.credentials(group_id=law[1])) == 7
+    done = live_server.cli("audit", "--org", org.id)
+    assert done.returncode == 0, f"credo audit failed:\n{done.stdout}\n{done.stderr}"
+
+
+def test_department_bulks_are_all_or_nothing(live_server: LiveServer, http: httpx.Client) -> None:
+    """8 overlapping bulks of 10 from a department capped at 25 (the organization has
+    plenty): each is wholly created or wholly refused, and the department took exactly the
+    seats of the bulks that were created, no more than its cap."""
+    org = new_org(live_server, http, name="E2E department bulks")
+    dept = _department(org, "Cohorts", 25)
+    groups = [_department_group(org, f"Cohort {i}", dept) for i in range(8)]
+    pool = [f"member{i:03d}@example.org" for i in range(45)]
+    bulks = [pool[5 * i : 5 * i + 10] for i in range(8)]
+
+    answers = storm([partial(org.bulk, g, b) for g, b in zip(groups, bulks, strict=True)])
+
+    assert_no_server_errors(answers)
+    assert {r.status_code for r in answers} <= {201, 402}, describe(answers)
+    seated: set[str] = set()
+    charged = 0
+    for group, emails, r in zip(groups, bulks, answers, strict=True):
+        created = org.credentials(group_id=group)
+        if r.status_code == 201:
+            assert len(created) == 10
+            charged += r.json()["credits_charged"]
+            seated.update(emails)
+        else:
+            assert r.json()["code"] == "department_cap_reached", r.text
+            assert created == [], f"a refused bulk left {len(created)} credential(s)"
+    assert 1 <= sum(r.status_code == 201 for r in answers) < len(bulks), describe(answers)
+    assert_books_balance(org, charged=charged)
+    assert _department_used(org) == {dept: len(seated)} and len(seated) <= 25
+    done = live_server.cli("audit", "--org", org.id)
+    assert done.returncode == 0, f"credo audit failed:\n{done.stdout}\n{done.stderr}"
+
+
+def test_cap_changes_and_group_moves_racing_publishes(
+    live_server: LiveServer, http: httpx.Client
+) -> None:
+    """Publishes race cap changes and a group moving between departments: every seat is
+    charged to the department the group was in when the charge took the lock, and each
+    department's counter equals its ledger charges (R18, R20, R21: credo audit)."""
+    org = new_org(live_server, http, name="E2E department moves")
+    a, b = _department(org, "A", 30), _department(org, "B", 30)
+    group = _department_group(org, "Travelling", a)
+    calls: list[Callable[[], httpx.Response]] = [
+        partial(org.publish, group, f"mover{i:02d}@example.org") for i in range(30)
+    ]
+    for i in range(4):
+        calls.insert(
+            i * 7, partial(org.patch, f"/v1/groups/{group}", {"department_id": [a, b][i % 2]})
+        )
+        calls.insert(
+            i * 7 + 3,
+            partial(org.patch, f"/v1/departments/{[a, b][i % 2]}", {"credit_cap": 30 + i}),
+        )
+
+    answers = storm(calls)
+
+    assert_no_server_errors(answers)
+    publishes = [r for r in answers if r.request.method == "POST"]
+    assert [r.status_code for r in publishes] == [201] * 30, describe(publishes)
+    assert all(r.status_code == 200 for r in answers if r.request.method == "PATCH")
+    assert_books_balance(org, charged=30)
+    used = _department_used(org)
+    ledger = org.ledger()
+    assert used[a] + used[b] == 30
+    assert used == {d: sum(e["department_id"] == d for e in ledger) for d in (a, b)}
+    done = live_server.cli("audit", "--org", org.id)
+    assert done.returncode == 0, f"credo audit failed:\n{done.stdout}\n{done.stderr}"

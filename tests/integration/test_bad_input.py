@@ -71,7 +71,10 @@ def _unknown_like(real_id: str) -> str:
 
 
 def _setup_org(org: Org, tag: str) -> dict[str, str]:
-    group = org.group(f"{tag} course", expires_after_months=12)
+    r = org.post("/v1/departments", {"name": f"{tag} faculty", "credit_cap": 100})
+    assert r.status_code == 201, r.text
+    dept = r.json()["department"]["id"]
+    group = org.group(f"{tag} course", expires_after_months=12, department_id=dept)
     other_group = org.group(f"{tag} other course")
     r = org.issue(
         group, f"ann.{tag}@example.org", "Ann", issued_on="2026-01-15", expires_on="2027-01-15"
@@ -81,7 +84,7 @@ def _setup_org(org: Org, tag: str) -> dict[str, str]:
     r = org.issue(other_group, f"bob.{tag}@example.org", "Bob", publish=False)
     assert r.status_code == 201, r.text
     draft = r.json()["credential"]["id"]
-    return {"group": group, "group2": other_group, "cred": cred, "draft": draft}
+    return {"group": group, "group2": other_group, "cred": cred, "draft": draft, "dept": dept}
 
 
 def _build_world(client: TestClient, credo: App) -> World:
@@ -96,6 +99,8 @@ def _build_world(client: TestClient, credo: App) -> World:
         "other_group": other["group"],
         "other_cred": other["cred"],
         "other_draft": other["draft"],
+        "other_dept": other["dept"],
+        "unknown_dept": _unknown_like(mine["dept"]),
         "unknown_cred": _unknown_like(mine["cred"]),
         "unknown_group": _unknown_like(mine["group"]),
         "unknown_org": _unknown_like(ours.id),
@@ -334,6 +339,8 @@ BODY_ROUTES: list[tuple[str, str, str, dict[str, Any] | None, bool]] = [
     ("PATCH", "/v1/credentials/$cred", "ours", {"expires_on": "2028-01-01"}, True),
     ("POST", "/v1/credentials/$draft/publish", "ours", {}, False),
     ("POST", "/v1/test-clock", "ours", CLOCK_BODY, True),
+    ("POST", "/v1/departments", "ours", {"name": "ours faculty 2"}, True),
+    ("PATCH", "/v1/departments/$dept", "ours", {"credit_cap": 90}, True),
 ]
 READ_ROUTES: list[tuple[str, str, str]] = [
     ("GET", f"{ADMIN_SUB}", "admin"),
@@ -346,6 +353,8 @@ READ_ROUTES: list[tuple[str, str, str]] = [
     ("GET", "/v1/credits", "ours"),
     ("GET", "/v1/credits/ledger", "ours"),
     ("GET", "/v1/test-clock", "ours"),
+    ("GET", "/v1/departments", "ours"),
+    ("GET", "/v1/departments/$dept", "ours"),
 ]
 ALL_ROUTES = (
     [(m, p, a) for m, p, a, _, _ in BODY_ROUTES]
@@ -353,6 +362,7 @@ ALL_ROUTES = (
     + [("DELETE", "/v1/credentials/$cred", "ours")]
     + [("POST", "/v1/credentials/$cred/wallet-offer", "ours")]
     + [("GET", "/v1/credentials/$cred/wallet-offers", "ours")]
+    + [("DELETE", "/v1/departments/$dept", "ours")]
 )
 
 
@@ -559,6 +569,81 @@ for name, bad in {"garbage": "nope", "unknown": "$unknown_org", "a group's": "$g
     case(
         f"DELETE admin sub: {name} org",
         Case("DELETE", path, json={"when": "now"}, auth="admin", status=404),
+    )
+
+# --- departments ----------------------------------------------------------------------------
+
+for name, bad in {
+    "garbage": "nope",
+    "unknown": "$unknown_dept",
+    "other organization's": "$other_dept",
+    "a group's": "$group",
+    "too long": "dep_" + "0" * 500,
+}.items():
+    path = f"/v1/departments/{bad}"
+    case(f"GET departments/{{id}}: {name} id", Case("GET", path, status=404))
+    case(
+        f"PATCH departments/{{id}}: {name} id",
+        Case("PATCH", path, json={"credit_cap": 1}, status=404),
+    )
+    case(f"DELETE departments/{{id}}: {name} id", Case("DELETE", path, status=404))
+case(
+    "DELETE departments/{id}: it holds a group",
+    Case("DELETE", "/v1/departments/$dept", status=409),
+)
+case(
+    "POST departments: the name of one there is",
+    Case("POST", "/v1/departments", json={"name": "OURS FACULTY"}, status=409),
+)
+for name, value in {
+    "negative": -1,
+    "a fraction": 2.5,
+    "a string": "10",
+    "a boolean": True,
+    "too big": 10_000_001,
+    "a list": [1],
+}.items():
+    invalid(
+        f"POST departments: credit_cap {name}",
+        "POST",
+        "/v1/departments",
+        {"name": "New", "credit_cap": value},
+        "credit_cap",
+    )
+    invalid(
+        f"PATCH departments/{{id}}: credit_cap {name}",
+        "PATCH",
+        "/v1/departments/$dept",
+        {"credit_cap": value},
+        "credit_cap",
+    )
+for name, value in {"empty": "", "blank": "   ", "null": None, "NUL": "a\x00b"}.items():
+    invalid(f"POST departments: name {name}", "POST", "/v1/departments", {"name": value}, "name")
+    invalid(
+        f"PATCH departments/{{id}}: name {name}",
+        "PATCH",
+        "/v1/departments/$dept",
+        {"name": value},
+        "name",
+    )
+for name, value in {
+    "garbage": "nope",
+    "unknown": "$unknown_dept",
+    "other organization's": "$other_dept",
+}.items():
+    invalid(
+        f"POST groups: department_id {name}",
+        "POST",
+        "/v1/groups",
+        {"name": "G", "department_id": value},
+        "department_id",
+    )
+    invalid(
+        f"PATCH groups/{{id}}: department_id {name}",
+        "PATCH",
+        "/v1/groups/$group",
+        {"department_id": value},
+        "department_id",
     )
 
 # --- group_id in bodies ---------------------------------------------------------------------

@@ -1,9 +1,10 @@
-"""A stateful model test of the credit engine (credits.md R1..R15) through the service layer.
+"""A stateful model test of the credit engine (credits.md R1..R21) through the service layer.
 
 Hypothesis drives one non-sandbox organization per example through issuing (single, bulk,
 drafts), publishing, renewals and re-addressing (including case-only e-mail changes),
 deletes, clock moves across anniversaries (a 29 February anchor among them), plan raises and
-cuts with tiny allowances, and cancellations. A small reference model written here predicts
+cuts with tiny allowances, cancellations, and departments: tiny caps, cap changes and groups
+moving between departments (R16..R21). A small reference model written here predicts
 every charge and every refusal; after each step the database is checked against the model
 and against the rules' invariants (R4, R5, R11, R14), and the audit must find nothing.
 
@@ -43,13 +44,14 @@ from credo.clock import FixedClock
 from credo.domain.entities import CredentialFilter
 from credo.domain.errors import (
     AlreadyPublished,
+    DepartmentCapReached,
     DomainError,
     InsufficientCredits,
     InvalidInput,
     NoActiveSubscription,
     NotFound,
 )
-from credo.services.billing import audit, credits
+from credo.services.billing import audit, credits, departments
 from credo.services.credentials import groups, issuing
 from credo.services.credentials.issuing import Changes, Issued, NewCredential, Preview
 from credo.services.ports import UnitOfWork
@@ -73,6 +75,11 @@ EMAILS = (
 )
 ANCHORS = (date(2024, 2, 29), date(2024, 2, 29), date(2026, 1, 15), date(2025, 8, 31))
 GROUP_EXPIRY_MONTHS = (None, 12)  # group 0 never expires by default, group 1 after a year
+# Two departments; a cap of None is no cap. Small caps, so R17 refuses often.
+DEPARTMENTS = 2
+CAPS = st.one_of(st.none(), st.integers(0, 3))
+# Where a group is: a department's index, or None for out of every department.
+PLACES = st.one_of(st.none(), st.integers(0, DEPARTMENTS - 1))
 KEEP = "keep"  # an edit that leaves expires_on alone
 # Which credential an edit picks: any live one, a published one, one seated in an earlier year.
 AMONG = st.sampled_from(["any", "published", "earlier year"])
@@ -157,6 +164,10 @@ class CreditMachine(RuleBasedStateMachine):
         )
         self.org = ""
         self.group_ids: list[str] = []
+        self.dept_ids: list[str] = []
+        self.caps: list[int | None] = [None] * DEPARTMENTS
+        self.place: list[int | None] = [None] * len(GROUP_EXPIRY_MONTHS)  # group -> department
+        self.dept_used: Counter[tuple[int, int]] = Counter()  # (department, year) -> seats
         # model state
         self.anchor = date(2024, 2, 29)
         self.now = self.clock.now()
@@ -168,8 +179,9 @@ class CreditMachine(RuleBasedStateMachine):
         self.creds: dict[str, ModelCredential] = {}
         self.order: list[str] = []  # creation order, live or not
         self.deleted: list[str] = []
-        # R4: (billing year, reason, recipient key, credential, time) of every charge, in order
-        self.ledger: list[tuple[int, str, str, str, datetime]] = []
+        # R4, R16: (billing year, reason, recipient key, credential, time, department id) of
+        # every charge, in order
+        self.ledger: list[tuple[int, str, str, str, datetime, str | None]] = []
 
     # -- helpers --
 
@@ -186,8 +198,9 @@ class CreditMachine(RuleBasedStateMachine):
         """R5: the keys holding a seat in `year`."""
         return {c.key for c in self.creds.values() if c.published and c.seat_year == year}
 
-    def predict(self, keys: list[str]) -> Prediction:
-        """R1, R4, R11, R15: what seat-needing events for `keys` (in order) cost now."""
+    def predict(self, keys: list[str], group: int) -> Prediction:
+        """R1, R4, R11, R15, R17: what seat-needing events for `keys` (in order) from
+        `group` cost now."""
         held = self.seated(self.year)
         new: list[str] = []
         for k in keys:
@@ -198,7 +211,26 @@ class CreditMachine(RuleBasedStateMachine):
             error = NoActiveSubscription
         elif len(new) > self.remaining:
             error = InsufficientCredits
+        elif len(new) > self.dept_remaining(group):
+            error = DepartmentCapReached
         return Prediction(len(new), new, error, bool(keys))
+
+    def dept_remaining(self, group: int) -> int | float:
+        """R17: what the group's department may still take this year (no cap: no limit)."""
+        dept = self.place[group]
+        if dept is None or self.caps[dept] is None:
+            return float("inf")
+        cap = self.caps[dept]
+        assert cap is not None
+        return max(0, cap - self.dept_used[(dept, self.year)])
+
+    def charged(self, group: int, reason: str, key: str, cid: str) -> None:
+        """R4, R16: one charge, to the group's department as it is now."""
+        dept = self.place[group]
+        dept_id = None if dept is None else self.dept_ids[dept]
+        self.ledger.append((self.year, reason, key, cid, self.now, dept_id))
+        if dept is not None:
+            self.dept_used[(dept, self.year)] += 1
 
     def live_ids(self) -> list[str]:
         return [i for i in self.order if i in self.creds]
@@ -258,6 +290,8 @@ class CreditMachine(RuleBasedStateMachine):
             assert exc.credits_required == p.cost
             if expected is InsufficientCredits:
                 assert exc.credits_remaining == self.remaining
+            if isinstance(exc, DepartmentCapReached):
+                assert exc.department_id in self.dept_ids
         assert self.snapshot() == before, "a refused call changed something (R11)"
         event(f"refused: {what} {expected.__name__}")
 
@@ -296,9 +330,16 @@ class CreditMachine(RuleBasedStateMachine):
         anchor=st.sampled_from(ANCHORS),
         plan=PLAN_CHANGES,
         start_hours=st.integers(0, 24 * 40),
+        caps=st.lists(CAPS, min_size=DEPARTMENTS, max_size=DEPARTMENTS),
+        places=st.lists(PLACES, min_size=2, max_size=2),
     )
     def create_organization(
-        self, anchor: date, plan: tuple[str, int | None], start_hours: int
+        self,
+        anchor: date,
+        plan: tuple[str, int | None],
+        start_hours: int,
+        caps: list[int | None],
+        places: list[int | None],
     ) -> None:
         self.anchor = anchor
         self.now = datetime.combine(anchor, time(0), tzinfo=UTC) + timedelta(hours=start_hours)
@@ -307,7 +348,9 @@ class CreditMachine(RuleBasedStateMachine):
         name, allowance = plan
         self.allowance = 250 if allowance is None else allowance
 
-        def setup(uow: UnitOfWork) -> tuple[str, list[str]]:
+        self.caps, self.place = list(caps), list(places)
+
+        def setup(uow: UnitOfWork) -> tuple[str, list[str], list[str]]:
             new = organizations.create_organization(
                 uow,
                 self.clock,
@@ -317,6 +360,13 @@ class CreditMachine(RuleBasedStateMachine):
                 sandbox=False,
                 anchor=anchor,
             )
+            org_id = new.organization.id
+            dept_ids = [
+                departments.create(
+                    uow, self.clock, org_id, name=f"D{i}", credit_cap=cap, actor="test"
+                ).id
+                for i, cap in enumerate(caps)
+            ]
             ids = [
                 groups.create_group(
                     uow,
@@ -325,12 +375,41 @@ class CreditMachine(RuleBasedStateMachine):
                     name=f"G{i}",
                     description=None,
                     expires_after_months=months,
+                    department_id=None if place is None else dept_ids[place],
                 ).id
-                for i, months in enumerate(GROUP_EXPIRY_MONTHS)
+                for i, (months, place) in enumerate(zip(GROUP_EXPIRY_MONTHS, places, strict=True))
             ]
-            return new.organization.id, ids
+            return org_id, ids, dept_ids
 
-        self.org, self.group_ids = self.app.runner.write(setup)
+        self.org, self.group_ids, self.dept_ids = self.app.runner.write(setup)
+
+    # -- departments --
+
+    @rule(dept=st.integers(0, DEPARTMENTS - 1), cap=CAPS)
+    def change_cap(self, dept: int, cap: int | None) -> None:
+        """R18: at once; lowering below what was taken takes nothing back."""
+        _, exc = self.write(
+            lambda uow: departments.update(
+                uow, self.clock, self.org, self.dept_ids[dept], {"credit_cap": cap}, actor="t"
+            )
+        )
+        assert exc is None, exc
+        taken = self.dept_used[(dept, self.year)]
+        if cap is not None and cap < taken:
+            event("cap: lowered below what the department took")
+        self.caps[dept] = cap
+
+    @rule(group=st.integers(0, len(GROUP_EXPIRY_MONTHS) - 1), to=PLACES)
+    def move_group(self, group: int, to: int | None) -> None:
+        """R20: nothing charged changes; later seats go to the new department."""
+        dept_id = None if to is None else self.dept_ids[to]
+        _, exc = self.write(
+            lambda uow: groups.update_group(
+                uow, self.org, self.group_ids[group], {"department_id": dept_id}
+            )
+        )
+        assert exc is None, exc
+        self.place[group] = to
 
     # -- issuing --
 
@@ -388,7 +467,7 @@ class CreditMachine(RuleBasedStateMachine):
                 news.append(NewCredential("R", email, issued, expires, expires_given=True))
             expected.append((email.strip(), key_of(email), issued, expires))
         keys = [k for _, k, _, _ in expected]
-        p = self.predict(keys if publish else [])
+        p = self.predict(keys if publish else [], group)
         gid = self.group_ids[group]
 
         def run(dry: bool) -> Callable[[UnitOfWork], Issued | Preview]:
@@ -422,8 +501,7 @@ class CreditMachine(RuleBasedStateMachine):
             )
             self.order.append(cred.id)
         for k in p.new_keys:
-            first = result.credentials[keys.index(k)]
-            self.ledger.append((self.year, "publish", k, first.id, self.now))
+            self.charged(group, "publish", k, result.credentials[keys.index(k)].id)
         self.used[self.year] += p.cost
         event(f"issue: {'published' if publish else 'drafts'}, charged {p.cost}")
 
@@ -432,7 +510,7 @@ class CreditMachine(RuleBasedStateMachine):
     def publish_draft(self, pick: int, dry_first: bool) -> None:
         cid = self.pick(self.drafts(), pick)
         c = self.creds[cid]
-        p = self.predict([c.key])
+        p = self.predict([c.key], c.group)
 
         def run(dry: bool) -> Callable[[UnitOfWork], Issued | Preview]:
             return lambda uow: issuing.publish(uow, self.app.ctx, self.org, cid, dry_run=dry)
@@ -451,7 +529,7 @@ class CreditMachine(RuleBasedStateMachine):
         assert result.credentials[0].seat_year == self.year
         c.published, c.seat_year = True, self.year
         if p.cost:
-            self.ledger.append((self.year, "publish", c.key, cid, self.now))
+            self.charged(c.group, "publish", c.key, cid)
         self.used[self.year] += p.cost
         event(f"publish draft: charged {p.cost}")
 
@@ -534,7 +612,7 @@ class CreditMachine(RuleBasedStateMachine):
                 reason = "recipient_change"
             elif dates_changed and c.seat_year != self.year:
                 reason = "renewal"
-        p = self.predict([new_key] if reason else [])
+        p = self.predict([new_key] if reason else [], c.group)
         what = f"edit ({reason})"
 
         def run(dry: bool) -> Callable[[UnitOfWork], Issued | Preview]:
@@ -562,7 +640,7 @@ class CreditMachine(RuleBasedStateMachine):
         if reason is not None:
             c.seat_year = self.year
             if p.cost:
-                self.ledger.append((self.year, reason, new_key, cid, self.now))
+                self.charged(c.group, reason, new_key, cid)
             self.used[self.year] += p.cost
         event(
             f"edit: {reason or ('draft' if not c.published else 'no seat needed')}, charged {p.cost}"
@@ -704,8 +782,16 @@ class CreditMachine(RuleBasedStateMachine):
         assert sum(1 for s in seats if s[1] == year) == balance.used
         assert +charges == +self.used, (charges, self.used)
         assert [
-            (e.billing_year, e.reason, e.recipient_key, e.credential_id, e.at) for e in entries
+            (e.billing_year, e.reason, e.recipient_key, e.credential_id, e.at, e.department_id)
+            for e in entries
         ] == self.ledger
+
+        # R16, R17, R21: each department's seats this year, against its cap.
+        figures = {f.department.id: f for f in balance.departments}
+        for i, dept_id in enumerate(self.dept_ids):
+            f = figures[dept_id]
+            assert f.department.credit_cap == self.caps[i]
+            assert f.used == self.dept_used[(i, year)], (i, f, self.dept_used)
 
         # R5: an open seat per (year, key) exactly while a live credential holds it.
         open_seats = Counter((s[1], s[2]) for s in seats if s[3])

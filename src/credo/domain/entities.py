@@ -49,6 +49,19 @@ class Group:
     design: str | None = None  # domain.designs.Design as JSON; None is the default design
     archived_at: datetime | None = None  # archived groups issue nothing new
     duplicate_policy: str = "allow"  # services.group_settings.DuplicatePolicy
+    department_id: str | None = None  # whose credit cap its new seats count against (R17)
+
+
+@dataclass(frozen=True, slots=True)
+class Department:
+    """A part of an organization that owns groups; `credit_cap` seats a year at most (R17)."""
+
+    id: str
+    organization_id: str
+    name: str
+    credit_cap: int | None
+    created_at: datetime
+    deleted_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +116,7 @@ class LedgerEntry:
     recipient_key: str
     credential_id: str
     seat_id: str
+    department_id: str | None = None  # the department the seat is charged to (R16)
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,6 +67,35 @@ class InsufficientCredits(DomainError):
         return max(0, self.credits_required - self.credits_remaining)
 
 
+class DepartmentCapReached(InsufficientCredits):
+    """R17: the event would take more seats than its department's cap leaves this year, even
+    if the organization has credits left. The problem JSON names the department."""
+
+    code = "department_cap_reached"
+    title = "Department credit cap reached"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        credits_required: int,
+        credits_remaining: int,
+        department_id: str,
+        department_name: str,
+        credit_cap: int | None,
+    ) -> None:
+        super().__init__(
+            detail, credits_required=credits_required, credits_remaining=credits_remaining
+        )
+        self.fields["department"] = {
+            "id": department_id,
+            "name": department_name,
+            "credit_cap": credit_cap,
+        }
+        self.department_id = department_id
+        self.department_name = department_name
+
+
 class NoActiveSubscription(InsufficientCredits):
     """R15: without an active subscription nothing that needs a seat may happen."""
 

@@ -19,6 +19,7 @@ from credo.services.billing.ports import (
     Charges,
     CreditAlerts,
     CreditReports,
+    Departments,
     Ledger,
     Seats,
     Subscriptions,
@@ -155,6 +156,8 @@ class UnitOfWork(Protocol):
     def wallet(self) -> Wallet: ...
     @property
     def wallet_offers(self) -> WalletOffers: ...
+    @property
+    def departments(self) -> Departments: ...
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None: ...

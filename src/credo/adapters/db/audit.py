@@ -59,6 +59,14 @@ class SqlAudit:
         )
         return [ChargeCount(int(r[0]), int(r[1] or 0), int(r[2])) for r in rows]
 
+    def charges_by_department(self, org_id: str) -> dict[tuple[str, int], int]:
+        rows = self._c.execute(
+            select(_l.department_id, _l.billing_year, func.count())
+            .where(_l.organization_id == org_id, _l.department_id.is_not(None), _l.delta == -1)
+            .group_by(_l.department_id, _l.billing_year)
+        )
+        return {(r[0], int(r[1])): int(r[2]) for r in rows}
+
     def ledger_mismatches(self, org_id: str, limit: int) -> list[LedgerMismatch]:
         """Entries that are not charges, or whose seat is missing (or another
         organization's), or disagrees with them on year or recipient."""

@@ -25,6 +25,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from credo.adapters.db import tables as t
 
 # From this many rows on, PostgreSQL gets them by COPY; fewer go by plain INSERT.
+from credo.adapters.db.departments import count_departments
 from credo.adapters.db.rows import _COPY_FROM_ROWS, _IN_LIST_MAX, _chunks, insert_rows
 from credo.domain.billing import Subscription
 from credo.domain.entities import (
@@ -258,6 +259,7 @@ class SqlLedger:
                         "recipient_key": e.recipient_key,
                         "credential_id": e.credential_id,
                         "seat_id": e.seat_id,
+                        "department_id": e.department_id,
                     }
                     for e in entries
                 ],
@@ -353,10 +355,12 @@ _CHARGE_PG = text(
     " CAST(:seat_orgs AS varchar[]), CAST(:seat_years AS integer[]),"
     " CAST(:seat_keys AS varchar[]), CAST(:seat_opened AS timestamp[]))),"
     " entry AS (INSERT INTO ledger_entries (organization_id, at, billing_year, delta, reason,"
-    " recipient_key, credential_id, seat_id) SELECT * FROM unnest(CAST(:e_orgs AS varchar[]),"
+    " recipient_key, credential_id, seat_id, department_id)"
+    " SELECT * FROM unnest(CAST(:e_orgs AS varchar[]),"
     " CAST(:e_at AS timestamp[]), CAST(:e_years AS integer[]), CAST(:e_deltas AS integer[]),"
     " CAST(:e_reasons AS varchar[]), CAST(:e_keys AS varchar[]),"
-    " CAST(:e_creds AS varchar[]), CAST(:e_seats AS varchar[]))),"
+    " CAST(:e_creds AS varchar[]), CAST(:e_seats AS varchar[]),"
+    " CAST(:e_depts AS varchar[]))),"
     " used AS (INSERT INTO credit_usage (organization_id, billing_year, used)"
     " SELECT * FROM unnest(CAST(:u_orgs AS varchar[]), CAST(:u_years AS integer[]),"
     " CAST(:u_n AS integer[])) ON CONFLICT (organization_id, billing_year)"
@@ -381,6 +385,7 @@ class SqlCharges:
     def record_many(self, seats: Sequence[Seat], entries: Sequence[LedgerEntry]) -> None:
         if not entries:
             return
+        count_departments(self._c, entries)
         years = Counter((e.organization_id, e.billing_year) for e in entries)
         days = Counter(
             (e.organization_id, e.billing_year, e.at.astimezone(UTC).date()) for e in entries
@@ -414,6 +419,7 @@ class SqlCharges:
                 "e_keys": [e.recipient_key for e in entries],
                 "e_creds": [e.credential_id for e in entries],
                 "e_seats": [e.seat_id for e in entries],
+                "e_depts": [e.department_id for e in entries],
                 # Sorted: concurrent charges meet the counter rows in one order.
                 "u_orgs": [k[0] for k in sorted(years)],
                 "u_years": [k[1] for k in sorted(years)],

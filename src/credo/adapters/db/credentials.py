@@ -54,6 +54,7 @@ class SqlGroups:
                 design=group.design,
                 archived_at=group.archived_at,
                 duplicate_policy=group.duplicate_policy,
+                department_id=group.department_id,
             )
         )
 

@@ -140,6 +140,55 @@ subscriptions = Table(
     Column("updated_at", UTCDateTime, nullable=False),
 )
 
+# Parts of an organization (faculties, academies) that own groups and may cap the seats
+# their groups take per billing year (credits.md R16..R21).
+departments = Table(
+    "departments",
+    metadata,
+    Column("id", _id(), primary_key=True),
+    Column("organization_id", _id(), ForeignKey("organizations.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("credit_cap", Integer, nullable=True),  # None: no cap
+    Column("created_at", UTCDateTime, nullable=False),
+    # Deleted departments are kept: the ledger lines charged to them still name them.
+    Column("deleted_at", UTCDateTime, nullable=True),
+    Index(
+        "uq_departments_name",
+        "organization_id",
+        "name",
+        unique=True,
+        sqlite_where=text("deleted_at IS NULL"),
+        postgresql_where=text("deleted_at IS NULL"),
+    ),
+)
+
+# Seats each department's groups took per billing year (R17), kept with the ledger rows
+# that name the department and audited against them (R21).
+department_usage = Table(
+    "department_usage",
+    metadata,
+    Column("organization_id", _id(), ForeignKey("organizations.id"), nullable=False),
+    Column("department_id", _id(), ForeignKey("departments.id"), primary_key=True),
+    Column("billing_year", Integer, primary_key=True),
+    Column("used", Integer, nullable=False),
+)
+
+# Every change of a department's cap (R18): who, when, from what to what. Append-only.
+department_cap_changes = Table(
+    "department_cap_changes",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("organization_id", _id(), ForeignKey("organizations.id"), nullable=False),
+    Column("department_id", _id(), ForeignKey("departments.id"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("old_cap", Integer, nullable=True),
+    Column("new_cap", Integer, nullable=True),
+    Index(None, "department_id", "id"),
+)
+
 groups = Table(
     "groups",
     metadata,
@@ -157,6 +206,8 @@ groups = Table(
     Column("archived_at", UTCDateTime, nullable=True),
     # services.group_settings.DuplicatePolicy: allow, warn or refuse.
     Column("duplicate_policy", String(12), nullable=False, server_default=text("'allow'")),
+    # The department whose credit cap its new seats count against (R16..R21), if any.
+    Column("department_id", _id(), ForeignKey("departments.id"), nullable=True),
     Index(None, "organization_id", "id"),
 )
 
@@ -250,6 +301,8 @@ ledger_entries = Table(
     Column("recipient_key", String(320), nullable=False),
     Column("credential_id", _id(), nullable=False),
     Column("seat_id", _id(), ForeignKey("seats.id"), nullable=False, unique=True),
+    # The department the seat is charged to (R16); None outside every department.
+    Column("department_id", _id(), nullable=True),
     Index(None, "organization_id", "billing_year", "id"),
     Index(None, "credential_id"),  # a credential's page lists its entries (migration 0017)
 )

@@ -137,6 +137,11 @@ class SqlApiKeys:
     def organization_for(self, key_hash: str) -> str | None:
         return self._c.scalar(_KEY_ORG, {"key_hash": key_hash})
 
+    def label_of(self, key_hash: str) -> str | None:
+        k = t.api_keys.c
+        row = self._c.execute(select(k.name, k.prefix).where(k.key_hash == key_hash)).first()
+        return None if row is None else f"API key {row.name!r} ({row.prefix}…)"
+
     def organizations_for(self, key_hashes: Sequence[str]) -> dict[str, str]:
         wanted = sorted(set(key_hashes))
         stmt = _KEYS_ORGS_PG if self._c.dialect.name == "postgresql" else _KEYS_ORGS

@@ -22,6 +22,7 @@ from credo.adapters.db.billing import (
 from credo.adapters.db.credential_search import SqlCredentialSearch
 from credo.adapters.db.credentials import SqlCredentials, SqlGroups, SqlSigningKeys, SqlStatusBits
 from credo.adapters.db.credit_reports import SqlCreditAlerts, SqlCreditReports
+from credo.adapters.db.departments import SqlDepartments
 from credo.adapters.db.engagement import SqlEngagement
 from credo.adapters.db.engine import READ_ONLY
 from credo.adapters.db.gates import OrgGates
@@ -68,6 +69,7 @@ _REPOSITORIES: dict[str, type[Any]] = {
     "engagement": SqlEngagement,
     "wallet": SqlWallet,
     "wallet_offers": SqlWalletOffers,
+    "departments": SqlDepartments,
 }
 _KNOW_SQLITE = {"organizations", "publishing"}  # take `sqlite=` as well
 
@@ -101,6 +103,7 @@ class SqlUnitOfWork:
     engagement: SqlEngagement
     wallet: SqlWallet
     wallet_offers: SqlWalletOffers
+    departments: SqlDepartments
 
     def __init__(
         self,

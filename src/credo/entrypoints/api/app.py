@@ -22,6 +22,7 @@ from credo.entrypoints.api.routes import (
     certificates,
     credentials,
     credits,
+    departments,
     engagement,
     front,
     groups,
@@ -63,8 +64,19 @@ def create_app(app: App | None = None) -> FastAPI:
     )
     api.state.credo = credo
     problems.install(api)
-    routers = (admin, groups, credentials, credits, public, vcapi, badges, certificates, pages)
-    extras = (webhooks, accredible, front, engagement, analytics, wallet, oid4vci, offer_pages)
+    routers = (admin, groups, departments, credentials, credits, public, vcapi, badges)
+    extras = (
+        certificates,
+        pages,
+        webhooks,
+        accredible,
+        front,
+        engagement,
+        analytics,
+        wallet,
+        oid4vci,
+        offer_pages,
+    )
     for module in (*routers, *extras):
         api.include_router(module.router)
     docs.install(api)

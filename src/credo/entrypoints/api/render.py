@@ -7,8 +7,10 @@ from typing import Any
 
 from credo.domain import designs
 from credo.domain.billing import BillingYear, Subscription, billing_year
-from credo.domain.entities import Group, LedgerEntry, Organization
+from credo.domain.entities import Department, Group, LedgerEntry, Organization
+from credo.domain.seats import DepartmentQuote
 from credo.services.billing.credits import Balance
+from credo.services.billing.departments import DepartmentFigures
 from credo.services.credentials.issuing import Preview
 
 # With the services, as webhook events carry the same shape.
@@ -61,6 +63,7 @@ def group(g: Group) -> dict[str, Any]:
         # "refuse" refuses a second live credential per recipient (409 duplicate_credential).
         "archived_at": rfc3339(g.archived_at) if g.archived_at else None,
         "duplicate_policy": g.duplicate_policy,
+        "department_id": g.department_id,
     }
 
 
@@ -72,7 +75,29 @@ def preview(p: Preview, *, with_count: bool = False) -> dict[str, Any]:
     }
     if with_count:
         body["count"] = p.count
+    if p.departments:
+        body["departments"] = [department_quote(d) for d in p.departments]
     return body
+
+
+def department_quote(d: DepartmentQuote) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "name": d.name,
+        "credit_cap": d.cap,
+        "used": d.used,
+        "credits_required": d.required,
+        "credits_remaining": d.remaining,
+        "sufficient": d.sufficient,
+    }
+
+
+def department(d: Department) -> dict[str, Any]:
+    return {"id": d.id, "name": d.name, "credit_cap": d.credit_cap}
+
+
+def department_figures(f: DepartmentFigures) -> dict[str, Any]:
+    return {**department(f.department), "used": f.used, "remaining": f.remaining}
 
 
 def year(y: BillingYear) -> dict[str, Any]:
@@ -87,6 +112,8 @@ def balance(b: Balance) -> dict[str, Any]:
         "remaining": b.remaining,
         "seats_held": b.seats_held,
         "subscription_active": b.active,
+        # Each department's seats this billing year against its cap (R16..R21).
+        "departments": [department_figures(f) for f in b.departments],
     }
 
 
@@ -100,4 +127,5 @@ def ledger_entry(e: LedgerEntry) -> dict[str, Any]:
         "recipient": e.recipient_key,
         "credential_id": e.credential_id,
         "seat_id": e.seat_id,
+        "department_id": e.department_id,
     }

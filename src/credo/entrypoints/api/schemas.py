@@ -115,12 +115,37 @@ class CancelIn(Body):
 DesignIn = dict[str, Any]
 
 
+RefId = Annotated[StrictStr, StringConstraints(max_length=64)]
+# A department's cap: seats per billing year (null: no cap).
+Cap = Annotated[StrictInt, Field(ge=0, le=10_000_000)]
+
+
 class GroupIn(Body):
     name: Name
     description: Text | None = None
     criteria: Text | None = None
     expires_after_months: Months | None = None
     design: DesignIn | None = None
+    department_id: RefId | None = None
+
+
+class DepartmentIn(Body):
+    name: Name
+    credit_cap: Cap | None = None
+
+
+class DepartmentPatch(Body):
+    """Only the fields given change; a null credit_cap removes the cap."""
+
+    name: Name | None = None
+    credit_cap: Cap | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name_not_null(cls, value: str | None) -> str:
+        if value is None:
+            raise ValueError("must not be null")
+        return value
 
 
 class GroupPatch(Body):
@@ -132,6 +157,7 @@ class GroupPatch(Body):
     criteria: Text | None = None
     expires_after_months: Months | None = None
     design: DesignIn | None = None
+    department_id: RefId | None = None  # null: out of every department
 
     @field_validator("name")
     @classmethod

@@ -146,6 +146,7 @@ class GroupForm:
     expires_after_months: str = ""
     duplicate_policy: str = DuplicatePolicy.ALLOW.value
     design: designs.Design = designs.DEFAULT
+    department_id: str = ""  # "": out of every department
     errors: dict[str, str] = field(default_factory=dict)
     # Images uploaded with a preview and not saved yet: carried in hidden fields.
     pending: dict[str, str] = field(default_factory=dict)
@@ -161,6 +162,7 @@ class GroupForm:
             expires_after_months=str(g.expires_after_months or ""),
             duplicate_policy=group_settings.policy_of(g).value,
             design=designs.load(g.design),
+            department_id=g.department_id or "",
         )
 
     def months(self) -> int | None:
@@ -185,6 +187,7 @@ def parse_group_form(posted: Posted, base: designs.Design) -> tuple[GroupForm, d
     policy = f.get("duplicate_policy", DuplicatePolicy.ALLOW.value)
     if policy not in {p.value for p in DuplicatePolicy}:
         errors["duplicate_policy"] = "must be allow, warn or refuse"
+    department_id = f.get("department_id", "").strip()[:64]
     raw, pending = design_input(posted, errors)
     form = GroupForm(
         name=name,
@@ -193,6 +196,7 @@ def parse_group_form(posted: Posted, base: designs.Design) -> tuple[GroupForm, d
         expires_after_months=months,
         duplicate_policy=policy,
         design=base,
+        department_id=department_id,
         errors=errors,
         pending=pending,
         colour_text={n: f[n].strip() for n, _ in COLOUR_FIELDS if n in f},
@@ -327,6 +331,8 @@ def render_form(
         orientations=designs.ORIENTATIONS,
         policies=POLICY_LABELS,
         max_kb=designs.MAX_IMAGE_BYTES // 1024,
+        departments=app.runner.read(lambda uow: uow.departments.all(member.organization.id)),
+        can_place=member.can(Permission.BILLING),
     )
 
 
@@ -382,6 +388,7 @@ def create_group(request: Request, member: MemberDep, app: AppDep, posted: Poste
             expires_after_months=form.months(),
             criteria=form.criteria or None,
             design=raw,
+            department_id=_placed(member, form, None),
         )
         return group_settings.set_duplicate_policy(
             uow, org_id, g.id, DuplicatePolicy(form.duplicate_policy)
@@ -422,6 +429,7 @@ def update_group(
         "criteria": form.criteria or None,
         "expires_after_months": form.months(),
         "design": raw,
+        "department_id": _placed(member, form, g),
     }
 
     def action(uow: UnitOfWork) -> Group:
@@ -436,6 +444,16 @@ def update_group(
         form.errors.update({e["field"].removeprefix("design."): e["message"] for e in exc.errors})
         return render_form(request, app, member, form, g, 422)
     return see_other(f"/app/groups/{group_id}?saved=1")
+
+
+def _placed(member: Member, form: GroupForm, group: Group | None) -> str | None:
+    """The department the form puts the group in. Only owners place groups: a department's
+    cap is theirs to enforce, and moving a group out would escape it."""
+    chosen = form.department_id or None
+    current = group.department_id if group is not None else None
+    if chosen != current:
+        member.require(Permission.BILLING)
+    return chosen
 
 
 def _archive(group_id: str, member: Member, app: App, csrf: str, archived: bool) -> Response:

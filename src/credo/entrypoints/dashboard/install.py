@@ -15,6 +15,7 @@ from credo.entrypoints.dashboard import (
     credential_routes,
     credentials_routes,
     credits_routes,
+    departments_routes,
     engagement_routes,
     groups_routes,
     home_routes,
@@ -35,6 +36,7 @@ ROUTERS = (
     credential_routes,  # after the list's module: its /app/credentials/new comes first
     imports_routes,
     credits_routes,
+    departments_routes,
     engagement_routes,
     members_routes,
     password_reset_routes,

@@ -53,6 +53,17 @@ def audit_organization(uow: UnitOfWork, clock: Clock, org_id: str) -> AuditRepor
             return rows[:MAX_LISTED]
         return rows
 
+    # R21: each department's counter against its ledger charges, year by year.
+    by_dept, dept_usage = q.charges_by_department(org_id), uow.departments.all_usage(org_id)
+    names = uow.departments.names(org_id) if (by_dept or dept_usage) else {}
+    for dept_id, year in sorted(set(by_dept) | {k for k, n in dept_usage.items() if n}):
+        if by_dept.get((dept_id, year), 0) != dept_usage.get((dept_id, year), 0):
+            problems.append(
+                f"department {names.get(dept_id, dept_id)!r}, year {year}: its counter says "
+                f"{dept_usage.get((dept_id, year), 0)} seats taken, the ledger has "
+                f"{by_dept.get((dept_id, year), 0)} charges"
+            )
+
     by_day, days = q.charges_by_day(org_id), uow.usage.all_days(org_id)
     wrong_days = sorted(k for k in set(by_day) | set(days) if by_day.get(k, 0) != days.get(k, 0))
     for year, day in listed(wrong_days):

@@ -15,7 +15,7 @@ from credo.domain import seats as seat_rules
 from credo.domain.billing import BillingYear, Subscription
 from credo.domain.entities import LedgerEntry, Seat
 from credo.domain.errors import InsufficientCredits, NotFound
-from credo.domain.seats import Account, Quote, SeatEvent
+from credo.domain.seats import Account, DepartmentAccount, Quote, SeatEvent
 from credo.ids import new_ids
 from credo.services.billing import credit_alerts
 from credo.services.ports import UnitOfWork
@@ -60,7 +60,15 @@ def price(
     events' keys hold a seat this year, when the caller read it under the lock already."""
     if seated is None:
         seated = uow.seats.open_keys(org_id, p.year.index, {e.recipient_key for e in events})
-    return seat_rules.quote(events, seated, p.account)
+    return seat_rules.quote(events, seated, p.account, departments_of(uow, org_id, p, events))
+
+
+def departments_of(
+    uow: UnitOfWork, org_id: str, p: Period, events: Sequence[SeatEvent[str]]
+) -> dict[str, DepartmentAccount]:
+    """The accounts of the departments `events` would charge (R17); no query without any."""
+    ids = {e.department for e in events if e.department is not None}
+    return uow.departments.accounts(org_id, p.year.index, ids) if ids else {}
 
 
 def charge(
@@ -74,7 +82,7 @@ def charge(
     Returns the credits charged. Precondition: the caller holds the organization lock."""
     if seated is None:
         seated = uow.seats.open_keys(org_id, p.year.index, {e.recipient_key for e in events})
-    tab = Tab(org_id, p, seated)
+    tab = Tab(org_id, p, seated, departments_of(uow, org_id, p, events))
     charged = tab.take(events, p.now)
     record(uow, [tab])
     return charged
@@ -85,20 +93,31 @@ class Tab:
     another and written together. Each request is priced as if it were charged alone right
     after the ones admitted before it (R1, R2, R4, R11): a refused request takes nothing and
     leaves the others as they are. Precondition: the caller holds the organization lock
-    from the reading of `p` and `seated` until the commit."""
+    from the reading of `p`, `seated` and `departments` until the commit. `departments`:
+    the accounts of the departments the events will charge (R17), as read under it; more
+    can be added before the events that need them."""
 
-    def __init__(self, org_id: str, p: Period, seated: set[str]) -> None:
+    def __init__(
+        self,
+        org_id: str,
+        p: Period,
+        seated: set[str],
+        departments: dict[str, DepartmentAccount] | None = None,
+    ) -> None:
         self.org_id = org_id
         self.period = p
         self._seated = set(seated)  # keys holding a seat this year, taken here included
         self.used = p.account.used  # the counter after what was taken here
+        self.departments = dict(departments or {})  # their counters after what was taken
         self.seats: list[Seat] = []
         self.entries: list[LedgerEntry] = []
 
     def take(self, events: Sequence[SeatEvent[str]], now: datetime) -> int:
         """Charge one request's events; InsufficientCredits (or NoActiveSubscription), with
         nothing taken, when they cannot all be paid for."""
-        q = seat_rules.quote(events, self._seated, replace(self.period.account, used=self.used))
+        q = seat_rules.quote(
+            events, self._seated, replace(self.period.account, used=self.used), self.departments
+        )
         try:
             seat_rules.require(q)
         except InsufficientCredits as exc:
@@ -122,10 +141,15 @@ class Tab:
                     recipient_key=e.recipient_key,
                     credential_id=e.ref,
                     seat_id=seat_id,
+                    department_id=e.department,
                 )
             )
             self._seated.add(e.recipient_key)
         self.used += len(q.charged)
+        for d in q.departments:
+            acc = self.departments.get(d.id)
+            if acc is not None:
+                self.departments[d.id] = replace(acc, used=acc.used + d.required)
         return len(q.charged)
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from credo.clock import Clock
 from credo.domain.billing import BillingYear, billing_year
 from credo.domain.entities import LedgerEntry
 from credo.domain.errors import InvalidInput, NotFound
 from credo.services.billing import charging
+from credo.services.billing.departments import DepartmentFigures
 from credo.services.ports import UnitOfWork
 from credo.services.tenancy.clocks import load_org, org_now
 
@@ -21,6 +22,7 @@ class Balance:
     remaining: int
     seats_held: int
     active: bool
+    departments: list[DepartmentFigures] = field(default_factory=list)
 
 
 def balance(uow: UnitOfWork, clock: Clock, org_id: str) -> Balance:
@@ -33,6 +35,10 @@ def balance(uow: UnitOfWork, clock: Clock, org_id: str) -> Balance:
         remaining=p.account.remaining,
         seats_held=uow.usage.held(org_id, p.year.index),
         active=p.account.active,
+        departments=[
+            DepartmentFigures(y.department, y.used)
+            for y in uow.departments.years(org_id, p.year.index)
+        ],
     )
 
 

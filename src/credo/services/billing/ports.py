@@ -3,16 +3,73 @@ reports and alerts."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
 from credo.domain.billing import Subscription
 from credo.domain.entities import (
+    Department,
     LedgerEntry,
     Seat,
 )
+from credo.domain.seats import DepartmentAccount
+
+
+@dataclass(frozen=True, slots=True)
+class DepartmentYear:
+    """A department and the seats its groups took in one billing year."""
+
+    department: Department
+    used: int
+
+
+@dataclass(frozen=True, slots=True)
+class CapChange:
+    at: datetime
+    actor: str
+    old_cap: int | None
+    new_cap: int | None
+
+
+class Departments(Protocol):
+    def add(self, dept: Department) -> None: ...
+    def get(self, org_id: str, dept_id: str) -> Department | None:
+        """The department unless it is deleted."""
+
+    def named(self, org_id: str, name: str) -> Department | None:
+        """The live department of this name, compared without regard to case."""
+
+    def all(self, org_id: str) -> list[Department]: ...
+    def names(self, org_id: str) -> dict[str, str]:
+        """Every department's name by id, deleted ones too."""
+
+    def update(self, dept: Department) -> None: ...
+    def delete(self, org_id: str, dept_id: str, at: datetime) -> None: ...
+    def group_count(self, org_id: str, dept_id: str) -> int: ...
+    def accounts(
+        self, org_id: str, year: int, dept_ids: Collection[str]
+    ) -> dict[str, DepartmentAccount]:
+        """Caps and seats taken in `year` of the named departments (deleted ones too)."""
+
+    def years(self, org_id: str, year: int) -> list[DepartmentYear]: ...
+    def all_usage(self, org_id: str) -> dict[tuple[str, int], int]: ...
+    def charges_between(
+        self, org_id: str, dept_id: str, year: int, bounds: Sequence[datetime]
+    ) -> list[int]:
+        """The department's charges in each interval of `bounds`, within billing `year`."""
+
+    def record_cap_change(
+        self,
+        org_id: str,
+        dept_id: str,
+        at: datetime,
+        actor: str,
+        old_cap: int | None,
+        new_cap: int | None,
+    ) -> None: ...
+    def cap_changes(self, org_id: str, dept_id: str) -> list[CapChange]: ...
 
 
 class Subscriptions(Protocol):
@@ -160,6 +217,9 @@ class Audit(Protocol):
     the lists hold only disagreements, at most `limit` of each kind."""
 
     def charges_by_year(self, org_id: str) -> list[ChargeCount]: ...
+    def charges_by_department(self, org_id: str) -> dict[tuple[str, int], int]:
+        """Ledger charges per (department, billing year), of entries naming one (R21)."""
+
     def ledger_mismatches(self, org_id: str, limit: int) -> list[LedgerMismatch]: ...
     def seats_not_charged_once(self, org_id: str, limit: int) -> list[SeatCharges]: ...
     def open_seats(self, org_id: str) -> int: ...

@@ -148,7 +148,11 @@ def _plan(
             continue
         if action is BulkAction.PUBLISH:
             try:
-                events.append(SeatEvent(c.id, c.recipient_key, publish_need(c.state)))
+                events.append(
+                    SeatEvent(
+                        c.id, c.recipient_key, publish_need(c.state), group_of(c).department_id
+                    )
+                )
             except AlreadyPublished as exc:
                 skipped.append(Skipped(c, exc.detail))
                 continue
@@ -166,7 +170,7 @@ def _plan(
                 c.state, new_key=c.recipient_key, dates_changed=changed, current_year=p.year.index
             )
             if reason is not None:
-                events.append(SeatEvent(c.id, c.recipient_key, reason))
+                events.append(SeatEvent(c.id, c.recipient_key, reason, group_of(c).department_id))
         ready.append(c)
 
     quote = charging.price(uow, org.id, p, events) if events else None

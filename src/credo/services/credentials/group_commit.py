@@ -251,7 +251,11 @@ def _charged(
         elif sub.is_active(ready.now) != tab.period.account.active:
             out[i] = Alone(ready)  # the subscription ends between the two moments
             continue
-        events = [SeatEvent(c.id, c.recipient_key, SeatReason.PUBLISH) for c in ready.creds]
+        dept = group.department_id
+        if dept is not None and dept not in tab.departments:
+            # Read under the lock lock_many took, as the organization's counter was (R17).
+            tab.departments.update(uow.departments.accounts(ticket.org_id, ready.year, {dept}))
+        events = [SeatEvent(c.id, c.recipient_key, SeatReason.PUBLISH, dept) for c in ready.creds]
         try:
             charged = tab.take(events, ready.now)
         except DomainError as exc:

@@ -80,8 +80,12 @@ def create_group(
     expires_after_months: int | None,
     criteria: str | None = None,
     design: object = None,
+    department_id: str | None = None,
 ) -> Group:
-    """`design`: the API's design object (None: the default design)."""
+    """`design`: the API's design object (None: the default design). `department_id`: the
+    department that owns it (R16), one of the organization's."""
+    if department_id is not None:
+        require_department(uow, org_id, department_id)
     group = Group(
         id=new_id("grp", clock.now()),
         organization_id=org_id,
@@ -91,13 +95,29 @@ def create_group(
         created_at=clock.now(),
         criteria=criteria,
         design=_stored(design_of(design)) if design is not None else None,
+        department_id=department_id,
     )
     uow.groups.add(group)
     return group
 
 
+def require_department(uow: UnitOfWork, org_id: str, department_id: str) -> None:
+    if uow.departments.get(org_id, department_id) is None:
+        raise InvalidInput(
+            "department_id: no such department",
+            [{"field": "department_id", "message": "is not one of the organization's departments"}],
+        )
+
+
 # What PATCH /v1/groups/{id} may change. A design given is merged over the stored one.
-EDITABLE = ("name", "description", "criteria", "expires_after_months", "design")
+EDITABLE = (
+    "name",
+    "description",
+    "criteria",
+    "expires_after_months",
+    "design",
+    "department_id",
+)
 
 
 def update_group(
@@ -106,8 +126,14 @@ def update_group(
     """Apply the given fields (a None design restores the default). Credentials already
     issued keep their signed documents: the design is not signed, and a certificate's
     cache key carries the design, so their PDFs are drawn afresh on next request."""
-    group = get_group(uow, org_id, group_id)
     values = {k: v for k, v in changes.items() if k in EDITABLE}
+    if "department_id" in values:
+        # R20: a move changes where the group's later seats are charged; under the lock,
+        # so a charge sees the group either before or after it, never half.
+        lock_org(uow, org_id)
+        if values["department_id"] is not None:
+            require_department(uow, org_id, str(values["department_id"]))
+    group = get_group(uow, org_id, group_id)
     if "design" in values:
         raw = values["design"]
         values["design"] = (

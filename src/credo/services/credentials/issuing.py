@@ -23,7 +23,7 @@ from credo.domain.entities import (
     SigningKey,
 )
 from credo.domain.errors import Conflict, InvalidInput, NotFound
-from credo.domain.seats import Quote, SeatEvent
+from credo.domain.seats import DepartmentQuote, Quote, SeatEvent
 from credo.ids import new_ids
 from credo.services.billing import charging
 from credo.services.context import ServiceContext
@@ -72,10 +72,11 @@ class Preview:
     credits_remaining: int
     sufficient: bool
     count: int
+    departments: tuple[DepartmentQuote, ...] = ()  # beside the organization's (R21)
 
     @classmethod
     def of(cls, q: Quote[str], count: int) -> Preview:
-        return cls(q.credits_required, q.credits_remaining, q.sufficient, count)
+        return cls(q.credits_required, q.credits_remaining, q.sufficient, count, q.departments)
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,7 +272,11 @@ def issue(
     )
     group_settings.require_issuable(uow, group, [c.recipient_key for c in creds if publish])
     # R9: drafts are free and take no seat.
-    events = [SeatEvent(c.id, c.recipient_key, SeatReason.PUBLISH) for c in creds if publish]
+    events = [
+        SeatEvent(c.id, c.recipient_key, SeatReason.PUBLISH, group.department_id)
+        for c in creds
+        if publish
+    ]
     if dry_run:
         if not events:
             return Preview(0, p.account.remaining, True, len(creds))
@@ -308,7 +313,8 @@ def _issue_ahead(
     uow.credentials.count_added(creds)
     assert locked.group is not None
     group_settings.require_issuable(uow, locked.group, [c.recipient_key for c in creds], ids)
-    events = [SeatEvent(c.id, c.recipient_key, SeatReason.PUBLISH) for c in creds]
+    dept = locked.group.department_id
+    events = [SeatEvent(c.id, c.recipient_key, SeatReason.PUBLISH, dept) for c in creds]
     seated = (
         None if single is None or locked.seated is None else ({single} if locked.seated else set())
     )
@@ -381,8 +387,8 @@ def publish(
     cred = _load(uow, org_id, cred_id)
     reason = publish_need(cred.state)
     p = charging.period(uow, org_id, now)
-    events = [SeatEvent(cred.id, cred.recipient_key, reason)]
     group = get_group(uow, org_id, cred.group_id)
+    events = [SeatEvent(cred.id, cred.recipient_key, reason, group.department_id)]
     group_settings.require_issuable(uow, group, [cred.recipient_key])
     if dry_run:
         return Preview.of(charging.price(uow, org_id, p, events), 1)
@@ -429,7 +435,10 @@ def edit(
     reason = edit_need(
         cred.state, new_key=key, dates_changed=dates_changed, current_year=p.year.index
     )
-    events = [SeatEvent(cred.id, key, reason)] if reason else []
+    events = []
+    if reason is not None:
+        dept = get_group(uow, org_id, cred.group_id).department_id
+        events = [SeatEvent(cred.id, key, reason, dept)]
     if dry_run:
         if not events:  # R3, R9: no seat needed, so nothing (not even R15) can refuse it
             return Preview(0, p.account.remaining, True, 1)

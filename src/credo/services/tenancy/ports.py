@@ -37,6 +37,9 @@ class ApiKeys(Protocol):
         self, key_id: str, org_id: str, key_hash: str, prefix: str, name: str, at: datetime
     ) -> None: ...
     def organization_for(self, key_hash: str) -> str | None: ...
+    def label_of(self, key_hash: str) -> str | None:
+        """How people know the key: its name and the prefix it shows (never the secret)."""
+
     def organizations_for(self, key_hashes: Sequence[str]) -> dict[str, str]:
         """The organization each of the keys that are not revoked opens."""
 

@@ -32,6 +32,7 @@ def create_group(body: GroupIn, m: OrgMutation, app: AppDep) -> Response:
             expires_after_months=body.expires_after_months,
             criteria=body.criteria,
             design=body.design,
+            department_id=body.department_id,
         )
         return 201, {"group": render.group(g)}
 
