@@ -115,3 +115,37 @@ def test_only_owners_manage_departments_and_place_groups(credo: App, org: Org) -
     owner = sign_in(credo, email("owner"), org.id)
     assert owner.post(f"/app/groups/{gid}", {**base, "department_id": dept_id}).status_code == 303
     assert org.get(f"/v1/groups/{gid}").json()["group"]["department_id"] == dept_id
+
+
+def test_bulk_publish_and_imports_preview_the_departments_cap(credo: App, org: Org) -> None:
+    """Bulk actions and imports show what a publish takes from the group's department next
+    to the organization's credits, and say when the cap is what refuses it (R21)."""
+    dept = org.post("/v1/departments", {"name": "Evening school", "credit_cap": 2}).json()
+    gid = org.group("Evening course", department_id=dept["department"]["id"])
+    owner = sign_in(credo, email("owner"), org.id)
+    drafts = [
+        org.issue(gid, f"{who}@x.org", publish=False).json()["credential"]["id"]
+        for who in ("p", "q", "r")
+    ]
+    html = owner.post("/app/credentials/bulk", {"action": "publish", "ids": drafts}).text
+    table = html.split('id="department-cost"', 1)[1].split("</table>", 1)[0]
+    assert "Evening school" in table and ">3<" in table and ">2<" in table
+    assert "Evening school may take 2 seats this billing year and has taken 0" in html
+    assert "credits short" not in html  # the organization has plenty
+    assert "for 3 credits</button>" not in html  # refused as a whole: no button
+
+    up = owner.client.post(
+        "/app/imports",
+        data={"csrf": owner.csrf(), "group_id": gid},
+        files={"file": ("e.csv", b"name,email\nS,s@x.org\nT,t@x.org\nU,u@x.org\n", "text/csv")},
+        headers={"Accept": "text/html"},
+        follow_redirects=False,
+    )
+    assert up.status_code == 303, up.text
+    job = up.headers["location"].split("/")[3]
+    mapped = owner.post(f"/app/imports/{job}/map", {"name": "0", "email": "1"})
+    assert mapped.status_code == 303, mapped.text
+    preview = owner.get(mapped.headers["location"]).text
+    assert 'id="department-cost"' in preview and "Evening school may take 2 seats" in preview
+    assert "Not enough credits" not in preview
+    assert 'value="publish" class="button primary" disabled' in preview

@@ -73,6 +73,26 @@ def test_pages_have_no_serious_accessibility_violations(server: LiveServer) -> N
             headers=auth,
         ).json()["webhook"]["id"]
         sent = http.post(f"{base}/v1/webhooks/{hook}/test", headers=auth).json()["delivery"]["id"]
+        dept = http.post(
+            f"{base}/v1/departments",
+            json={"name": "Faculty of Science", "credit_cap": 40},
+            headers=auth,
+        ).json()["department"]["id"]
+        placed = http.patch(
+            f"{base}/v1/groups/{g.json()['group']['id']}",
+            json={"department_id": dept},
+            headers=auth,
+        )
+        assert placed.status_code == 200, placed.text
+        for i in range(3):
+            http.post(
+                f"{base}/v1/credentials",
+                json={
+                    "group_id": g.json()["group"]["id"],
+                    "recipient": {"name": f"Student {i}", "email": f"student{i}@example.org"},
+                },
+                headers=auth,
+            )
     r = server.cli(
         "user",
         "add",
@@ -105,6 +125,8 @@ def test_pages_have_no_serious_accessibility_violations(server: LiveServer) -> N
         "import-new": "/app/imports/new",
         "credits": "/app/credits",
         "credits-how": "/app/credits/how",
+        "departments": "/app/departments",
+        "department": f"/app/departments/{dept}",
         "members": "/app/members",
         "api-keys": "/app/api-keys",
         "webhooks": "/app/webhooks",

@@ -227,3 +227,46 @@ def test_the_dashboard_shows_the_banner(credo: App, client: TestClient) -> None:
     assert org.issue(g, "v4@x.org").status_code == 201
     page = viewer.get("/app").text
     assert "alert-danger" in page and "All 5 credits of this billing year are used" in page
+
+
+def test_a_department_cap_alerts_the_owners_at_80_and_100_percent(
+    credo: App, client: TestClient, smtp_server: SmtpServer
+) -> None:
+    """R17: a department's cap alerts the owners once per threshold and billing year; the
+    organization's own alerts stay apart (its allowance is far off here)."""
+    set_aside_pending(credo)
+    org = small_org(client, credits=100)
+    who = people(credo, org.id)
+    r = org.post("/v1/departments", {"name": "School of Nursing", "credit_cap": 5})
+    dept = r.json()["department"]["id"]
+    g = org.group("Clinical skills", department_id=dept)
+    org.move_clock("2026-11-01T10:00:00Z")
+    assert bulk(org, g, [f"n{i}@x.org" for i in range(3)]).status_code == 201
+    assert org.issue(g, "n3@x.org").status_code == 201  # 4 of 5: 80%
+    assert org.issue(g, "n3@x.org").status_code == 201  # free: no second alert
+    sender = SmtpSender(smtp_server.host, smtp_server.port, security="none", timeout=5)
+    MailWorker(credo.uow, credo.ctx, sender, FROM).drain()
+    for owner in (who["owner1"], who["owner2"]):
+        [got] = smtp_server.to(owner)
+        assert got.message["Subject"] == "Test Org: School of Nursing has taken 80% of its cap"
+        for part in (got.message.get_body(("plain",)), got.message.get_body(("html",))):
+            assert part is not None
+            body = part.get_content()
+            assert "4 of the 5 seats its cap allows" in body
+            assert f"http://127.0.0.1:8000/app/departments/{dept}" in body
+    assert smtp_server.to(who["issuer"]) == [] and smtp_server.to(who["viewer"]) == []
+    assert alerts(credo, org.id) == []  # the organization's allowance: 4 of 100
+
+    assert org.issue(g, "n4@x.org").status_code == 201  # 5 of 5: 100%
+    assert org.issue(g, "n5@x.org").json()["code"] == "department_cap_reached"
+    MailWorker(credo.uow, credo.ctx, sender, FROM).drain()
+    both = smtp_server.to(who["owner1"])
+    assert len(both) == 2
+    assert both[1].message["Subject"] == (
+        "Test Org: School of Nursing has taken all 5 seats of its cap"
+    )
+    # Raised and reached again in the same billing year: the thresholds are not raised twice.
+    assert org.patch(f"/v1/departments/{dept}", {"credit_cap": 6}).status_code == 200
+    assert org.issue(g, "n5@x.org").status_code == 201
+    MailWorker(credo.uow, credo.ctx, sender, FROM).drain()
+    assert len(smtp_server.to(who["owner1"])) == 2

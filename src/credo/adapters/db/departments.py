@@ -189,6 +189,26 @@ class SqlDepartments:
             counts[bisect_right(cuts, at)] += 1
         return counts
 
+    def add_alert(self, org_id: str, dept_id: str, year: int, threshold: int, at: datetime) -> bool:
+        a = t.department_alerts.c
+        seen = self._c.scalar(
+            select(func.count()).where(
+                a.department_id == dept_id, a.billing_year == year, a.threshold == threshold
+            )
+        )
+        if seen:
+            return False
+        self._c.execute(
+            t.department_alerts.insert().values(
+                organization_id=org_id,
+                department_id=dept_id,
+                billing_year=year,
+                threshold=threshold,
+                raised_at=at,
+            )
+        )
+        return True
+
     def record_cap_change(
         self,
         org_id: str,

@@ -546,6 +546,18 @@ credit_alerts = Table(
     Column("raised_at", UTCDateTime, nullable=False),
 )
 
+# Department cap alerts raised (80% and 100% of a cap), once per department, billing year
+# and threshold (services.credit_alerts).
+department_alerts = Table(
+    "department_alerts",
+    metadata,
+    Column("organization_id", _id(), ForeignKey("organizations.id"), nullable=False),
+    Column("department_id", _id(), ForeignKey("departments.id"), primary_key=True),
+    Column("billing_year", Integer, primary_key=True),
+    Column("threshold", Integer, primary_key=True),
+    Column("raised_at", UTCDateTime, nullable=False),
+)
+
 # Webhook endpoints. The signing secret is sealed under the master key (adapters/keystore)
 # like signing keys; after a rotation the previous one signs too until it expires.
 webhooks = Table(

@@ -95,7 +95,7 @@ class Tab:
     leaves the others as they are. Precondition: the caller holds the organization lock
     from the reading of `p`, `seated` and `departments` until the commit. `departments`:
     the accounts of the departments the events will charge (R17), as read under it; more
-    can be added before the events that need them."""
+    can be added (`know`) before the events that need them."""
 
     def __init__(
         self,
@@ -108,9 +108,17 @@ class Tab:
         self.period = p
         self._seated = set(seated)  # keys holding a seat this year, taken here included
         self.used = p.account.used  # the counter after what was taken here
-        self.departments = dict(departments or {})  # their counters after what was taken
+        self.departments: dict[str, DepartmentAccount] = {}  # counters after what was taken
+        self.departments_before: dict[str, DepartmentAccount] = {}  # as read
+        self.know(departments or {})
         self.seats: list[Seat] = []
         self.entries: list[LedgerEntry] = []
+
+    def know(self, accounts: dict[str, DepartmentAccount]) -> None:
+        """Add departments' accounts read under the lock (those known stay as they are)."""
+        for dept_id, acc in accounts.items():
+            if dept_id not in self.departments:
+                self.departments[dept_id] = self.departments_before[dept_id] = acc
 
     def take(self, events: Sequence[SeatEvent[str]], now: datetime) -> int:
         """Charge one request's events; InsufficientCredits (or NoActiveSubscription), with
@@ -171,6 +179,12 @@ def record(uow: UnitOfWork, tabs: Sequence[Tab]) -> None:
         credit_alerts.after_charge(
             uow, tab.org_id, p.year, p.account.allowance, before, tab.used, tab.entries[-1].at
         )
+        for dept_id, was in tab.departments_before.items():
+            now_used = tab.departments[dept_id].used
+            if now_used > was.used:
+                credit_alerts.after_department_charge(
+                    uow, tab.org_id, p.year, was, now_used, tab.entries[-1].at
+                )
 
 
 def leave_seat(

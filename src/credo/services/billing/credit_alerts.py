@@ -1,6 +1,7 @@
 """Allowance alerts: when a charge makes the credits used this billing year reach 80% or
 100% of the allowance, the organization's owners get an e-mail (through the outbox, in the
-charge's transaction) and the alert is recorded, once per billing year and threshold.
+charge's transaction) and the alert is recorded, once per billing year and threshold. The
+same for a department's cap (R17): once per department, billing year and threshold.
 
 The charge path calls `after_charge` with the counter before and after; below a crossing it
 returns at once, without a query, so a bulk publish pays nothing for it."""
@@ -10,11 +11,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from credo.domain.billing import BillingYear
+from credo.domain.seats import DepartmentAccount
 from credo.services.people import owners
 from credo.services.ports import UnitOfWork
 from credo.services.webhooks import events as webhook_events
 
 KIND = "credits.alert"  # the outbox kind (notifications composes it)
+DEPARTMENT_KIND = "credits.department_alert"
 THRESHOLDS = (80, 100)  # percent of the allowance
 
 
@@ -82,3 +85,40 @@ def after_charge(
         "year_ends_at": year.ends_at.isoformat(),
     }
     owners.mail_owners(uow, org_id, KIND, about, due)
+
+
+def after_department_charge(
+    uow: UnitOfWork,
+    org_id: str,
+    year: BillingYear,
+    before: DepartmentAccount,
+    after: int,
+    now: datetime,
+) -> None:
+    """As `after_charge`, for a department's cap: `before` is its account as read under the
+    lock, `after` its seats taken once the charge is written. A department without a cap
+    (or a cap of 0, which refuses every new seat) raises none."""
+    cap = before.cap
+    thresholds = crossed(before.used, after, cap or 0)
+    if not thresholds:
+        return
+    new = [
+        t for t in thresholds if uow.departments.add_alert(org_id, before.id, year.index, t, now)
+    ]
+    if not new:
+        return
+    org = uow.organizations.get(org_id)
+    if org is None:
+        return
+    due = min(now, org.created_at) if org.sandbox else now
+    about = {
+        "organization": org.name,
+        "department": before.name,
+        "department_id": before.id,
+        "threshold": max(new),
+        "used": after,
+        "allowance": cap,
+        "billing_year": year.index,
+        "year_ends_at": year.ends_at.isoformat(),
+    }
+    owners.mail_owners(uow, org_id, DEPARTMENT_KIND, about, due)

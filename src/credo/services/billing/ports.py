@@ -70,6 +70,9 @@ class Departments(Protocol):
         new_cap: int | None,
     ) -> None: ...
     def cap_changes(self, org_id: str, dept_id: str) -> list[CapChange]: ...
+    def add_alert(self, org_id: str, dept_id: str, year: int, threshold: int, at: datetime) -> bool:
+        """Record a cap alert; False (nothing changed) when raised before. Under the
+        organization's lock."""
 
 
 class Subscriptions(Protocol):

@@ -254,7 +254,7 @@ def _charged(
         dept = group.department_id
         if dept is not None and dept not in tab.departments:
             # Read under the lock lock_many took, as the organization's counter was (R17).
-            tab.departments.update(uow.departments.accounts(ticket.org_id, ready.year, {dept}))
+            tab.know(uow.departments.accounts(ticket.org_id, ready.year, {dept}))
         events = [SeatEvent(c.id, c.recipient_key, SeatReason.PUBLISH, dept) for c in ready.creds]
         try:
             charged = tab.take(events, ready.now)

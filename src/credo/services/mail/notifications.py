@@ -86,7 +86,7 @@ def compose(
         fields = {"link": wallet.link_url(ctx, asked["token"]), "minutes": asked["minutes"]}
         subject = "Your sign-in link to your credentials"
         return _message(row, sender_address, now, "Credo", "", subject, "wallet_sign_in", fields)
-    if row.kind == credit_alerts.KIND:
+    if row.kind in (credit_alerts.KIND, credit_alerts.DEPARTMENT_KIND):
         return _compose_credits_alert(row, ctx, sender_address, now)
     if row.kind == DISABLED_MAIL:
         return _compose_webhook_disabled(row, ctx, sender_address, now)
@@ -182,18 +182,31 @@ def _compose_account(
 def _compose_credits_alert(
     row: OutboxMessage, ctx: ServiceContext, sender_address: str, now: datetime
 ) -> EmailMessage:
-    """To an owner: 80% or 100% of the billing year's credits are used (credit_alerts)."""
+    """To an owner: 80% or 100% of the billing year's credits are used, or of a
+    department's cap (credit_alerts)."""
     data: dict[str, Any] = orjson.loads(row.payload)
     org = _one_line(data["organization"])
     ends = datetime.fromisoformat(data["year_ends_at"])
+    dept = data.get("department")
     fields = {
         **data,
         "organization": org,
+        "department": _one_line(dept) if dept else None,
         "remaining": max(0, int(data["allowance"]) - int(data["used"])),
         "resets_on": _long_date(ends.date().isoformat()),
-        "credits_url": f"{ctx.base_url}/app/credits",
+        "credits_url": (
+            f"{ctx.base_url}/app/departments/{data['department_id']}"
+            if dept
+            else f"{ctx.base_url}/app/credits"
+        ),
     }
-    if int(data["threshold"]) >= 100:
+    if dept:
+        name = _one_line(dept)
+        if int(data["threshold"]) >= 100:
+            subject = f"{org}: {name} has taken all {data['allowance']} seats of its cap"
+        else:
+            subject = f"{org}: {name} has taken {data['threshold']}% of its cap"
+    elif int(data["threshold"]) >= 100:
         subject = f"{org}: all {data['allowance']} credits of this billing year are used"
     else:
         subject = f"{org}: {data['threshold']}% of this billing year's credits are used"
