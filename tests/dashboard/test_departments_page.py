@@ -53,6 +53,14 @@ def test_owner_adds_caps_and_watches_a_department(credo: App, org: Org) -> None:
     detail = owner.get(f"/app/departments/{dept}").text
     assert 'id="department-used">2<' in detail and 'id="department-remaining">0<' in detail
     assert "Contract law" in detail
+    # Its ledger lines: the credits page filtered to the department, and its CSV.
+    link = detail.split('id="department-ledger"', 1)[0].rsplit('href="', 1)[1].split('"', 1)[0]
+    ledger = owner.get(link.replace("&amp;", "&")).text
+    assert f'<option value="{dept}" selected>Faculty of Law</option>' in ledger
+    assert "a@x.org" in ledger and "b@x.org" in ledger
+    csv = owner.get(f"/app/credits/ledger.csv?year=all&department={dept}").text
+    assert csv.count("@x.org") == 2
+    assert owner.get("/app/credits?department=nope").status_code == 422
 
     # Raising the cap: recorded with who did it, and in effect at once (R18).
     r = owner.post(f"/app/departments/{dept}", {"name": "Faculty of Law", "cap": "5"})

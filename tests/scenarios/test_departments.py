@@ -89,6 +89,10 @@ def test_worked_examples_e13_to_e16(org: Org, credo: App) -> None:
         ("c@x.org", d2),
         ("d@x.org", d1),
     ]
+    # The ledger of one department (and not of another organization's).
+    mine = org.get("/v1/credits/ledger", params={"department_id": d1}).json()["entries"]
+    assert [e["recipient"] for e in mine] == ["a@x.org", "b@x.org", "d@x.org"]
+    assert org.get("/v1/credits/ledger", params={"department_id": "dep_0"}).status_code == 404
     # Every cap change is recorded: who, when, old, new (R18).
     changes = org.get(f"/v1/departments/{d1}").json()["cap_changes"]
     assert [(c["old_cap"], c["new_cap"]) for c in changes] == [(2, 3), (None, 2)]

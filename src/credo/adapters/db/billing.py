@@ -265,9 +265,18 @@ class SqlLedger:
                 ],
             )
 
-    def page(self, org_id: str, year: int, after: int | None, limit: int) -> list[LedgerEntry]:
+    def page(
+        self,
+        org_id: str,
+        year: int,
+        after: int | None,
+        limit: int,
+        department_id: str | None = None,
+    ) -> list[LedgerEntry]:
         c = t.ledger_entries.c
         q = select(t.ledger_entries).where(c.organization_id == org_id, c.billing_year == year)
+        if department_id is not None:
+            q = q.where(c.department_id == department_id)
         if after is not None:
             q = q.where(c.id > after)
         return [_entry(r) for r in self._c.execute(q.order_by(c.id).limit(limit))]

@@ -37,6 +37,8 @@ def _where(org_id: str, q: LedgerQuery) -> list[ColumnElement[bool]]:
         cond.append(_l.at >= q.since)
     if q.until is not None:
         cond.append(_l.at < q.until)
+    if q.department_id is not None:
+        cond.append(_l.department_id == q.department_id)
     return cond
 
 

@@ -30,6 +30,7 @@ Recipient = Annotated[str | None, Query(max_length=1000)]
 Since = Annotated[str | None, Query(alias="from", max_length=40)]
 Until = Annotated[str | None, Query(alias="to", max_length=40)]
 Before = Annotated[str | None, Query(max_length=40)]
+Dept = Annotated[str | None, Query(max_length=80)]
 
 
 @router.get("/app/credits")
@@ -43,6 +44,7 @@ def credits_page(
     since: Since = None,
     until: Until = None,
     before: Before = None,
+    department: Dept = None,
 ) -> Response:
     member.require(Permission.VIEW)
     org_id = member.organization.id
@@ -60,6 +62,7 @@ def credits_page(
                 recipient=recipient,
                 since=since,
                 until=until,
+                department=department,
             )
         except InvalidInput as exc:
             errors = exc.errors
@@ -71,12 +74,14 @@ def credits_page(
 
     ov, flt, ledger, errors = app.runner.read(read)
     anchor = app.runner.read(lambda uow: _anchor(uow, org_id))
+    departments = app.runner.read(lambda uow: uow.departments.names(org_id))
     form = {
         "year": (year or "").strip() or str(ov.balance.year.index),
         "reason": (reason or "").strip(),
         "recipient": (recipient or "").strip(),
         "from": (since or "").strip(),
         "to": (until or "").strip(),
+        "department": (department or "").strip(),
     }
     params = flt.params() if flt is not None else {}
     return page(
@@ -91,6 +96,7 @@ def credits_page(
         errors={e["field"]: e["message"] for e in errors},
         form=form,
         reasons=credit_reports.REASON_LABELS,
+        departments=departments,
         years=list(range(ov.balance.year.index, -1, -1)),
         year_spans=_spans(anchor, ov.balance.year.index),
         csv_url="/app/credits/ledger.csv?" + urlencode(params),
@@ -112,13 +118,20 @@ def ledger_csv(
     recipient: Recipient = None,
     since: Since = None,
     until: Until = None,
+    department: Dept = None,
 ) -> Response:
     """The ledger entries the page's filters match, all of them, oldest first, streamed."""
     member.require(Permission.VIEW)
     org_id = member.organization.id
     bal = app.runner.read(lambda uow: credits.balance(uow, app.clock, org_id))
     flt = credit_reports.parse_filter(  # InvalidInput answers 422
-        bal.year.index, year=year, reason=reason, recipient=recipient, since=since, until=until
+        bal.year.index,
+        year=year,
+        reason=reason,
+        recipient=recipient,
+        since=since,
+        until=until,
+        department=department,
     )
     name = "all" if flt.year is None else f"year-{flt.year}"
     headers = {

@@ -7,6 +7,7 @@ from __future__ import annotations
 import calendar
 import csv
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -225,6 +226,7 @@ class LedgerFilter:
     recipient: str
     since: date | None
     until: date | None
+    department: str | None = None  # a department's id: the entries charged to it
 
     def query(self) -> LedgerQuery:
         return LedgerQuery(
@@ -233,6 +235,7 @@ class LedgerFilter:
             recipient_contains=self.recipient.strip().lower() or None,
             since=None if self.since is None else datetime.combine(self.since, time(), UTC),
             until=None if self.until is None else _day_after(self.until),
+            department_id=self.department,
         )
 
     def params(self) -> dict[str, str]:
@@ -246,6 +249,8 @@ class LedgerFilter:
             out["from"] = self.since.isoformat()
         if self.until:
             out["to"] = self.until.isoformat()
+        if self.department:
+            out["department"] = self.department
         return out
 
 
@@ -276,6 +281,7 @@ def parse_filter(
     recipient: str | None,
     since: str | None,
     until: str | None,
+    department: str | None = None,
 ) -> LedgerFilter:
     """Read the page's filters (strings, as a GET form sends them, empty meaning any).
     An absent year means the current billing year; "all" means every year. Raises
@@ -300,9 +306,15 @@ def parse_filter(
     end = _parse_date(until, "to", errors)
     if start and end and end < start:
         errors.append({"field": "to", "message": "must not be before the start date"})
+    dept = (department or "").strip() or None
+    if dept is not None and not _DEPARTMENT_ID.fullmatch(dept):
+        errors.append({"field": "department", "message": "is not a department of yours"})
     if errors:
         raise InvalidInput(f"{len(errors)} filter(s) are invalid", errors)
-    return LedgerFilter(y, r, who, start, end)
+    return LedgerFilter(y, r, who, start, end, dept)
+
+
+_DEPARTMENT_ID = re.compile(r"dep_[0-9a-f]{1,60}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,7 +340,8 @@ def _count(uow: UnitOfWork, org_id: str, q: LedgerQuery) -> int:
     """Entries matching `q`. Filtered by year alone, that is the year's counter: every
     entry is a charge and the counter counts them (R14, which the audit checks), so a
     large year is not counted again on every page."""
-    if q.reason is None and not q.recipient_contains and q.since is None and q.until is None:
+    plain = q.reason is None and not q.recipient_contains and q.department_id is None
+    if plain and q.since is None and q.until is None:
         if q.year is not None:
             return uow.usage.used(org_id, q.year)
         return sum(uow.usage.all_years(org_id).values())

@@ -50,6 +50,7 @@ def ledger(
     year: int | None,
     after: int | None,
     limit: int,
+    department_id: str | None = None,
 ) -> tuple[BillingYear, list[LedgerEntry]]:
     now = org_now(load_org(uow, org_id), clock)
     sub = uow.subscriptions.get(org_id)
@@ -63,4 +64,7 @@ def ledger(
             "billing_year must not be negative",
             [{"field": "billing_year", "message": "must be 0 or more"}],
         )
-    return billing_year(sub.anchor, year), uow.ledger.page(org_id, year, after, limit)
+    if department_id is not None and uow.departments.get(org_id, department_id) is None:
+        raise NotFound(f"no department {department_id}")
+    entries = uow.ledger.page(org_id, year, after, limit, department_id)
+    return billing_year(sub.anchor, year), entries

@@ -95,7 +95,16 @@ class Seats(Protocol):
 
 class Ledger(Protocol):
     def add_many(self, entries: Sequence[LedgerEntry]) -> None: ...
-    def page(self, org_id: str, year: int, after: int | None, limit: int) -> list[LedgerEntry]: ...
+    def page(
+        self,
+        org_id: str,
+        year: int,
+        after: int | None,
+        limit: int,
+        department_id: str | None = None,
+    ) -> list[LedgerEntry]:
+        """A year's entries after `after`, oldest first; those charged to a department."""
+
     def all_entries(self, org_id: str) -> list[LedgerEntry]: ...
 
 
@@ -109,6 +118,7 @@ class LedgerQuery:
     recipient_contains: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    department_id: str | None = None  # the entries charged to this department (R16)
 
 
 class CreditReports(Protocol):

@@ -32,6 +32,7 @@ def get_ledger(
     billing_year: Annotated[int | None, Query(ge=0, le=1000)] = None,
     cursor: Annotated[LedgerCursor, Query()] = None,
     limit: Annotated[Limit, Query()] = 100,
+    department_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> dict[str, Any]:
     year, entries = app.runner.read(
         lambda uow: credits.ledger(
@@ -41,6 +42,7 @@ def get_ledger(
             year=billing_year,
             after=int(cursor) if cursor else None,
             limit=limit + 1,
+            department_id=department_id,
         )
     )
     more = len(entries) > limit
