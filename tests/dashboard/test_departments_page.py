@@ -157,3 +157,19 @@ def test_bulk_publish_and_imports_preview_the_departments_cap(credo: App, org: O
     assert 'id="department-cost"' in preview and "Evening school may take 2 seats" in preview
     assert "Not enough credits" not in preview
     assert 'value="publish" class="button primary" disabled' in preview
+    # One credential: the same figures before it is published.
+    one = owner.post(
+        "/app/credentials/new",
+        {
+            "group_id": gid,
+            "recipient_name": "Vi",
+            "recipient_email": "vi@x.org",
+            "action": "preview",
+        },
+    ).text
+    assert 'id="department-cost"' in one and "credits short" not in one
+    # Started anyway (a stale page): refused for the cap, in words, not for the subscription.
+    started = owner.post(f"/app/imports/{job}/start", {"mode": "publish"})
+    assert started.status_code == 402, started.text
+    assert "Evening school may give 2 seats this billing year" in started.text
+    assert "subscription" not in started.text.split("<main", 1)[1]

@@ -92,7 +92,9 @@ def test_worked_examples_e13_to_e16(org: Org, credo: App) -> None:
     # The ledger of one department (and not of another organization's).
     mine = org.get("/v1/credits/ledger", params={"department_id": d1}).json()["entries"]
     assert [e["recipient"] for e in mine] == ["a@x.org", "b@x.org", "d@x.org"]
-    assert org.get("/v1/credits/ledger", params={"department_id": "dep_0"}).status_code == 404
+    unknown = "dep_" + "0" * 32
+    assert org.get("/v1/credits/ledger", params={"department_id": unknown}).status_code == 404
+    assert org.get("/v1/credits/ledger", params={"department_id": "dep_0"}).status_code == 422
     # Every cap change is recorded: who, when, old, new (R18).
     changes = org.get(f"/v1/departments/{d1}").json()["cap_changes"]
     assert [(c["old_cap"], c["new_cap"]) for c in changes] == [(2, 3), (None, 2)]
@@ -256,3 +258,58 @@ def test_departments_are_the_organizations_own(org: Org, client) -> None:  # typ
     r = other.post("/v1/groups", {"name": "Theirs", "department_id": dept})
     assert r.status_code == 422
     assert org.get(f"/v1/departments/{dept}").json()["department"]["credit_cap"] == 1
+
+
+def test_what_a_review_found(org: Org, credo: App) -> None:
+    """Regressions: the VC API's group stays out of every department (its seats would
+    escape the cap); names are unique whatever their case, in any script; a NUL or a
+    malformed id is a 422, not a database error; a long key name does not overflow the
+    cap history; a deleted department's ledger lines can still be listed."""
+    from credo.services.credentials.groups import vc_api_group_id
+
+    dept = _department(org, "Économie", 1)
+    r = org.post(
+        "/credentials/issue",
+        {
+            "credential": {
+                "@context": [
+                    "https://www.w3.org/ns/credentials/v2",
+                    "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+                ],
+                "type": ["VerifiableCredential", "OpenBadgeCredential"],
+                "credentialSubject": {
+                    "type": ["AchievementSubject"],
+                    "achievement": {
+                        "id": "https://example.org/a",
+                        "type": ["Achievement"],
+                        "name": "A",
+                        "description": "A",
+                        "criteria": {"narrative": "A"},
+                    },
+                },
+            },
+            "options": {"recipient": {"name": "V", "email": "v@x.org"}},
+        },
+    )
+    vc = vc_api_group_id(org.id)
+    assert r.status_code == 201, r.text  # the VC API made its group: it joins no department
+    moved = org.patch(f"/v1/groups/{vc}", {"department_id": dept})
+    assert moved.status_code == 409, moved.text
+    assert moved.json()["code"] == "conflict"
+
+    assert org.post("/v1/departments", {"name": "ÉCONOMIE"}).status_code == 409
+    assert org.post("/v1/departments", {"name": "économie"}).status_code == 409
+    for bad in ("dep_\u0000", "dep_" + "0" * 31 + "\u0000"):
+        r = org.post("/v1/groups", {"name": "G", "department_id": bad})
+        assert r.status_code == 422, r.text
+    assert org.get("/v1/credits/ledger", params={"department_id": "x\u0000"}).status_code == 422
+
+    g = org.group("Economics", department_id=dept)
+    org.move_clock("2026-02-01T09:00:00Z")
+    assert org.issue(g, "e1@x.org").status_code == 201
+    assert org.patch(f"/v1/departments/{dept}", {"credit_cap": 5}).status_code == 200
+    assert org.patch(f"/v1/groups/{g}", {"department_id": None}).status_code == 200
+    assert org.delete(f"/v1/departments/{dept}").status_code == 204
+    kept = org.get("/v1/credits/ledger", params={"department_id": dept}).json()["entries"]
+    assert [e["recipient"] for e in kept] == ["e1@x.org"]
+    _audit_clean(credo, org)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Collection, Sequence
@@ -20,6 +21,10 @@ from credo.services.billing.ports import CapChange, DepartmentYear
 _d = t.departments.c
 _u = t.department_usage.c
 _x = t.department_cap_changes.c
+
+
+def _name_key(name: str) -> str:
+    return unicodedata.normalize("NFC", name).casefold()
 
 
 def _department(row: Any) -> Department:
@@ -73,14 +78,10 @@ class SqlDepartments:
         return None if row is None else _department(row)
 
     def named(self, org_id: str, name: str) -> Department | None:
-        row = self._c.execute(
-            select(t.departments).where(
-                _d.organization_id == org_id,
-                func.lower(_d.name) == name.lower(),
-                _d.deleted_at.is_(None),
-            )
-        ).first()
-        return None if row is None else _department(row)
+        # Compared here, not by SQL lower(): SQLite's folds ASCII only, PostgreSQL's
+        # depends on the collation. An organization has a handful of departments.
+        key = _name_key(name)
+        return next((d for d in self.all(org_id) if _name_key(d.name) == key), None)
 
     def all(self, org_id: str) -> list[Department]:
         rows = self._c.execute(
@@ -223,7 +224,7 @@ class SqlDepartments:
                 organization_id=org_id,
                 department_id=dept_id,
                 at=at,
-                actor=actor,
+                actor=actor[:200],  # the column's width: an e-mail may be longer
                 old_cap=old_cap,
                 new_cap=new_cap,
             )

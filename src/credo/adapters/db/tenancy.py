@@ -140,7 +140,7 @@ class SqlApiKeys:
     def label_of(self, key_hash: str) -> str | None:
         k = t.api_keys.c
         row = self._c.execute(select(k.name, k.prefix).where(k.key_hash == key_hash)).first()
-        return None if row is None else f"API key {row.name!r} ({row.prefix}…)"
+        return None if row is None else f"API key “{row.name}” ({row.prefix}…)"
 
     def organizations_for(self, key_hashes: Sequence[str]) -> dict[str, str]:
         wanted = sorted(set(key_hashes))

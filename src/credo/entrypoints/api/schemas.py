@@ -115,7 +115,7 @@ class CancelIn(Body):
 DesignIn = dict[str, Any]
 
 
-RefId = Annotated[StrictStr, StringConstraints(max_length=64)]
+RefId = Annotated[StrictStr, StringConstraints(max_length=64), AfterValidator(_no_nul)]
 # A department's cap: seats per billing year (null: no cap).
 Cap = Annotated[StrictInt, Field(ge=0, le=10_000_000)]
 

@@ -5,6 +5,7 @@ a refused form is shown again with what was typed and why (422 or 409)."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request, Response
@@ -20,6 +21,7 @@ from credo.services.people.accounts import Member
 from credo.services.ports import UnitOfWork
 
 router = APIRouter(include_in_schema=False)
+_DIGITS = re.compile(r"[0-9]{1,9}")  # ASCII digits only: str.isdigit takes "²" and "٣"
 
 Name = Annotated[str, Form(max_length=400)]
 Cap = Annotated[str, Form(max_length=20)]
@@ -37,7 +39,7 @@ def _cap(raw: str) -> int | str | None:
     text = raw.strip()
     if not text:
         return None
-    return int(text) if text.isdigit() and len(text) <= 9 else text
+    return int(text) if _DIGITS.fullmatch(text) else text
 
 
 def _list_page(

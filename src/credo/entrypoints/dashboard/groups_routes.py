@@ -429,8 +429,9 @@ def update_group(
         "criteria": form.criteria or None,
         "expires_after_months": form.months(),
         "design": raw,
-        "department_id": _placed(member, form, g),
     }
+    if (form.department_id or None) != g.department_id:  # a move, by an owner only
+        changes["department_id"] = _placed(member, form, g)
 
     def action(uow: UnitOfWork) -> Group:
         groups.update_group(uow, org_id, group_id, changes)

@@ -16,7 +16,13 @@ from credo.clock import Clock
 from credo.domain.billing import BillingYear, billing_year
 from credo.domain.credentials import SeatReason
 from credo.domain.entities import LedgerEntry
-from credo.domain.errors import DomainError, InsufficientCredits, InvalidInput, NoActiveSubscription
+from credo.domain.errors import (
+    DepartmentCapReached,
+    DomainError,
+    InsufficientCredits,
+    InvalidInput,
+    NoActiveSubscription,
+)
 from credo.services.billing import credits
 from credo.services.billing.ports import LedgerQuery
 from credo.services.ports import UnitOfWork
@@ -443,6 +449,10 @@ _ACTIONS = {
 }
 
 
+def _seats(n: int) -> str:
+    return "1 seat" if n == 1 else f"{n} seats"
+
+
 def explain(exc: DomainError) -> str:
     """A refusal in plain words, for people: which rule, how many credits short, and when
     the allowance resets. Other errors answer their own detail."""
@@ -454,6 +464,15 @@ def explain(exc: DomainError) -> str:
         )
     if not isinstance(exc, InsufficientCredits):
         return exc.detail
+    if isinstance(exc, DepartmentCapReached):
+        dept = exc.fields["department"]
+        left = exc.credits_remaining
+        return (
+            f"{dept['name']} may give {_seats(dept['credit_cap'])} this billing year, and "
+            f"{'none remain' if left == 0 else _seats(left) + ' remain'} under its cap: this "
+            f"needs {_seats(exc.credits_required)}. The organization's credits are not the "
+            "limit here; an owner can raise the department's cap on the Departments page."
+        )
     if len(exc.reasons) == 1 and exc.reasons[0] in _ACTIONS:
         action, rule = _ACTIONS[exc.reasons[0]]
     else:

@@ -44,7 +44,8 @@ def page(uow: UnitOfWork, clock: Clock, org_id: str, dept_id: str) -> Department
     used = next((f.used for f in ov.balance.departments if f.department.id == dept.id), 0)
     held = [
         g
-        for g in uow.credential_search.groups(org_id, archived=False)
+        for archived in (False, True)  # archived groups stay the department's too
+        for g in uow.credential_search.groups(org_id, archived=archived)
         if g.group.department_id == dept.id
     ]
     return DepartmentPage(

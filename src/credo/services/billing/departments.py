@@ -80,9 +80,9 @@ def create(
 ) -> Department:
     """A new department; its cap (if any) is the first recorded cap change (R18)."""
     name_, cap = _name(name), _cap(credit_cap)
-    lock_org(uow, org_id)  # names are unique per organization
+    org = lock_org(uow, org_id)  # names are unique per organization
     _unique(uow, org_id, name_)
-    now = clock.now()
+    now = org_now(org, clock)  # a sandbox's test clock, as its ledger lines
     dept = Department(new_id("dep", now), org_id, name_, cap, now)
     uow.departments.add(dept)
     if cap is not None:
@@ -114,7 +114,7 @@ def update(
         values["name"] = _name(changes["name"])
     if "credit_cap" in changes:
         values["credit_cap"] = _cap(changes["credit_cap"])
-    lock_org(uow, org_id)
+    org = lock_org(uow, org_id)
     dept = get(uow, org_id, dept_id)
     if "name" in values:
         _unique(uow, org_id, str(values["name"]), other_than=dept.id)
@@ -124,7 +124,7 @@ def update(
     uow.departments.update(updated)
     if updated.credit_cap != dept.credit_cap:
         uow.departments.record_cap_change(
-            org_id, dept.id, clock.now(), actor, dept.credit_cap, updated.credit_cap
+            org_id, dept.id, org_now(org, clock), actor, dept.credit_cap, updated.credit_cap
         )
     return updated
 

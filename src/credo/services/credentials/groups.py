@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
@@ -11,8 +12,8 @@ from datetime import datetime
 from credo.clock import Clock
 from credo.domain import designs
 from credo.domain.entities import Group
-from credo.domain.errors import InvalidInput, NotFound
-from credo.ids import new_id
+from credo.domain.errors import Conflict, InvalidInput, NotFound
+from credo.ids import ID_PATTERN, new_id
 from credo.services.ports import UnitOfWork
 from credo.services.tenancy.clocks import lock_org
 
@@ -85,6 +86,7 @@ def create_group(
     """`design`: the API's design object (None: the default design). `department_id`: the
     department that owns it (R16), one of the organization's."""
     if department_id is not None:
+        lock_org(uow, org_id)  # the department is not deleted under it
         require_department(uow, org_id, department_id)
     group = Group(
         id=new_id("grp", clock.now()),
@@ -101,8 +103,11 @@ def create_group(
     return group
 
 
+_ID = re.compile(ID_PATTERN)
+
+
 def require_department(uow: UnitOfWork, org_id: str, department_id: str) -> None:
-    if uow.departments.get(org_id, department_id) is None:
+    if not _ID.match(department_id) or uow.departments.get(org_id, department_id) is None:
         raise InvalidInput(
             "department_id: no such department",
             [{"field": "department_id", "message": "is not one of the organization's departments"}],
@@ -127,6 +132,11 @@ def update_group(
     issued keep their signed documents: the design is not signed, and a certificate's
     cache key carries the design, so their PDFs are drawn afresh on next request."""
     values = {k: v for k, v in changes.items() if k in EDITABLE}
+    if "department_id" in values and is_vc_api_group(group_id):
+        raise Conflict(
+            "the group of credentials issued through POST /credentials/issue belongs to no "
+            "department"
+        )
     if "department_id" in values:
         # R20: a move changes where the group's later seats are charged; under the lock,
         # so a charge sees the group either before or after it, never half.

@@ -124,6 +124,14 @@ def _refusal(plan: BulkPlan, active: bool) -> str:
             "The organization has no active subscription: nothing that takes a credit can "
             "happen until an owner renews the plan."
         )
+    over = [d for d in plan.preview.departments if not d.sufficient]
+    if over and plan.preview.credits_required <= plan.preview.credits_remaining:
+        d = over[0]
+        return (
+            f"{d.name} may give {d.cap} seat{'' if d.cap == 1 else 's'} this billing year "
+            f"and has given {d.used}: "
+            "an owner can raise the department's cap on the Departments page."
+        )
     left = plan.preview.credits_remaining
     remain = "none remain" if left == 0 else "1 remains" if left == 1 else f"{left} remain"
     text = f"It needs {plan.preview.credits_required} credit and {remain} this billing year."

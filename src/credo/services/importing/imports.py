@@ -34,6 +34,7 @@ from credo.domain import spreadsheets as sheets
 from credo.domain.entities import DONE, FAILED, INVALID, READY, RUNNING, UPLOADED, ImportJob
 from credo.domain.errors import (
     Conflict,
+    DepartmentCapReached,
     DomainError,
     InsufficientCredits,
     InvalidInput,
@@ -386,6 +387,18 @@ def start(
     if publish:
         p = preview(uow, ctx, job)
         if not p.sufficient:
+            over = [d for d in p.departments if not d.sufficient]
+            if over and p.credits_required <= p.credits_remaining:  # the cap binds (R17)
+                d = over[0]
+                raise DepartmentCapReached(
+                    f"publishing this file needs {d.required} seat(s) of the department "
+                    f"{d.name!r} and {d.remaining or 0} remain under its cap",
+                    credits_required=d.required,
+                    credits_remaining=d.remaining or 0,
+                    department_id=d.id,
+                    department_name=d.name,
+                    credit_cap=d.cap,
+                )
             if p.credits_required <= p.credits_remaining:  # affordable, so not active (R15)
                 raise NoActiveSubscription(
                     "the organization has no active subscription",

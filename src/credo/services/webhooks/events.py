@@ -110,6 +110,8 @@ def refusal(exc: Exception) -> Event | None:
                 "detail": exc.detail,
                 "credits_required": exc.credits_required,
                 "credits_remaining": exc.credits_remaining,
+                # A department's cap (R17): which department refused it.
+                **({"department": exc.fields["department"]} if "department" in exc.fields else {}),
             }
         },
     )

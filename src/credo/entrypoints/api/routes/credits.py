@@ -11,6 +11,7 @@ from credo.entrypoints.api import render
 from credo.entrypoints.api.context import AppDep, OrgId, OrgMutation, Outcome
 from credo.entrypoints.api.pages import Limit
 from credo.entrypoints.api.schemas import ClockIn
+from credo.ids import ID_PATTERN
 from credo.services.billing import credits
 from credo.services.ports import UnitOfWork
 from credo.services.tenancy import clocks
@@ -32,7 +33,7 @@ def get_ledger(
     billing_year: Annotated[int | None, Query(ge=0, le=1000)] = None,
     cursor: Annotated[LedgerCursor, Query()] = None,
     limit: Annotated[Limit, Query()] = 100,
-    department_id: Annotated[str | None, Query(max_length=64)] = None,
+    department_id: Annotated[str | None, Query(pattern=ID_PATTERN)] = None,
 ) -> dict[str, Any]:
     year, entries = app.runner.read(
         lambda uow: credits.ledger(
