@@ -332,3 +332,44 @@ def test_cli_keys_list_create_and_revoke(database_url: str, client: TestClient) 
     assert r.exit_code == 2 and "name" in one_error_line(r)
     r = run_cli(database_url, "key", "list", "--org", "org_unknown")
     assert r.exit_code == 4 and "no such organization" in one_error_line(r)
+
+
+def test_cli_departments_add_list_cap_and_credits(database_url: str, client: TestClient) -> None:
+    """An operator sets up departments and caps from the command line (R16..R18); the cap
+    binds the API at once, and `credo credits` shows each department's seats."""
+    org = create_org(client, name="Faculties")
+    r = run_cli(database_url, "department", "add", "Faculty of Law", "--org", org.id, "--cap", "1")
+    assert r.exit_code == 0 and "a cap of 1" in r.output, r.output
+    dept = r.output.split()[1]
+    assert dept.startswith("dep_")
+    r = run_cli(database_url, "department", "add", "faculty of law", "--org", org.id)
+    assert r.exit_code == 5 and "exists already" in one_error_line(r)
+    g = client.post(
+        "/v1/groups", json={"name": "Torts", "department_id": dept}, headers=org.auth
+    ).json()["group"]["id"]
+
+    def publish(email: str) -> Any:
+        body = {"group_id": g, "recipient": {"name": "R", "email": email}}
+        return client.post("/v1/credentials", json=body, headers=org.auth)
+
+    assert publish("one@x.org").status_code == 201
+    assert publish("two@x.org").json()["code"] == "department_cap_reached"
+    r = run_cli(database_url, "department", "list", "--org", org.id)
+    assert r.exit_code == 0, r.output
+    assert f"{dept}  Faculty of Law  cap 1, 1 taken this billing year, 0 left" in r.output
+    r = run_cli(database_url, "department", "cap", dept, "--org", org.id, "--cap", "3")
+    assert r.exit_code == 0 and "now has a cap of 3" in r.output, r.output
+    assert publish("two@x.org").status_code == 201
+    changes = client.get(f"/v1/departments/{dept}", headers=org.auth).json()["cap_changes"]
+    latest = changes[0]
+    assert (latest["old_cap"], latest["new_cap"], latest["by"]) == (1, 3, "the command line")
+    r = run_cli(database_url, "credits", "--org", org.id)
+    assert r.exit_code == 0 and "Faculty of Law" in r.output, r.output
+    r = run_cli(database_url, "department", "cap", dept, "--org", org.id, "--none")
+    assert r.exit_code == 0 and "now has no cap" in r.output
+    r = run_cli(database_url, "department", "cap", dept, "--org", org.id)
+    assert r.exit_code == 2 and "--cap N or --none" in one_error_line(r)
+    r = run_cli(database_url, "department", "cap", "dep_nope", "--org", org.id, "--cap", "1")
+    assert r.exit_code == 4 and "no department" in one_error_line(r)
+    r = run_cli(database_url, "department", "add", "X", "--org", org.id, "--cap", "-1")
+    assert r.exit_code == 2

@@ -191,9 +191,13 @@ app = _Typer(
 db_app = _Typer(no_args_is_help=True, help="Manage the database schema.")
 org_app = _Typer(no_args_is_help=True, help="Manage organizations.")
 key_app = _Typer(no_args_is_help=True, help="Manage an organization's API keys.")
+dept_app = _Typer(
+    no_args_is_help=True, help="Manage an organization's departments and their credit caps."
+)
 app.add_typer(db_app, name="db")
 app.add_typer(org_app, name="org")
 app.add_typer(key_app, name="key")
+app.add_typer(dept_app, name="department")
 
 
 class _LazyConsole:

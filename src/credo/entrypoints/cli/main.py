@@ -1,9 +1,10 @@
 """The `credo` command: a thin Typer layer over the same services as the API. Each command
-group is a module of its own (organizations, keys, serving, working, verifying)."""
+group is a module of its own (organizations, keys, departments, serving, working,
+verifying)."""
 
 from __future__ import annotations
 
-from credo.entrypoints.cli import keys, organizations, serving, verifying, working
+from credo.entrypoints.cli import departments, keys, organizations, serving, verifying, working
 from credo.entrypoints.cli.common import app
 from credo.entrypoints.cli.serving import DEMO_OWNER, _embedded_worker
 
@@ -11,6 +12,7 @@ __all__ = [
     "DEMO_OWNER",
     "_embedded_worker",
     "app",
+    "departments",
     "keys",
     "organizations",
     "serving",

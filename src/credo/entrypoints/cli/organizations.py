@@ -179,6 +179,19 @@ def credits(
             str(b.seats_held),
         )
         out.print(table)
+        if b.departments:
+            caps = Table(title="Departments, this billing year")
+            for col in ("department", "cap", "taken", "left"):
+                caps.add_column(col)
+            for f in b.departments:
+                d = f.department
+                caps.add_row(
+                    escape(d.name),
+                    "none" if d.credit_cap is None else str(d.credit_cap),
+                    str(f.used),
+                    "-" if f.remaining is None else str(f.remaining),
+                )
+            out.print(caps)
 
 
 @app.command()
