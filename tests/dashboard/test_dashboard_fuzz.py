@@ -34,7 +34,7 @@ FIELDS = [
     "expires_on", "action", "ids", "reason", "email", "role", "organization_id", "mode",
     "dates", "skip_invalid", "year", "recipient", "since", "to", "before", "q", "status",
     "page", "archived", "expiring", "fmt", "cost", "url", "events", "enabled", "cursor",
-    "expected_credits", "done", "charged",
+    "expected_credits", "done", "charged", "cap", "department", "department_id",
 ]  # fmt: skip
 VALUES = st.one_of(
     st.text(max_size=30),
@@ -54,9 +54,11 @@ def test_no_input_makes_a_dashboard_route_fail(credo: App, client: TestClient) -
         "/v1/webhooks", {"url": "https://hooks.example.org/in", "events": ["credential.published"]}
     )
     test = org.post(f"/v1/webhooks/{hook.json()['webhook']['id']}/test").json()["delivery"]
+    dept = org.post("/v1/departments", {"name": "Fuzz faculty", "credit_cap": 3}).json()
     ids = {"group_id": gid, "cred_id": cred, "job_id": "imp_" + "0" * 32,
            "user_id": owner.user_id, "key_id": "key_" + "0" * 32,
-           "webhook_id": test["webhook_id"], "delivery_id": test["id"]}  # fmt: skip
+           "webhook_id": test["webhook_id"], "delivery_id": test["id"],
+           "dept_id": dept["department"]["id"]}  # fmt: skip
 
     @settings(
         max_examples=examples(150),
