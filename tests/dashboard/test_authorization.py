@@ -83,6 +83,8 @@ ROUTES = [
     Route("GET", "/app/departments/{dept_id}", "owner"),
     Route("POST", "/app/departments/{dept_id}", "owner"),
     Route("POST", "/app/departments/{dept_id}/delete", "owner"),
+    Route("GET", "/app/audit-log", "owner"),
+    Route("GET", "/app/audit-log.csv", "owner"),
     Route("GET", "/app/members", "owner"),
     Route("POST", "/app/members/invite", "owner"),
     Route("POST", "/app/members/{user_id}/role", "owner"),

@@ -34,7 +34,8 @@ FIELDS = [
     "expires_on", "action", "ids", "reason", "email", "role", "organization_id", "mode",
     "dates", "skip_invalid", "year", "recipient", "since", "to", "before", "q", "status",
     "page", "archived", "expiring", "fmt", "cost", "url", "events", "enabled", "cursor",
-    "expected_credits", "done", "charged", "cap", "department", "department_id",
+    "expected_credits", "done", "charged", "cap", "department", "department_id", "actor",
+    "target", "from",
 ]  # fmt: skip
 VALUES = st.one_of(
     st.text(max_size=30),

@@ -326,6 +326,18 @@ def test_cli_keys_list_create_and_revoke(database_url: str, client: TestClient) 
     assert r.exit_code == 0 and f"revoked {key_id}" in r.output, r.output
     assert client.get("/v1/credits", headers=headers).status_code == 401
     assert client.get("/v1/credits", headers=org.auth).status_code == 200  # the others stay
+    # The audit log puts both down to the command line, and keeps no key.
+    log = client.get("/v1/audit-log", headers=org.auth, params={"target_id": key_id}).json()
+    assert [(e["action"], e["actor"]["type"]) for e in log["entries"]] == [
+        ("api_key.revoked", "command_line"),
+        ("api_key.created", "command_line"),
+    ]
+    assert log["entries"][0]["after"] == {
+        "name": "LMS plugin",
+        "prefix": token[:13],
+        "revoked": True,
+    }
+    assert token not in str(log)
     r = run_cli(database_url, "key", "revoke", key_id, "--org", org.id)
     assert r.exit_code == 4 and "revoked already" in one_error_line(r)
     r = run_cli(database_url, "key", "create", " ", "--org", org.id)

@@ -190,7 +190,7 @@ def test_what_changed_since_signing_goes_back_to_run_alone(
     archived = org.group("Old course")
     refusing = org.group("Once only")
     with credo.uow() as uow:
-        set_duplicate_policy(uow, org.id, refusing, DuplicatePolicy.REFUSE)
+        set_duplicate_policy(uow, org.id, refusing, DuplicatePolicy.REFUSE, credo.clock.now())
         uow.commit()
     tickets = [ticket(credo, org, gid, "ann@x.org") for gid in (g, archived, refusing)]
     batch = [(tk, tk.prepare(credo.runner)) for tk in tickets]

@@ -405,7 +405,7 @@ class CreditMachine(RuleBasedStateMachine):
         dept_id = None if to is None else self.dept_ids[to]
         _, exc = self.write(
             lambda uow: groups.update_group(
-                uow, self.org, self.group_ids[group], {"department_id": dept_id}
+                uow, self.org, self.group_ids[group], {"department_id": dept_id}, self.clock.now()
             )
         )
         assert exc is None, exc

@@ -20,6 +20,7 @@ class Permission(StrEnum):
     MEMBERS = "members"
     API_KEYS = "api_keys"
     WEBHOOKS = "webhooks"  # the endpoints Credo calls, and their deliveries
+    AUDIT_LOG = "audit_log"  # the log of every staff action, with its CSV export
 
 
 _GRANTS: dict[Role, frozenset[Permission]] = {

@@ -14,6 +14,7 @@ from credo.domain.entities import (
     StoredReply,
 )
 from credo.services.accredible.ports import Accredible
+from credo.services.audit_ports import AuditLog
 from credo.services.billing.ports import (
     Audit,
     Charges,
@@ -158,6 +159,8 @@ class UnitOfWork(Protocol):
     def wallet_offers(self) -> WalletOffers: ...
     @property
     def departments(self) -> Departments: ...
+    @property
+    def audit_log(self) -> AuditLog: ...
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None: ...

@@ -548,6 +548,27 @@ credit_alerts = Table(
 
 # Department cap alerts raised (80% and 100% of a cap), once per department, billing year
 # and threshold (services.credit_alerts).
+# Staff actions (domain/audit_log.py): append-only, triggers refuse UPDATE and DELETE
+# (migration 0022). Ids sort by time, so an organization's log pages by id.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", _id(), primary_key=True),
+    Column("organization_id", _id(), ForeignKey("organizations.id"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor_kind", String(20), nullable=False),
+    Column("actor_id", String(40), nullable=True),
+    Column("actor_label", String(320), nullable=False),
+    Column("source", String(64), nullable=True),
+    Column("action", String(60), nullable=False),
+    Column("target_type", String(40), nullable=False),
+    Column("target_id", String(200), nullable=False),
+    Column("before", Text, nullable=True),
+    Column("after", Text, nullable=True),
+    Index(None, "organization_id", "id"),
+    Index(None, "organization_id", "target_id", "id"),
+)
+
 department_alerts = Table(
     "department_alerts",
     metadata,

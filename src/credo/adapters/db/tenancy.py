@@ -137,6 +137,15 @@ class SqlApiKeys:
     def organization_for(self, key_hash: str) -> str | None:
         return self._c.scalar(_KEY_ORG, {"key_hash": key_hash})
 
+    def holder_of(self, key_hash: str) -> tuple[str, str, str] | None:
+        k = t.api_keys.c
+        row = self._c.execute(
+            select(k.organization_id, k.id, k.name).where(
+                k.key_hash == key_hash, k.revoked_at.is_(None)
+            )
+        ).first()
+        return None if row is None else (row.organization_id, row.id, row.name)
+
     def label_of(self, key_hash: str) -> str | None:
         k = t.api_keys.c
         row = self._c.execute(select(k.name, k.prefix).where(k.key_hash == key_hash)).first()

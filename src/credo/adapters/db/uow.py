@@ -12,6 +12,7 @@ from credo.adapters.db.accounts import SqlAccounts
 from credo.adapters.db.accredible import SqlAccredible
 from credo.adapters.db.artifacts import SqlArtifacts
 from credo.adapters.db.audit import SqlAudit
+from credo.adapters.db.audit_log import SqlAuditLog
 from credo.adapters.db.billing import (
     SqlCharges,
     SqlLedger,
@@ -70,6 +71,7 @@ _REPOSITORIES: dict[str, type[Any]] = {
     "wallet": SqlWallet,
     "wallet_offers": SqlWalletOffers,
     "departments": SqlDepartments,
+    "audit_log": SqlAuditLog,
 }
 _KNOW_SQLITE = {"organizations", "publishing"}  # take `sqlite=` as well
 
@@ -104,6 +106,7 @@ class SqlUnitOfWork:
     wallet: SqlWallet
     wallet_offers: SqlWalletOffers
     departments: SqlDepartments
+    audit_log: SqlAuditLog
 
     def __init__(
         self,

@@ -27,11 +27,12 @@ from credo.domain.accredible import Invalid
 from credo.domain.errors import DomainError, NotFound, Unauthorized
 from credo.entrypoints.api.context import app_of
 from credo.entrypoints.api.problems import PROBLEM
+from credo.services import audit_log
 from credo.services.accredible import use_cases
 from credo.services.accredible.use_cases import Context
 from credo.services.runner import fingerprint
 from credo.services.tenancy.key_use import note_use
-from credo.services.tenancy.organizations import authenticate_hash, confirm_key, hash_api_key
+from credo.services.tenancy.organizations import confirm_key, hash_api_key, key_holder
 
 PREFIX = "/compat/accredible"
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -105,11 +106,12 @@ def _context(app: App, authorization: str | None) -> Context:
     if key is None:
         raise Unauthorized("no API key: send Authorization: Token token=KEY")
     key_hash = hash_api_key(key)
-    org_id = app.keys.get(key_hash)
-    if org_id is None:
-        org_id = app.runner.read(lambda uow: authenticate_hash(uow, key_hash))
-        app.keys.put(key_hash, org_id)
-    found = org_id
+    holder = app.keys.get(key_hash)
+    if holder is None:
+        holder = app.runner.read(lambda uow: key_holder(uow, key_hash))
+        app.keys.put(key_hash, holder)
+    found, actor = holder
+    audit_log.act_as(actor)
     note_use(app.runner, app.key_uses, key_hash, app.clock.now())
 
     def check(uow: Any) -> None:

@@ -13,11 +13,13 @@ from fastapi import FastAPI
 from credo import __version__
 from credo.bootstrap import App, bootstrap
 from credo.entrypoints.api import accredible, docs, health, observability, problems
+from credo.entrypoints.api.actors import ActorMiddleware
 from credo.entrypoints.api.hot import HotRoutes
 from credo.entrypoints.api.limits import BodyGate
 from credo.entrypoints.api.routes import (
     admin,
     analytics,
+    audit_log,
     badges,
     certificates,
     credentials,
@@ -64,7 +66,7 @@ def create_app(app: App | None = None) -> FastAPI:
     )
     api.state.credo = credo
     problems.install(api)
-    routers = (admin, groups, departments, credentials, credits, public, vcapi, badges)
+    routers = (admin, groups, departments, credentials, credits, audit_log, public, vcapi, badges)
     extras = (
         certificates,
         pages,
@@ -85,6 +87,7 @@ def create_app(app: App | None = None) -> FastAPI:
     health.install(api)
 
     api.add_middleware(HotRoutes)  # inside the gate: bodies capped
+    api.add_middleware(ActorMiddleware)  # outside HotRoutes: its publishes name their actor
     api.add_middleware(BodyGate, max_bytes=credo.settings.max_body_bytes)
     observability.install(api, credo.settings)  # outermost: it sees every answer, 413s included
     return api

@@ -14,20 +14,19 @@ from fastapi import Depends, Header, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from credo.bootstrap import App
+from credo.domain.audit_log import Actor, ActorKind
 from credo.domain.errors import DomainError, InvalidInput, NotFound, Unauthorized
 from credo.entrypoints.api.problems import PROBLEM, problem_body, unauthorized
 from credo.ids import ID_PATTERN
+from credo.services import audit_log
 from credo.services.credentials.group_commit import Answered, Prepared, Refused, Ticket
 from credo.services.ports import UnitOfWork
 from credo.services.runner import OPERATOR_SCOPE, Runner, fingerprint
 from credo.services.tenancy.key_use import note_use, record_use
-from credo.services.tenancy.organizations import (
-    authenticate_hash,
-    confirm_key,
-    hash_api_key,
-)
+from credo.services.tenancy.organizations import confirm_key, hash_api_key, key_holder
 
 ID_RE = re.compile(ID_PATTERN)
+OPERATOR = Actor(ActorKind.OPERATOR, None, "the operator")
 T = TypeVar("T")
 # What an action hands back: an HTTP status and a JSON-ready body (None: no content).
 Outcome = tuple[int, dict[str, Any] | None]
@@ -60,7 +59,8 @@ def current_org(
     authorization: Annotated[str | None, Header()] = None,
 ) -> str:
     key_hash = hash_api_key(_bearer(authorization))
-    org_id = app.runner.read(lambda uow: authenticate_hash(uow, key_hash))
+    org_id, actor = app.runner.read(lambda uow: key_holder(uow, key_hash))
+    audit_log.act_as(actor)
     request.state.organization_id = org_id  # for the request's log line
     note_use(app.runner, app.key_uses, key_hash, app.clock.now())
     return org_id
@@ -76,6 +76,7 @@ async def operator(
     token = _bearer(authorization)
     if not hmac.compare_digest(token.encode(), expected.encode()):
         raise unauthorized()
+    audit_log.act_as(OPERATOR)
     return OPERATOR_SCOPE
 
 
@@ -132,7 +133,7 @@ class Mutation:
 
         ticket = Ticket(
             self.scope, group_id, prepare, reply, _refusal, notify,
-            self.api_key_hash, self.key, self.fp,
+            self.api_key_hash, self.key, self.fp, audit_log.current_actor(),
         )  # fmt: skip
         outcome = await asyncio.wrap_future(publisher.submit(ticket))
         if isinstance(outcome, Answered):
@@ -209,13 +210,12 @@ async def org_mutation(
     """The calling organization of a mutation, from what this process remembers of its key
     (a lookup on first use); the mutation's transaction confirms the key (Mutation.run)."""
     key_hash = hash_api_key(_bearer(authorization))
-    org_id = app.keys.get(key_hash)
-    if org_id is None:
-        found = await run_in_threadpool(
-            app.runner.read, lambda uow: authenticate_hash(uow, key_hash)
-        )
-        app.keys.put(key_hash, found)
-        org_id = found
+    holder = app.keys.get(key_hash)
+    if holder is None:
+        holder = await run_in_threadpool(app.runner.read, lambda uow: key_holder(uow, key_hash))
+        app.keys.put(key_hash, holder)
+    org_id, actor = holder
+    audit_log.act_as(actor)
     request.state.organization_id = org_id  # for the request's log line
     now = app.clock.now()
     if app.key_uses.due(key_hash, now):  # decided here: the thread pool only when due

@@ -230,13 +230,17 @@ def escape(text: str) -> str:
 
 @contextmanager
 def opened(migrate: bool = True) -> Iterator[App]:
-    """The app for one command; its connections are closed however the command ends."""
+    """The app for one command; its connections are closed however the command ends. What
+    it changes, the audit log puts down to the command line."""
     from credo.bootstrap import bootstrap
+    from credo.domain.audit_log import Actor, ActorKind
+    from credo.services import audit_log
     from credo.settings import Settings
 
     credo = bootstrap(Settings(), migrate=migrate)
     try:
-        yield credo
+        with audit_log.acting(Actor(ActorKind.COMMAND_LINE, None, "the command line")):
+            yield credo
     finally:
         credo.close()
 

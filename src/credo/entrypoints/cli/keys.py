@@ -70,13 +70,14 @@ def key_revoke(
     org: Org,
 ) -> None:
     """Revoke an API key: every request carrying it is refused from now on."""
+    from credo.services.tenancy import organizations
     from credo.services.tenancy.clocks import load_org
 
     with opened() as credo:
 
         def revoke(uow: UnitOfWork) -> bool:
             load_org(uow, org)
-            return uow.api_keys.revoke(org, key_id, credo.clock.now())
+            return organizations.revoke_api_key(uow, org, key_id, credo.clock.now())
 
         if not credo.runner.write(revoke):
             raise CommandError("no such key in this organization, or it is revoked already", code=4)

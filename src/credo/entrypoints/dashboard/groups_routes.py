@@ -391,7 +391,7 @@ def create_group(request: Request, member: MemberDep, app: AppDep, posted: Poste
             department_id=_placed(member, form, None),
         )
         return group_settings.set_duplicate_policy(
-            uow, org_id, g.id, DuplicatePolicy(form.duplicate_policy)
+            uow, org_id, g.id, DuplicatePolicy(form.duplicate_policy), app.clock.now()
         )
 
     try:
@@ -434,9 +434,9 @@ def update_group(
         changes["department_id"] = _placed(member, form, g)
 
     def action(uow: UnitOfWork) -> Group:
-        groups.update_group(uow, org_id, group_id, changes)
+        groups.update_group(uow, org_id, group_id, changes, app.clock.now())
         return group_settings.set_duplicate_policy(
-            uow, org_id, group_id, DuplicatePolicy(form.duplicate_policy)
+            uow, org_id, group_id, DuplicatePolicy(form.duplicate_policy), app.clock.now()
         )
 
     try:

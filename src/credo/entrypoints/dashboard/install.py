@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from credo.domain.errors import DomainError, InsufficientCredits
 from credo.entrypoints.api.problems import domain_problem, problem, validation_problem
 from credo.entrypoints.dashboard import (
+    audit_log_routes,
     auth_routes,
     credential_routes,
     credentials_routes,
@@ -37,6 +38,7 @@ ROUTERS = (
     imports_routes,
     credits_routes,
     departments_routes,
+    audit_log_routes,
     engagement_routes,
     members_routes,
     password_reset_routes,

@@ -106,7 +106,9 @@ def members_role(
 ) -> Response:
     check_csrf(member, csrf)
     try:
-        app.runner.write(lambda uow: members.change_role(uow, member, user_id, role))
+        app.runner.write(
+            lambda uow: members.change_role(uow, member, user_id, role, app.clock.now())
+        )
     except (InvalidInput, Conflict, NotFound) as exc:
         return _members_page(request, app, member, exc.status, error=_problem_text(exc))
     if user_id == member.user.id and role != member.role.value:
@@ -120,7 +122,7 @@ def members_remove(
 ) -> Response:
     check_csrf(member, csrf)
     try:
-        app.runner.write(lambda uow: members.remove_member(uow, member, user_id))
+        app.runner.write(lambda uow: members.remove_member(uow, member, user_id, app.clock.now()))
     except (Conflict, NotFound) as exc:
         return _members_page(request, app, member, exc.status, error=_problem_text(exc))
     if user_id == member.user.id:

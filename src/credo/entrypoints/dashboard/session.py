@@ -14,8 +14,10 @@ from fastapi import Depends, Request, Response
 
 from credo.bootstrap import App
 from credo.domain.accounts import Permission
+from credo.domain.audit_log import Actor, ActorKind
 from credo.domain.errors import Forbidden
 from credo.entrypoints.api.context import AppDep
+from credo.services import audit_log
 from credo.services.billing import credits
 from credo.services.people import accounts
 from credo.services.people.accounts import Member
@@ -53,6 +55,7 @@ def current_member(request: Request, app: AppDep) -> Member:
         member = app.runner.read(lambda uow: accounts.resolve(uow, app.clock, token))
     if member is None:
         raise LoginRequired(request.url.path)
+    audit_log.act_as(Actor(ActorKind.MEMBER, member.user.id, member.user.email))
     return member
 
 

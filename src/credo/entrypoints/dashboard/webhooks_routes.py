@@ -214,7 +214,13 @@ def webhook_rotate(
 
 @router.post("/app/webhooks/{webhook_id}/delete")
 def webhook_delete(member: MemberDep, app: AppDep, webhook_id: str, csrf: Csrf = "") -> Response:
-    _post(member, app, csrf, webhook_id, lambda uow, o: endpoints.delete(uow, o, webhook_id))
+    _post(
+        member,
+        app,
+        csrf,
+        webhook_id,
+        lambda uow, o: endpoints.delete(uow, o, webhook_id, app.clock.now()),
+    )
     return see_other("/app/webhooks?notice=deleted")
 
 

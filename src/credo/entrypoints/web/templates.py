@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from functools import cache
 
@@ -36,6 +37,18 @@ def short_date(d: date | datetime) -> str:
     return f"{d.day} {d:%b %Y}"
 
 
+def audit_value(value: object) -> str:
+    """A value of an audit log entry in words: lists and objects as compact JSON."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict | list):
+        text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+        return text if len(text) <= 300 else text[:300] + "…"
+    return str(value)
+
+
 @cache
 def environment() -> Environment:
     env = Environment(
@@ -53,6 +66,7 @@ def environment() -> Environment:
     env.filters["counted"] = counted
     env.filters["short_date"] = short_date
     env.filters["share"] = share_label
+    env.filters["audit_value"] = audit_value
     return env
 
 

@@ -517,7 +517,9 @@ def create_group_in(uow: UnitOfWork, c: Context, f: dict[str, Any]) -> dict[str,
     )
     # Accredible's default: no second credential to the same recipient in a group.
     if not f["allow_duplicates"]:
-        g = group_settings.set_duplicate_policy(uow, c.org_id, g.id, DuplicatePolicy.REFUSE)
+        g = group_settings.set_duplicate_policy(
+            uow, c.org_id, g.id, DuplicatePolicy.REFUSE, c.ctx.clock.now()
+        )
     uow.accredible.save_group_details(
         GroupDetails(g.id, c.org_id, f["name"], f["course_link"], f["meta_data"], f["language"])
     )
@@ -553,10 +555,10 @@ def update_group(c: Context, ref: str, body: dict[str, Any]) -> dict[str, Any]:
             changes["description"] = f["course_description"]
         if f["auto_expiry_given"]:
             changes["expires_after_months"] = f["auto_expiry"] * 12 if f["auto_expiry"] else None
-        g = groups.update_group(uow, c.org_id, g.id, changes)
+        g = groups.update_group(uow, c.org_id, g.id, changes, c.ctx.clock.now())
         if f["allow_duplicates"] is not None:
             policy = DuplicatePolicy.ALLOW if f["allow_duplicates"] else DuplicatePolicy.REFUSE
-            g = group_settings.set_duplicate_policy(uow, c.org_id, g.id, policy)
+            g = group_settings.set_duplicate_policy(uow, c.org_id, g.id, policy, c.ctx.clock.now())
         old = uow.accredible.group_details([g.id]).get(g.id) or GroupDetails(g.id, c.org_id)
         given = {k: f[k] for k in ("course_link", "meta_data", "language") if f[k] is not None}
         if f["name"]:

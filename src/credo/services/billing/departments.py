@@ -8,9 +8,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from credo.clock import Clock
+from credo.domain.audit_log import changes
 from credo.domain.entities import Department
 from credo.domain.errors import Conflict, InvalidInput, NotFound
 from credo.ids import new_id
+from credo.services import audit_log
 from credo.services.billing.ports import CapChange
 from credo.services.ports import UnitOfWork
 from credo.services.tenancy.clocks import load_org, lock_org, org_now
@@ -87,7 +89,24 @@ def create(
     uow.departments.add(dept)
     if cap is not None:
         uow.departments.record_cap_change(org_id, dept.id, now, actor, None, cap)
+    _audit(uow, clock, "department.created", None, dept)
     return dept
+
+
+def _state(d: Department) -> dict[str, object]:
+    return {"name": d.name, "credit_cap": d.credit_cap}
+
+
+def _audit(
+    uow: UnitOfWork, clock: Clock, action: str, before: Department | None, after: Department | None
+) -> None:
+    dept = after or before
+    assert dept is not None
+    old = None if before is None else _state(before)
+    new = None if after is None else _state(after)
+    if old is not None and new is not None:
+        old, new = changes(old, new)
+    audit_log.one(uow, clock.now(), dept.organization_id, action, "department", dept.id, old, new)
 
 
 def get(uow: UnitOfWork, org_id: str, dept_id: str) -> Department:
@@ -122,6 +141,7 @@ def update(
     if updated == dept:
         return dept
     uow.departments.update(updated)
+    _audit(uow, clock, "department.updated", dept, updated)
     if updated.credit_cap != dept.credit_cap:
         uow.departments.record_cap_change(
             org_id, dept.id, org_now(org, clock), actor, dept.credit_cap, updated.credit_cap
@@ -140,6 +160,7 @@ def delete(uow: UnitOfWork, clock: Clock, org_id: str, dept_id: str) -> None:
             "move them to another department (or out of all) first"
         )
     uow.departments.delete(org_id, dept.id, clock.now())
+    _audit(uow, clock, "department.deleted", dept, None)
 
 
 def figures(uow: UnitOfWork, clock: Clock, org_id: str) -> list[DepartmentFigures]:

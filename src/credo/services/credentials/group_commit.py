@@ -28,13 +28,15 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Protocol
 
+from credo.domain.audit_log import SYSTEM, Actor
 from credo.domain.credentials import SeatReason
 from credo.domain.entities import Credential, StoredReply
 from credo.domain.errors import DomainError, IdempotencyKeyReused, Unauthorized
 from credo.domain.seats import SeatEvent
+from credo.services import audit_log
 from credo.services.billing import charging
 from credo.services.context import ServiceContext
-from credo.services.credentials import group_settings
+from credo.services.credentials import audited, group_settings
 from credo.services.credentials.issuing import PUBLISHED_EVENT, Seen
 from credo.services.mail import notifications
 from credo.services.ports import UnitOfWork, UnitOfWorkFactory
@@ -73,6 +75,7 @@ class Ticket:
     key_hash: str | None  # the API key, confirmed in the transaction
     idempotency_key: str | None
     fingerprint: str
+    actor: Actor = SYSTEM  # who publishes, for the audit log: the batch runs apart from them
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +141,11 @@ def commit(
     charging.record(uow, tabs)
     told = [c for i, _ in admitted if batch[i][0].org_id in hooked for c in batch[i][1].creds]
     webhook_events.credentials(uow, PUBLISHED_EVENT, told, real_now, ctx.base_url)
+    audit_log.record_as(
+        uow,
+        real_now,
+        [(batch[i][0].actor, c) for i, _ in admitted for c in audited.published(batch[i][1].creds)],
+    )
     for i, charged in admitted:
         ticket, ready = batch[i]
         status, body = ticket.answer(ready, charged)

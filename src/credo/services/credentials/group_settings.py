@@ -26,6 +26,8 @@ from enum import StrEnum
 
 from credo.domain.entities import Group
 from credo.domain.errors import Conflict, DuplicateCredential, GroupArchived
+from credo.services import audit_log
+from credo.services.credentials import audited
 from credo.services.credentials.groups import get_group, is_vc_api_group
 from credo.services.ports import UnitOfWork
 
@@ -101,15 +103,18 @@ def set_archived(
         return group
     updated = replace(group, archived_at=now if archived else None)
     uow.groups.update(updated)
+    action = "group.archived" if archived else "group.restored"
+    audit_log.record(uow, now, [audited.group_change(action, group, updated)])
     return updated
 
 
 def set_duplicate_policy(
-    uow: UnitOfWork, org_id: str, group_id: str, policy: DuplicatePolicy
+    uow: UnitOfWork, org_id: str, group_id: str, policy: DuplicatePolicy, now: datetime
 ) -> Group:
     group = get_group(uow, org_id, group_id)
     if group.duplicate_policy == policy.value:
         return group
     updated = replace(group, duplicate_policy=policy.value)
     uow.groups.update(updated)
+    audit_log.record(uow, now, [audited.group_change("group.updated", group, updated)])
     return updated

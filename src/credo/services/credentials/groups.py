@@ -14,6 +14,8 @@ from credo.domain import designs
 from credo.domain.entities import Group
 from credo.domain.errors import Conflict, InvalidInput, NotFound
 from credo.ids import ID_PATTERN, new_id
+from credo.services import audit_log
+from credo.services.credentials import audited
 from credo.services.ports import UnitOfWork
 from credo.services.tenancy.clocks import lock_org
 
@@ -100,6 +102,7 @@ def create_group(
         department_id=department_id,
     )
     uow.groups.add(group)
+    audit_log.record(uow, clock.now(), [audited.group_change("group.created", None, group)])
     return group
 
 
@@ -126,7 +129,7 @@ EDITABLE = (
 
 
 def update_group(
-    uow: UnitOfWork, org_id: str, group_id: str, changes: Mapping[str, object]
+    uow: UnitOfWork, org_id: str, group_id: str, changes: Mapping[str, object], now: datetime
 ) -> Group:
     """Apply the given fields (a None design restores the default). Credentials already
     issued keep their signed documents: the design is not signed, and a certificate's
@@ -152,6 +155,7 @@ def update_group(
     updated = replace(group, **values)  # type: ignore[arg-type]
     if updated != group:
         uow.groups.update(updated)
+        audit_log.record(uow, now, [audited.group_change("group.updated", group, updated)])
     return updated
 
 

@@ -25,9 +25,10 @@ from credo.domain.entities import (
 from credo.domain.errors import Conflict, InvalidInput, NotFound
 from credo.domain.seats import DepartmentQuote, Quote, SeatEvent
 from credo.ids import new_ids
+from credo.services import audit_log
 from credo.services.billing import charging
 from credo.services.context import ServiceContext
-from credo.services.credentials import documents, group_settings
+from credo.services.credentials import audited, documents, group_settings
 from credo.services.credentials.groups import get_group, is_vc_api_group
 from credo.services.credentials.ports import Charging, Signing
 from credo.services.mail import notifications
@@ -288,6 +289,7 @@ def issue(
     if publish:
         _notify(uow, ctx, org, group, creds, notifications.PUBLISHED)
         webhook_events.credentials(uow, PUBLISHED_EVENT, creds, ctx.clock.now(), ctx.base_url)
+    audit_log.record(uow, ctx.clock.now(), audited.issued(group_id, creds, publish=publish))
     return Issued(creds, charged)
 
 
@@ -321,6 +323,7 @@ def _issue_ahead(
     charged = charging.charge(uow, org_id, p, events, seated)
     if locked.hooked:
         webhook_events.credentials(uow, PUBLISHED_EVENT, creds, ctx.clock.now(), ctx.base_url)
+    audit_log.record(uow, ctx.clock.now(), audited.issued(group_id, creds, publish=True))
     return Issued(creds, charged)
 
 
@@ -398,6 +401,9 @@ def publish(
     uow.credentials.update(published)
     _notify(uow, ctx, org, group, [published], notifications.PUBLISHED)
     webhook_events.credentials(uow, PUBLISHED_EVENT, [published], ctx.clock.now(), ctx.base_url)
+    audit_log.record(
+        uow, ctx.clock.now(), [audited.credential_change("credential.published", cred, published)]
+    )
     return Issued([published], charged)
 
 
@@ -468,6 +474,9 @@ def edit(
             uow, "credential.updated", [updated], ctx.clock.now(), ctx.base_url
         )
     uow.credentials.update(updated)
+    audit_log.record(
+        uow, ctx.clock.now(), [audited.credential_change("credential.edited", cred, updated)]
+    )
     if reason is not None:
         # A renewal tells the recipient; a credential moved to a new recipient is, for them,
         # newly published.
@@ -503,6 +512,7 @@ def delete(uow: UnitOfWork, ctx: ServiceContext, org_id: str, cred_id: str) -> N
     documents.withdraw(uow, cred, now)
     uow.credentials.delete(org_id, cred.id, now)
     webhook_events.credentials(uow, "credential.deleted", [cred], ctx.clock.now(), ctx.base_url)
+    audit_log.record(uow, ctx.clock.now(), [audited.deleted(cred)])
 
 
 def get(uow: UnitOfWork, org_id: str, cred_id: str) -> Credential:

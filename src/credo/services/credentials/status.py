@@ -17,7 +17,9 @@ from credo.domain.openbadges import (
     status_list_credential,
     status_list_url,
 )
+from credo.services import audit_log
 from credo.services.context import ServiceContext
+from credo.services.credentials import audited
 from credo.services.credentials.documents import REVOCATION, SUSPENSION
 from credo.services.ports import UnitOfWork
 from credo.services.tenancy import dids
@@ -49,6 +51,9 @@ def revoke(
     revoked = replace(cred, revoked_at=now, revocation_reason=reason, updated_at=now)
     uow.credentials.update(revoked)
     webhook_events.credentials(uow, "credential.revoked", [revoked], ctx.clock.now(), ctx.base_url)
+    audit_log.record(
+        uow, ctx.clock.now(), [audited.credential_change("credential.revoked", cred, revoked)]
+    )
     return revoked
 
 
@@ -69,6 +74,8 @@ def suspend(
     uow.credentials.update(changed)
     kind = "credential.suspended" if suspended else "credential.unsuspended"
     webhook_events.credentials(uow, kind, [changed], ctx.clock.now(), ctx.base_url)
+    action = "credential.suspended" if suspended else "credential.reinstated"
+    audit_log.record(uow, ctx.clock.now(), [audited.credential_change(action, cred, changed)])
     return changed
 
 

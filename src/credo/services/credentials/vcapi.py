@@ -44,9 +44,10 @@ from credo.domain.errors import Conflict, InvalidInput, NotFound
 from credo.domain.openbadges import status_entries
 from credo.domain.seats import SeatEvent
 from credo.ids import new_id
+from credo.services import audit_log
 from credo.services.billing import charging
 from credo.services.context import ServiceContext
-from credo.services.credentials import documents, status
+from credo.services.credentials import audited, documents, status
 from credo.services.credentials.groups import vc_api_group, vc_api_group_id
 from credo.services.credentials.issuing import locked_period, signing_of
 from credo.services.ports import UnitOfWork
@@ -185,6 +186,7 @@ def _issue_ahead(
     seated = None if locked.seated is None else ({cred.recipient_key} if locked.seated else set())
     event = SeatEvent(cred.id, cred.recipient_key, SeatReason.PUBLISH)
     charged = charging.charge(uow, org_id, p, [event], seated)
+    audit_log.record(uow, ctx.clock.now(), audited.published([cred]))
     return IssuedVc(cred.id, ahead.document, charged)
 
 
@@ -220,23 +222,21 @@ def issue_credential(
     )
     group = vc_api_group(uow, org_id, now)
     issued_on, expires_on = _dates(doc, now.date())
-    uow.credentials.add_many(
-        [
-            _credential(
-                cred_id,
-                org_id,
-                group.id,
-                recipient,
-                p.year.index,
-                now,
-                status_index,
-                doc,
-                signed,
-                issued_on,
-                expires_on,
-            )
-        ]
+    cred = _credential(
+        cred_id,
+        org_id,
+        group.id,
+        recipient,
+        p.year.index,
+        now,
+        status_index,
+        doc,
+        signed,
+        issued_on,
+        expires_on,
     )
+    uow.credentials.add_many([cred])
+    audit_log.record(uow, ctx.clock.now(), audited.published([cred]))
     return IssuedVc(cred_id, signed, charged)
 
 

@@ -43,7 +43,7 @@ from credo.domain.errors import (
 )
 from credo.domain.spreadsheets import RowError, SpreadsheetError, Table
 from credo.ids import new_id
-from credo.services import jobs
+from credo.services import audit_log, jobs
 from credo.services.billing import credit_reports
 from credo.services.context import ServiceContext
 from credo.services.credentials import issuing
@@ -414,6 +414,9 @@ def start(
             )
     job = replace(job, state=RUNNING, publish=publish, done=0, credits_charged=0, error=None)
     uow.imports.save(job)
+    after = {"group_id": job.group_id, "filename": job.filename, "rows": job.total}
+    after["publish"] = publish
+    audit_log.one(uow, ctx.clock.now(), org_id, "import.started", "import", job_id, None, after)
     # Published by a worker, chunk by chunk; written here so a start is never lost.
     jobs.enqueue(
         uow,

@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -32,6 +32,7 @@ from credo.domain.errors import (
     TooManyResetRequests,
 )
 from credo.ids import new_id
+from credo.services import audit_log
 from credo.services.context import ServiceContext
 from credo.services.people import accounts
 from credo.services.people.accounts import Member, token_hash
@@ -215,6 +216,8 @@ def invite(
             password=secrets.token_urlsafe(32),
         )
     accounts.add_member(uow, ctx.clock, member.organization.id, user.id, chosen)
+    org_id = member.organization.id
+    _audit(uow, ctx.clock.now(), org_id, "member.added", user.id, None, chosen.value)
     _send_link(
         uow,
         ctx,
@@ -253,23 +256,44 @@ def _other_owners_left(uow: UnitOfWork, org_id: str, user_id: str) -> None:
         raise LastOwner("the organization would be left without an owner; make another first")
 
 
-def change_role(uow: UnitOfWork, member: Member, user_id: str, role: str) -> None:
+def change_role(uow: UnitOfWork, member: Member, user_id: str, role: str, now: datetime) -> None:
     member.require(Permission.MEMBERS)
     chosen = parse_role(role)
     org_id = lock_org(uow, member.organization.id).id
     if chosen is not Role.OWNER:
         _other_owners_left(uow, org_id, user_id)
-    elif not _plausible_id(user_id) or uow.accounts.membership(org_id, user_id) is None:
+    was = uow.accounts.membership(org_id, user_id) if _plausible_id(user_id) else None
+    if was is None:
         raise NotFound("no such member")
     uow.accounts.set_role(org_id, user_id, chosen.value)
+    if was.role != chosen.value:
+        _audit(uow, now, org_id, "member.role_changed", user_id, was.role, chosen.value)
 
 
-def remove_member(uow: UnitOfWork, member: Member, user_id: str) -> None:
+def remove_member(uow: UnitOfWork, member: Member, user_id: str, now: datetime) -> None:
     """Their sessions stay, but no longer reach this organization (accounts.resolve)."""
     member.require(Permission.MEMBERS)
     org_id = lock_org(uow, member.organization.id).id
     _other_owners_left(uow, org_id, user_id)
+    was = uow.accounts.membership(org_id, user_id)
     uow.accounts.remove_membership(org_id, user_id)
+    _audit(uow, now, org_id, "member.removed", user_id, was.role if was else None, None)
+
+
+def _audit(
+    uow: UnitOfWork,
+    now: datetime,
+    org_id: str,
+    action: str,
+    user_id: str,
+    old_role: str | None,
+    new_role: str | None,
+) -> None:
+    user = uow.accounts.user(user_id)
+    email = user.email if user else None
+    before = None if old_role is None else {"email": email, "role": old_role}
+    after = None if new_role is None else {"email": email, "role": new_role}
+    audit_log.one(uow, now, org_id, action, "member", user_id, before, after)
 
 
 # --- API keys -----------------------------------------------------------------------------
@@ -292,8 +316,8 @@ def create_api_key(uow: UnitOfWork, clock: Clock, member: Member, name: str) -> 
 
 def revoke_api_key(uow: UnitOfWork, clock: Clock, member: Member, key_id: str) -> None:
     member.require(Permission.API_KEYS)
-    if not _plausible_id(key_id) or not uow.api_keys.revoke(
-        member.organization.id, key_id, clock.now()
+    if not _plausible_id(key_id) or not organizations.revoke_api_key(
+        uow, member.organization.id, key_id, clock.now()
     ):
         raise NotFound("no such key, or it is revoked already")
 
@@ -342,4 +366,5 @@ def add_login(
     joined = uow.accounts.membership(org_id, user.id) is None
     if joined or not reset_password:
         accounts.add_member(uow, clock, org_id, user.id, role)
+        _audit(uow, clock.now(), org_id, "member.added", user.id, None, role.value)
     return Login(user, password, joined)

@@ -7,19 +7,24 @@ saves the separate reading transaction a lookup would cost, and never decides al
 
 from __future__ import annotations
 
+from credo.domain.audit_log import Actor
+
+# The organization a key opens, and the key as the audit log names it.
+Holder = tuple[str, Actor]
+
 
 class KeyCache:
     def __init__(self, size: int = 10_000) -> None:
         self._size = size
-        self._orgs: dict[str, str] = {}  # key hash -> organization id
+        self._orgs: dict[str, Holder] = {}  # key hash -> its holder
 
-    def get(self, key_hash: str) -> str | None:
+    def get(self, key_hash: str) -> Holder | None:
         return self._orgs.get(key_hash)
 
-    def put(self, key_hash: str, org_id: str) -> None:
+    def put(self, key_hash: str, holder: Holder) -> None:
         if len(self._orgs) >= self._size:
             self._orgs.clear()  # rare, and only costs lookups
-        self._orgs[key_hash] = org_id
+        self._orgs[key_hash] = holder
 
     def forget(self, key_hash: str) -> None:
         self._orgs.pop(key_hash, None)

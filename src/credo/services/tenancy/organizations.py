@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time
 
 from credo.clock import Clock
 from credo.domain import billing
+from credo.domain.audit_log import Actor, ActorKind, changes
 from credo.domain.billing import Subscription
 from credo.domain.dids import normalize_domain
 from credo.domain.entities import Organization, SigningKey
 from credo.domain.errors import NotFound, Unauthorized
 from credo.ids import new_id
+from credo.services import audit_log
 from credo.services.context import ServiceContext
 from credo.services.credentials import documents
 from credo.services.credentials.ports import Signer
@@ -82,8 +84,24 @@ def issue_api_key(uow: UnitOfWork, org_id: str, now: datetime, name: str) -> str
     """A new random key for the organization, named as given (see accounts.
     api_key_name_problem). Only its hash is stored: show it once."""
     token = API_KEY_PREFIX + secrets.token_urlsafe(32)
-    uow.api_keys.add(new_id("key", now), org_id, hash_api_key(token), token[:13], name, now)
+    key_id = new_id("key", now)
+    uow.api_keys.add(key_id, org_id, hash_api_key(token), token[:13], name, now)
+    after = {"name": name, "prefix": token[:13]}
+    audit_log.one(uow, now, org_id, "api_key.created", "api_key", key_id, None, after)
     return token
+
+
+def revoke_api_key(uow: UnitOfWork, org_id: str, key_id: str, now: datetime) -> bool:
+    """False when the organization has no such key, or it is revoked already."""
+    if not uow.api_keys.revoke(org_id, key_id, now):
+        return False
+    key = next(k for k in uow.api_keys.all(org_id) if k.id == key_id)
+    state = {"name": key.name, "prefix": key.prefix}
+    audit_log.one(
+        uow, now, org_id, "api_key.revoked", "api_key", key_id, state | {"revoked": False},
+        state | {"revoked": True},
+    )  # fmt: skip
+    return True
 
 
 def authenticate(uow: UnitOfWork, token: str) -> str:
@@ -95,6 +113,15 @@ def authenticate_hash(uow: UnitOfWork, key_hash: str) -> str:
     if org_id is None:
         raise Unauthorized("the API key is missing, malformed or revoked")
     return org_id
+
+
+def key_holder(uow: UnitOfWork, key_hash: str) -> tuple[str, Actor]:
+    """The organization the key opens, and the key as the audit log names it."""
+    found = uow.api_keys.holder_of(key_hash)
+    if found is None:
+        raise Unauthorized("the API key is missing, malformed or revoked")
+    org_id, key_id, name = found
+    return org_id, Actor(ActorKind.API_KEY, key_id, f"API key “{name}”")
 
 
 def confirm_key(uow: UnitOfWork, key_hash: str, org_id: str) -> None:
@@ -119,7 +146,18 @@ def change_subscription(
     sub = _subscription(uow, org_id)
     changed = billing.change_plan(sub, plan, credits, now)
     uow.subscriptions.save(org_id, changed, clock.now())
+    _subscription_changed(uow, clock, org_id, "subscription.changed", sub, changed)
     return changed, now
+
+
+def _subscription_changed(
+    uow: UnitOfWork, clock: Clock, org_id: str, action: str, old: Subscription, new: Subscription
+) -> None:
+    def state(s: Subscription) -> dict[str, object]:
+        return {k: v if isinstance(v, int | str | None) else str(v) for k, v in asdict(s).items()}
+
+    before, after = changes(state(old), state(new))
+    audit_log.one(uow, clock.now(), org_id, action, "subscription", org_id, before, after)
 
 
 def cancel_subscription(
@@ -129,6 +167,7 @@ def cancel_subscription(
     sub = _subscription(uow, org_id)
     changed = billing.cancel(sub, when, now)
     uow.subscriptions.save(org_id, changed, clock.now())
+    _subscription_changed(uow, clock, org_id, "subscription.cancelled", sub, changed)
     return changed, now
 
 
@@ -139,7 +178,12 @@ def get_subscription(uow: UnitOfWork, clock: Clock, org_id: str) -> tuple[Subscr
 
 def rotate_signing_key(uow: UnitOfWork, ctx: ServiceContext, org_id: str) -> SigningKey:
     org = lock_org(uow, org_id)
-    return documents.rotate_key(uow, ctx, org.id, org_now(org, ctx.clock))
+    key = documents.rotate_key(uow, ctx, org.id, org_now(org, ctx.clock))
+    after = {"signing_key_id": key.id}  # its public half at most: never the key itself
+    audit_log.one(
+        uow, ctx.clock.now(), org_id, "signing_key.rotated", "organization", org_id, None, after
+    )
+    return key
 
 
 def set_domain(uow: UnitOfWork, org_id: str, domain: str | None) -> Organization:

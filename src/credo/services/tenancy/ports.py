@@ -37,6 +37,9 @@ class ApiKeys(Protocol):
         self, key_id: str, org_id: str, key_hash: str, prefix: str, name: str, at: datetime
     ) -> None: ...
     def organization_for(self, key_hash: str) -> str | None: ...
+    def holder_of(self, key_hash: str) -> tuple[str, str, str] | None:
+        """(organization id, key id, key name) of a key not revoked."""
+
     def label_of(self, key_hash: str) -> str | None:
         """How people know the key: its name and the prefix it shows (never the secret)."""
 

@@ -7,12 +7,16 @@ import base64
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
+from urllib.parse import urlsplit, urlunsplit
 
 from credo.clock import Clock
 from credo.domain import webhooks as rules
+from credo.domain.audit_log import changes as audit_changes
 from credo.domain.errors import InvalidInput, NotFound
 from credo.domain.webhooks import Attempt, Delivery, Webhook
 from credo.ids import new_id
+from credo.services import audit_log
 from credo.services.ports import UnitOfWork
 from credo.services.webhooks import events
 from credo.services.webhooks.ports import Sealer
@@ -112,7 +116,39 @@ def create(
     )
     secret = new_secret()
     uow.webhooks.add(hook, w.sealer.seal(secret.encode(), hook.id))
+    _audit(uow, now, "webhook.created", None, hook)
     return Created(hook, secret)
+
+
+def _shown(url: str) -> str:
+    """The URL as the audit log keeps it: a receiver's URL may carry a token in its user
+    part or query, so only where it points is kept."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "…" if parts.query else "", ""))
+
+
+def _state(h: Webhook) -> dict[str, object]:
+    return {
+        "url": _shown(h.url),
+        "events": list(h.events),
+        "description": h.description,
+        "enabled": h.enabled,
+    }
+
+
+def _audit(
+    uow: UnitOfWork, now: datetime, action: str, before: Webhook | None, after: Webhook | None
+) -> None:
+    hook = after or before
+    assert hook is not None
+    old = None if before is None else _state(before)
+    new = None if after is None else _state(after)
+    if old is not None and new is not None:
+        old, new = audit_changes(old, new)
+    audit_log.one(uow, now, hook.organization_id, action, "webhook", hook.id, old, new)
 
 
 def get(uow: UnitOfWork, org_id: str, webhook_id: str) -> Webhook:
@@ -147,6 +183,7 @@ def change(
     elif changes.enabled is False and hook.enabled:
         changed = replace(changed, disabled_at=now, disabled_reason="disabled by a person")
     uow.webhooks.update(changed)
+    _audit(uow, now, "webhook.updated", hook, changed)
     return changed
 
 
@@ -163,12 +200,14 @@ def rotate(uow: UnitOfWork, w: Webhooking, org_id: str, webhook_id: str) -> tupl
         now + rules.SECRET_OVERLAP,
         now,
     )
+    audit_log.one(uow, now, org_id, "webhook.secret_rotated", "webhook", hook.id)
     return get(uow, org_id, webhook_id), secret
 
 
-def delete(uow: UnitOfWork, org_id: str, webhook_id: str) -> None:
-    get(uow, org_id, webhook_id)
+def delete(uow: UnitOfWork, org_id: str, webhook_id: str, now: datetime) -> None:
+    hook = get(uow, org_id, webhook_id)
     uow.webhooks.delete(org_id, webhook_id)
+    _audit(uow, now, "webhook.deleted", hook, None)
 
 
 def send_test(uow: UnitOfWork, w: Webhooking, org_id: str, webhook_id: str) -> Delivery:

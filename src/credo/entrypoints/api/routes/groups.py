@@ -46,7 +46,7 @@ def update_group(group_id: str, body: GroupPatch, m: OrgMutation, app: AppDep) -
     changes = {name: getattr(body, name) for name in body.model_fields_set}
 
     def action(uow: UnitOfWork) -> Outcome:
-        g = groups.update_group(uow, org_id, group_id, changes)
+        g = groups.update_group(uow, org_id, group_id, changes, app.clock.now())
         return 200, {"group": render.group(g)}
 
     return m.run(action)

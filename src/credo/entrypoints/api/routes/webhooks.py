@@ -120,7 +120,7 @@ def delete_webhook(webhook_id: str, m: OrgMutation) -> Response:
     object_id(webhook_id)
 
     def action(uow: UnitOfWork) -> Outcome:
-        endpoints.delete(uow, m.scope, webhook_id)
+        endpoints.delete(uow, m.scope, webhook_id, m.app.clock.now())
         return 204, None
 
     return m.run(action)
