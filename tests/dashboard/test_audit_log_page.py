@@ -84,6 +84,7 @@ def test_pages_follow_older_entries(credo: App, org: Org) -> None:
         {"actor": "robert'); DROP TABLE"},
         {"from": "yesterday"},
         {"from": "2026-03-02", "to": "2026-03-01"},
+        {"to": "9999-12-31"},
         {"before": "log_zz"},
     ],
 )

@@ -138,6 +138,13 @@ def test_fixed_file_prices_like_the_api_dry_run_and_publishes(credo: App, org: O
     listed = org.get("/v1/credentials", params={"recipient_email": "ann@x.org"}).json()
     ann = [c for c in listed["credentials"] if c["expires_on"]]
     assert ann and ann[0]["expires_on"] == "2027-01-25" and ann[0]["issued_on"] == "2026-01-10"
+    # The audit log: the start by the owner, and the worker's publish in their name.
+    log = org.get("/v1/audit-log", params={"limit": 2}).json()["entries"]
+    assert [(e["action"], e["actor"]["label"]) for e in log] == [
+        ("credentials.bulk_published", owner.email),
+        ("import.started", owner.email),
+    ]
+    assert log[0]["after"]["count"] == 3 and log[1]["target"]["id"] == job
     # Started once only.
     again = owner.post(f"/app/imports/{job}/start", {"mode": "publish"})
     assert again.status_code == 409

@@ -131,6 +131,7 @@ class CredentialFilter:
     group_id: str | None = None
     recipient_key: str | None = None
     status: Status | None = None
+    department_id: str | None = None  # of its group
 
 
 # The dashboard's credential counts stop here: a count that reaches it means "at least".
@@ -249,6 +250,7 @@ class ApiKey:
     created_at: datetime
     revoked_at: datetime | None
     last_used_at: datetime | None  # to the minute: see services/tenancy/key_use.py
+    department_id: str | None = None  # the one department it is limited to (None: all)
 
 
 @dataclass(frozen=True, slots=True)

@@ -155,6 +155,12 @@ class Forbidden(DomainError):
     title = "Not allowed"
 
 
+class KeyLimitedToDepartment(Forbidden):
+    """A department's API key asked for what only an organization-wide key may do."""
+
+    code = "api_key_limited_to_department"
+
+
 class ResetLinkInvalid(DomainError):
     code = "reset_link_invalid"
     status = 410

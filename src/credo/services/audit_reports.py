@@ -79,7 +79,10 @@ def _date(raw: str, field: str, errors: list[dict[str, str]]) -> date | None:
     try:
         if len(raw) != 10:
             raise ValueError(raw)
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
+        if day == date.max:  # its end, the next midnight, is past the calendar
+            raise ValueError(raw)
+        return day
     except ValueError:
         errors.append({"field": field, "message": "must be a date like 2026-03-31"})
         return None
@@ -134,12 +137,11 @@ def csv_row(e: AuditEntry) -> tuple[str, ...]:
     return tuple(csv_cell(v) for v in values)
 
 
-def export_csv(runner: Runner, org_id: str, flt: LogFilter) -> Iterator[str]:
+def export_csv(runner: Runner, org_id: str, q: LogQuery) -> Iterator[str]:
     """Every matching entry, newest first, a chunk at a time: each chunk read in its own
     short transaction, so a long log neither sits in memory nor holds a connection while
-    the client reads. Entries written after the export began are left out: the first
-    chunk's bound is fixed when the export starts."""
-    q = flt.query()
+    the client reads. Pages go by id, newest first, so what is written while the export
+    runs lands before its first page and is left out."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)

@@ -234,6 +234,7 @@ class SqlAccredible:
         group_ids: Sequence[str] | None,
         offset: int,
         limit: int,
+        department_id: str | None = None,
     ) -> tuple[list[Group], int]:
         """Unarchived groups, oldest first; `name` matches part of either name."""
         where: list[ColumnElement[bool]] = [
@@ -241,6 +242,8 @@ class SqlAccredible:
             _g.archived_at.is_(None),
             ~_g.id.like("vcapi\\_%", escape="\\"),
         ]
+        if department_id is not None:
+            where.append(_g.department_id == department_id)
         if name:
             pattern = "%" + name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             where.append(
@@ -272,14 +275,24 @@ class SqlAccredible:
         order: Sequence[tuple[str, bool]] = (),
         offset: int,
         limit: int,
+        department_id: str | None = None,
     ) -> tuple[list[Credential], int]:
         """Live credentials (not deleted, not the VC API's) meeting every condition, in
-        `order` ((field, descending) pairs; then by id), with their total count."""
+        `order` ((field, descending) pairs; then by id), with their total count;
+        `department_id`: only those of its groups."""
         where: list[ColumnElement[bool]] = [
             _c.organization_id == org_id,
             _c.deleted_at.is_(None),
             ~_c.group_id.like("vcapi\\_%", escape="\\"),
         ]
+        if department_id is not None:
+            where.append(
+                _c.group_id.in_(
+                    select(_g.id).where(
+                        _g.organization_id == org_id, _g.department_id == department_id
+                    )
+                )
+            )
         for field, op, value in conditions:
             column = _FIELDS[field]
             if isinstance(column.type, t.UTCDateTime) and self._c.dialect.name == "sqlite":

@@ -58,8 +58,12 @@ class SqlGroups:
             )
         )
 
-    def page(self, org_id: str, after: str | None, limit: int) -> list[Group]:
+    def page(
+        self, org_id: str, after: str | None, limit: int, department_id: str | None = None
+    ) -> list[Group]:
         q = select(t.groups).where(t.groups.c.organization_id == org_id)
+        if department_id is not None:
+            q = q.where(t.groups.c.department_id == department_id)
         if after:
             q = q.where(t.groups.c.id > after)
         return [_group(r) for r in self._c.execute(q.order_by(t.groups.c.id).limit(limit))]
@@ -242,6 +246,12 @@ class SqlCredentials:
         q = select(*_CRED_COLUMNS).where(c.organization_id == org_id, c.deleted_at.is_(None))
         if flt.group_id is not None:
             q = q.where(c.group_id == flt.group_id)
+        if flt.department_id is not None:
+            g = t.groups.c
+            in_department = select(g.id).where(
+                g.organization_id == org_id, g.department_id == flt.department_id
+            )
+            q = q.where(c.group_id.in_(in_department))
         if flt.recipient_key is not None:
             q = q.where(c.recipient_key == flt.recipient_key)
         if flt.status is not None:

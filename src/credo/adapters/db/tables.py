@@ -123,6 +123,8 @@ api_keys = Table(
     Column("revoked_at", UTCDateTime, nullable=True),
     # Written at most once a minute per key and process (services/tenancy/key_use.py).
     Column("last_used_at", UTCDateTime, nullable=True),
+    # A key limited to one department reaches only its groups and credentials (None: all).
+    Column("department_id", _id(), ForeignKey("departments.id"), nullable=True),
 )
 
 subscriptions = Table(
@@ -546,8 +548,6 @@ credit_alerts = Table(
     Column("raised_at", UTCDateTime, nullable=False),
 )
 
-# Department cap alerts raised (80% and 100% of a cap), once per department, billing year
-# and threshold (services.credit_alerts).
 # Staff actions (domain/audit_log.py): append-only, triggers refuse UPDATE and DELETE
 # (migration 0022). Ids sort by time, so an organization's log pages by id.
 audit_log = Table(
@@ -569,6 +569,8 @@ audit_log = Table(
     Index(None, "organization_id", "target_id", "id"),
 )
 
+# Department cap alerts raised (80% and 100% of a cap), once per department, billing year
+# and threshold (services.credit_alerts).
 department_alerts = Table(
     "department_alerts",
     metadata,

@@ -121,7 +121,14 @@ class SqlApiKeys:
         self._c = conn
 
     def add(
-        self, key_id: str, org_id: str, key_hash: str, prefix: str, name: str, at: datetime
+        self,
+        key_id: str,
+        org_id: str,
+        key_hash: str,
+        prefix: str,
+        name: str,
+        at: datetime,
+        department_id: str | None = None,
     ) -> None:
         self._c.execute(
             insert(t.api_keys).values(
@@ -130,6 +137,7 @@ class SqlApiKeys:
                 key_hash=key_hash,
                 prefix=prefix,
                 name=name,
+                department_id=department_id,
                 created_at=at,
             )
         )
@@ -137,14 +145,14 @@ class SqlApiKeys:
     def organization_for(self, key_hash: str) -> str | None:
         return self._c.scalar(_KEY_ORG, {"key_hash": key_hash})
 
-    def holder_of(self, key_hash: str) -> tuple[str, str, str] | None:
+    def holder_of(self, key_hash: str) -> tuple[str, str, str, str | None] | None:
         k = t.api_keys.c
         row = self._c.execute(
-            select(k.organization_id, k.id, k.name).where(
+            select(k.organization_id, k.id, k.name, k.department_id).where(
                 k.key_hash == key_hash, k.revoked_at.is_(None)
             )
         ).first()
-        return None if row is None else (row.organization_id, row.id, row.name)
+        return None if row is None else (row.organization_id, row.id, row.name, row.department_id)
 
     def label_of(self, key_hash: str) -> str | None:
         k = t.api_keys.c
@@ -169,6 +177,7 @@ class SqlApiKeys:
                 k.created_at,
                 k.revoked_at,
                 k.last_used_at,
+                k.department_id,
             )
             .where(k.organization_id == org_id)
             .order_by(k.created_at.desc(), k.id)

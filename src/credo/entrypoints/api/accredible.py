@@ -110,8 +110,8 @@ def _context(app: App, authorization: str | None) -> Context:
     if holder is None:
         holder = app.runner.read(lambda uow: key_holder(uow, key_hash))
         app.keys.put(key_hash, holder)
-    found, actor = holder
-    audit_log.act_as(actor)
+    found = holder.org_id
+    audit_log.act_as(holder.actor)
     note_use(app.runner, app.key_uses, key_hash, app.clock.now())
 
     def check(uow: Any) -> None:
@@ -121,7 +121,7 @@ def _context(app: App, authorization: str | None) -> Context:
             app.keys.forget(key_hash)
             raise
 
-    return Context(found, app.ctx, app.runner, check)
+    return Context(found, app.ctx, app.runner, check, holder.department_id)
 
 
 async def _body(request: Request) -> dict[str, Any]:

@@ -15,13 +15,20 @@ from starlette.concurrency import run_in_threadpool
 
 from credo.bootstrap import App
 from credo.domain.audit_log import Actor, ActorKind
-from credo.domain.errors import DomainError, InvalidInput, NotFound, Unauthorized
+from credo.domain.errors import (
+    DomainError,
+    InvalidInput,
+    KeyLimitedToDepartment,
+    NotFound,
+    Unauthorized,
+)
 from credo.entrypoints.api.problems import PROBLEM, problem_body, unauthorized
 from credo.ids import ID_PATTERN
 from credo.services import audit_log
 from credo.services.credentials.group_commit import Answered, Prepared, Refused, Ticket
 from credo.services.ports import UnitOfWork
 from credo.services.runner import OPERATOR_SCOPE, Runner, fingerprint
+from credo.services.tenancy.key_cache import Holder
 from credo.services.tenancy.key_use import note_use, record_use
 from credo.services.tenancy.organizations import confirm_key, hash_api_key, key_holder
 
@@ -53,17 +60,50 @@ def _bearer(authorization: str | None) -> str:
     return token
 
 
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who calls a route that department keys may use too."""
+
+    org_id: str
+    department_id: str | None  # a key limited to this department; None: the whole org
+
+
+def _holder(request: Request, app: App, authorization: str | None) -> Holder:
+    key_hash = hash_api_key(_bearer(authorization))
+    holder = app.runner.read(lambda uow: key_holder(uow, key_hash))
+    audit_log.act_as(holder.actor)
+    request.state.organization_id = holder.org_id  # for the request's log line
+    note_use(app.runner, app.key_uses, key_hash, app.clock.now())
+    return holder
+
+
+def refuse_department_key(department_id: str | None) -> None:
+    if department_id is not None:
+        raise KeyLimitedToDepartment(
+            "this API key is limited to one department; this needs an organization-wide key"
+        )
+
+
 def current_org(
     request: Request,
     app: Annotated[App, Depends(get_app)],
     authorization: Annotated[str | None, Header()] = None,
 ) -> str:
-    key_hash = hash_api_key(_bearer(authorization))
-    org_id, actor = app.runner.read(lambda uow: key_holder(uow, key_hash))
-    audit_log.act_as(actor)
-    request.state.organization_id = org_id  # for the request's log line
-    note_use(app.runner, app.key_uses, key_hash, app.clock.now())
-    return org_id
+    """The calling organization, for routes only an organization-wide key may use."""
+    holder = _holder(request, app, authorization)
+    refuse_department_key(holder.department_id)
+    return holder.org_id
+
+
+def current_caller(
+    request: Request,
+    app: Annotated[App, Depends(get_app)],
+    authorization: Annotated[str | None, Header()] = None,
+) -> Caller:
+    """The calling organization and the department its key is limited to, if any: the
+    route then reaches only that department's groups and credentials."""
+    holder = _holder(request, app, authorization)
+    return Caller(holder.org_id, holder.department_id)
 
 
 async def operator(
@@ -94,6 +134,7 @@ class Mutation:
     key: str | None
     fp: str
     api_key_hash: str | None = None  # confirmed first in the mutation's own transaction
+    department_id: str | None = None  # the one department the key is limited to
 
     def _confirm(self, uow: UnitOfWork) -> None:
         if self.api_key_hash is None:
@@ -207,21 +248,35 @@ async def org_mutation(
     authorization: Annotated[str | None, Header()] = None,
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> Mutation:
+    """A mutation only an organization-wide key may make."""
+    m = await scoped_mutation(request, app, authorization, idempotency_key)
+    refuse_department_key(m.department_id)
+    return m
+
+
+async def scoped_mutation(
+    request: Request,
+    app: Annotated[App, Depends(get_app)],
+    authorization: Annotated[str | None, Header()] = None,
+    idempotency_key: Annotated[str | None, Header()] = None,
+) -> Mutation:
     """The calling organization of a mutation, from what this process remembers of its key
-    (a lookup on first use); the mutation's transaction confirms the key (Mutation.run)."""
+    (a lookup on first use); the mutation's transaction confirms the key (Mutation.run).
+    Its `department_id` is the one department a limited key reaches: the route checks."""
     key_hash = hash_api_key(_bearer(authorization))
     holder = app.keys.get(key_hash)
     if holder is None:
         holder = await run_in_threadpool(app.runner.read, lambda uow: key_holder(uow, key_hash))
         app.keys.put(key_hash, holder)
-    org_id, actor = holder
-    audit_log.act_as(actor)
+    org_id = holder.org_id
+    audit_log.act_as(holder.actor)
     request.state.organization_id = org_id  # for the request's log line
     now = app.clock.now()
     if app.key_uses.due(key_hash, now):  # decided here: the thread pool only when due
         await run_in_threadpool(record_use, app.runner, key_hash, now)
     m = await _mutation(request, org_id, idempotency_key)
     m.api_key_hash = key_hash
+    m.department_id = holder.department_id
     return m
 
 
@@ -237,4 +292,7 @@ AppDep = Annotated[App, Depends(get_app)]
 OrgId = Annotated[str, Depends(current_org)]
 Operator = Annotated[str, Depends(operator)]
 OrgMutation = Annotated[Mutation, Depends(org_mutation)]
+# Routes that department keys may use too: each checks what it touches (key_scope).
+CallerDep = Annotated[Caller, Depends(current_caller)]
+ScopedMutation = Annotated[Mutation, Depends(scoped_mutation)]
 OperatorMutation = Annotated[Mutation, Depends(operator_mutation)]

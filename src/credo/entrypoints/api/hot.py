@@ -5,7 +5,8 @@ Profiled under wrk (py-spy --gil, 16 connections, POST /v1/credentials, one proc
 FastAPI's and Starlette's routing, dependency solving and exception layers were half of
 the event loop's CPU per publish. Here a POST to `/v1/credentials` or
 `/credentials/issue` is parsed as FastAPI parses it (the JSON, then the route's own body
-model over it), its caller found by the route's own dependency (`org_mutation`), and it
+model over it), its caller found by the route's own dependency (`scoped_mutation` or
+`org_mutation`), and it
 is answered by the route's own coroutine, its refusals by the app's own problem
 handlers. A body that is not JSON or that the model refuses goes on to FastAPI as it came,
 which answers it as it always has (the same 422 with every bad field named).
@@ -29,7 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from credo.bootstrap import App
 from credo.domain.errors import DomainError
-from credo.entrypoints.api.context import Mutation, org_mutation
+from credo.entrypoints.api.context import Mutation, org_mutation, scoped_mutation
 from credo.entrypoints.api.problems import busy_problem, domain_problem
 from credo.entrypoints.api.routes import credentials, vcapi
 from credo.entrypoints.api.schemas import CredentialIn, IssueCredentialIn
@@ -42,13 +43,14 @@ class _Route:
     path: str  # the template the request's telemetry reads (scope["route"].path)
     model: type[BaseModel]
     handler: Handler
+    caller: Callable[..., Awaitable[Mutation]]  # the route's own dependency
 
 
 _ROUTES = {
     r.path: r
     for r in (
-        _Route("/v1/credentials", CredentialIn, credentials.create),
-        _Route("/credentials/issue", IssueCredentialIn, vcapi.issue),
+        _Route("/v1/credentials", CredentialIn, credentials.create, scoped_mutation),
+        _Route("/credentials/issue", IssueCredentialIn, vcapi.issue, org_mutation),
     )
 }
 
@@ -77,7 +79,7 @@ class HotRoutes:
         request = Request(scope, replay)
         headers = request.headers
         try:
-            m = await org_mutation(
+            m = await route.caller(
                 request,
                 credo,
                 authorization=headers.get("authorization"),

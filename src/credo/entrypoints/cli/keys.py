@@ -43,6 +43,10 @@ def key_list(org: Org) -> None:
 def key_create(
     name: Annotated[str, typer.Argument(help="What the key is for (1 to 100 characters).")],
     org: Org,
+    department: Annotated[
+        str | None,
+        typer.Option(help="Limit the key to this department's id (credo department list)."),
+    ] = None,
 ) -> None:
     """Make a new API key. It is printed once: only its hash is kept."""
     from credo.domain.accounts import api_key_name_problem
@@ -57,7 +61,7 @@ def key_create(
 
         def make(uow: UnitOfWork) -> str:
             load_org(uow, org)
-            return organizations.issue_api_key(uow, org, credo.clock.now(), name)
+            return organizations.issue_api_key(uow, org, credo.clock.now(), name, department)
 
         token = credo.runner.write(make)
         out.print(f"API key {escape(name)!r} of {escape(org)} (shown only now):")

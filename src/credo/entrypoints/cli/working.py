@@ -27,13 +27,15 @@ def worker(
     database. SIGTERM or Ctrl-C finishes the step in flight and hands back the rest. Set
     CREDO_WORKER_IN_SERVER=false for `credo serve` when workers run apart."""
     from credo import logs
+    from credo.domain.audit_log import SYSTEM
     from credo.entrypoints.cli.serving import _PARENT_ENV, _stop_with_parent
     from credo.entrypoints.worker.runner import Worker
+    from credo.services import audit_log
     from credo.settings import Settings
 
     settings = Settings()
     logs.configure(logs.chosen_format(settings.log_format, settings.environment))
-    with opened() as credo:
+    with opened() as credo, audit_log.acting(SYSTEM):  # what it does is Credo's own
         runner = Worker(credo)
         if once:
             r = runner.drain()

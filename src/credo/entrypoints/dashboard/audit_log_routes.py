@@ -100,8 +100,9 @@ def audit_log_csv(
     if errors:
         raise InvalidInput(f"{len(errors)} filter(s) are invalid", errors)
     headers = {**HEADERS, "Content-Disposition": 'attachment; filename="audit-log.csv"'}
+    rows = audit_reports.export_csv(app.runner, member.organization.id, flt.query())
     return StreamingResponse(
-        audit_reports.export_csv(app.runner, member.organization.id, flt),
+        rows,
         media_type="text/csv; charset=utf-8",
         headers=headers,
     )

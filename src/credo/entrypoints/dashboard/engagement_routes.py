@@ -34,6 +34,7 @@ from credo.services.engagement import reports
 from credo.services.engagement.ports import Scope
 from credo.services.people.accounts import Member
 from credo.services.ports import UnitOfWork
+from credo.services.tenancy import organizations
 
 router = APIRouter(include_in_schema=False)
 
@@ -442,7 +443,7 @@ def email_opens(
     org_id, wanted = member.organization.id, on == "true"
 
     def action(uow: UnitOfWork) -> None:
-        uow.organizations.set_email_open_tracking(org_id, wanted)
+        organizations.set_email_open_tracking(uow, org_id, wanted, app.clock.now())
 
     app.runner.write(action)
     return see_other(f"/app/engagement?notice=opens-{'on' if wanted else 'off'}")

@@ -141,8 +141,12 @@ def _keys_page(
     error: str | None = None,
     name: str = "",
     name_invalid: bool = False,
+    department: str = "",
 ) -> Response:
     keys = app.runner.read(lambda uow: members.api_keys(uow, member))
+    org_id = member.organization.id
+    names = app.runner.read(lambda uow: uow.departments.names(org_id))
+    live = app.runner.read(lambda uow: {d.id: d.name for d in uow.departments.all(org_id)})
     return page(
         request,
         app,
@@ -155,6 +159,9 @@ def _keys_page(
         error=error,
         key_name=name,
         name_invalid=name_invalid,
+        departments=live,
+        department_names=names,
+        key_department=department,
         max_name=MAX_KEY_NAME,
     )
 
@@ -175,14 +182,26 @@ def keys_create(
     # Longer than a name may be, so that a long one is told why in the page (the service
     # checks the length), yet bounded.
     name: Annotated[str, Form(max_length=10 * MAX_KEY_NAME)] = "",
+    department: Annotated[str, Form(max_length=80)] = "",
 ) -> Response:
     check_csrf(member, csrf)
+    dept = department.strip() or None
     try:
-        key = app.runner.write(lambda uow: members.create_api_key(uow, app.clock, member, name))
+        key = app.runner.write(
+            lambda uow: members.create_api_key(uow, app.clock, member, name, dept)
+        )
     except InvalidInput as exc:
         error = exc.detail[:1].upper() + exc.detail[1:] + "."
+        named = any(e.get("field") == "name" for e in exc.errors)
         return _keys_page(
-            request, app, member, exc.status, error=error, name=name, name_invalid=True
+            request,
+            app,
+            member,
+            exc.status,
+            error=error,
+            name=name,
+            name_invalid=named,
+            department=department,
         )
     # Shown in this answer, not after a redirect: the key is not kept, only its hash.
     return _keys_page(request, app, member, 201, new_key=key)

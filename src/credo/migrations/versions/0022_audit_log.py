@@ -26,6 +26,10 @@ _PG_TRIGGER = """
 CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
 FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()
 """
+_PG_TRUNCATE = """
+CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()
+"""
 _SQLITE_TRIGGERS = [
     f"""
 CREATE TRIGGER audit_log_no_{verb.lower()} BEFORE {verb} ON audit_log
@@ -68,6 +72,7 @@ def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(_PG_FUNCTION)
         op.execute(_PG_TRIGGER)
+        op.execute(_PG_TRUNCATE)
     else:
         for trigger in _SQLITE_TRIGGERS:
             op.execute(trigger)
@@ -75,6 +80,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER audit_log_no_truncate ON audit_log")
         op.execute("DROP TRIGGER audit_log_append_only ON audit_log")
         op.execute("DROP FUNCTION audit_log_append_only()")
     op.drop_index("ix_audit_log_organization_id_target_id_id", "audit_log")

@@ -34,6 +34,7 @@ class Accredible(Protocol):
         group_ids: Sequence[str] | None,
         offset: int,
         limit: int,
+        department_id: str | None = None,
     ) -> tuple[list[Group], int]: ...
     def credentials(
         self,
@@ -43,6 +44,7 @@ class Accredible(Protocol):
         order: Sequence[tuple[str, bool]] = (),
         offset: int,
         limit: int,
+        department_id: str | None = None,
     ) -> tuple[list[Credential], int]: ...
     def add_attribute_keys(self, org_id: str, names: Sequence[str], now: datetime) -> None: ...
     def attribute_keys(

@@ -53,7 +53,12 @@ def run(c: Context, body: dict[str, Any]) -> tuple[int, Any]:
     def read(uow: UnitOfWork) -> tuple[int, Any]:
         conditions = [_condition(uow, c, key, value) for key, value in query.items()]
         rows, total = uow.accredible.credentials(
-            c.org_id, conditions=conditions, order=order, offset=start or 0, limit=size
+            c.org_id,
+            conditions=conditions,
+            order=order,
+            offset=start or 0,
+            limit=size,
+            department_id=c.department_id,
         )
         found = views.credentials(uow, c.ctx, load_org(uow, c.org_id), rows)
         return 200, {
@@ -97,7 +102,9 @@ def _condition(uow: UnitOfWork, c: Context, key: str, value: Any) -> dialect.Con
             moments = [use_cases.moment(field, d, op) for d in days if d is not None]
             return (field, op, moments if op == "in" else moments[0])
         if field == "group.id":
-            ids = [use_cases.group_id_of(uow, c.org_id, v, "group.id") for v in values]
+            ids = [
+                use_cases.group_id_of(uow, c.org_id, v, "group.id", c.department_id) for v in values
+            ]
             return ("group_id", op, ids if op == "in" else ids[0])
         if field == "recipient_email":
             keys = [recipient_key(str(v))[1].value for v in values]

@@ -18,13 +18,16 @@ import orjson
 
 from credo.domain import accredible as dialect
 from credo.domain.accredible import CredentialDetails, Evidence, GroupDetails, Invalid
+from credo.domain.audit_log import changes as audit_changes
 from credo.domain.credentials import Status
 from credo.domain.entities import Credential, Group
 from credo.domain.errors import InsufficientCredits, NotFound
+from credo.services import audit_log
 from credo.services.accredible import views
 from credo.services.billing import credits as credit_balance
 from credo.services.context import ServiceContext
 from credo.services.credentials import group_settings, groups, issuing
+from credo.services.credentials.audited import brief
 from credo.services.credentials.group_settings import DuplicatePolicy
 from credo.services.credentials.issuing import Changes, Issued, NewCredential
 from credo.services.ports import UnitOfWork
@@ -47,6 +50,9 @@ class Context:
     ctx: ServiceContext
     runner: Runner
     check: Callable[[UnitOfWork], None]
+    # A department's key (Accredible's department-scoped keys): only its groups and their
+    # credentials exist for it.
+    department_id: str | None = None
 
     def write(self, action: Callable[[UnitOfWork], T]) -> T:
         return self.runner.write(action, check=self.check)
@@ -55,7 +61,7 @@ class Context:
 # ------------------------------------------------------------------------------ reading
 
 
-def _credential_id(uow: UnitOfWork, org_id: str, ref: str) -> str:
+def _credential_id(uow: UnitOfWork, org_id: str, ref: str, dept: str | None = None) -> str:
     """An Accredible id (a number), Credo's own id, or the issuer's own id for it."""
     if not ref or len(ref) > 200 or not ref.isprintable():
         raise NotFound(f"no credential {ref[:64]!r}")
@@ -67,15 +73,25 @@ def _credential_id(uow: UnitOfWork, org_id: str, ref: str) -> str:
     if found is None:
         found = uow.accredible.by_license(org_id, ref[:200])
     cred = uow.credentials.get(org_id, found) if found else None
-    if cred is None:
+    if cred is None or not _in_department(uow, org_id, cred.group_id, dept):
         raise NotFound(f"no credential {ref[:64]}")
     return cred.id
 
 
-def group_id_of(uow: UnitOfWork, org_id: str, ref: object, field: str = "group_id") -> str:
+def _in_department(uow: UnitOfWork, org_id: str, group_id: str, dept: str | None) -> bool:
+    if dept is None:
+        return True
+    group = uow.groups.get(org_id, group_id)
+    return group is not None and group.department_id == dept
+
+
+def group_id_of(
+    uow: UnitOfWork, org_id: str, ref: object, field: str = "group_id", dept: str | None = None
+) -> str:
     n = dialect.number(ref, field)
     found = uow.accredible.object_of(org_id, views.GROUP, n) if n else None
-    if found is None or uow.groups.get(org_id, found) is None:
+    group = uow.groups.get(org_id, found) if found is not None else None
+    if found is None or group is None or (dept is not None and group.department_id != dept):
         raise Invalid(None, "Invalid Group")
     return found
 
@@ -88,7 +104,7 @@ def _view(
 
 def get_credential(c: Context, ref: str) -> dict[str, Any]:
     def read(uow: UnitOfWork) -> dict[str, Any]:
-        cred = uow.credentials.get(c.org_id, _credential_id(uow, c.org_id, ref))
+        cred = uow.credentials.get(c.org_id, _credential_id(uow, c.org_id, ref, c.department_id))
         assert cred is not None
         return _view(uow, c, [cred])[0]
 
@@ -103,7 +119,13 @@ def list_credentials(
 
     def read(uow: UnitOfWork) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         if query.get("group_id") not in (None, ""):
-            conditions.append(("group_id", "eq", group_id_of(uow, c.org_id, query["group_id"])))
+            conditions.append(
+                (
+                    "group_id",
+                    "eq",
+                    group_id_of(uow, c.org_id, query["group_id"], dept=c.department_id),
+                )
+            )
         email = dialect.text(query.get("email"), "email", 400)
         if email:
             try:
@@ -124,7 +146,11 @@ def list_credentials(
             if when is not None:
                 conditions.append((field, op, moment(field, when, op)))
         rows, total = uow.accredible.credentials(
-            c.org_id, conditions=conditions, offset=paging.offset, limit=paging.size
+            c.org_id,
+            conditions=conditions,
+            offset=paging.offset,
+            limit=paging.size,
+            department_id=c.department_id,
         )
         return _view(uow, c, rows, full=False), paging.meta(total)
 
@@ -203,7 +229,7 @@ def read_item(body: dict[str, Any]) -> Item:
 
 def _resolve_group(uow: UnitOfWork, c: Context, item: Item) -> str:
     if item.group_ref not in (None, ""):
-        return group_id_of(uow, c.org_id, item.group_ref)
+        return group_id_of(uow, c.org_id, item.group_ref, dept=c.department_id)
     assert item.group_name is not None
     found = uow.accredible.group_named(c.org_id, item.group_name)
     if found is not None:
@@ -264,6 +290,12 @@ def _keep(
     if given:
         old = uow.accredible.details([cred.id]).get(cred.id) or CredentialDetails(cred.id, c.org_id)
         uow.accredible.save_details(replace(old, **given))
+        before, after = audit_changes({k: getattr(old, k) for k in given}, given)
+        if after:
+            audit_log.one(
+                uow, c.ctx.clock.now(), c.org_id, "credential.edited", "credential", cred.id,
+                brief(before), brief(after),
+            )  # fmt: skip
         attributes = given.get("custom_attributes")
         if attributes:
             names = [str(k) for k in attributes]
@@ -295,7 +327,7 @@ def update_credential(c: Context, ref: str, body: dict[str, Any]) -> tuple[dict[
     }
 
     def change(uow: UnitOfWork) -> str:
-        cred_id = _credential_id(uow, c.org_id, ref)
+        cred_id = _credential_id(uow, c.org_id, ref, c.department_id)
         cred = uow.credentials.get(c.org_id, cred_id)
         assert cred is not None
         expiry = expires_on
@@ -336,7 +368,7 @@ def _publish_draft(uow: UnitOfWork, c: Context, cred_id: str) -> None:
 
 def delete_credential(c: Context, ref: str) -> dict[str, Any]:
     def action(uow: UnitOfWork) -> dict[str, Any]:
-        cred_id = _credential_id(uow, c.org_id, ref)
+        cred_id = _credential_id(uow, c.org_id, ref, c.department_id)
         cred = uow.credentials.get(c.org_id, cred_id)
         assert cred is not None
         view = _view(uow, c, [cred])[0]
@@ -404,21 +436,52 @@ def _string_object(category: str, value: object) -> str | None:
 def _add_evidence(uow: UnitOfWork, c: Context, cred_id: str, e: dict[str, Any]) -> Evidence:
     now = c.ctx.clock.now()
     item = Evidence(id=0, credential_id=cred_id, created_at=now, updated_at=now, **e)
-    return replace(item, id=uow.accredible.add_evidence(c.org_id, item))
+    item = replace(item, id=uow.accredible.add_evidence(c.org_id, item))
+    _evidence_audit(uow, c, "credential.evidence_added", None, item)
+    return item
+
+
+def _evidence_state(e: Evidence) -> dict[str, Any]:
+    state: dict[str, Any] = brief(
+        {
+            "evidence_item": e.id,
+            "description": e.description,
+            "category": e.category,
+            "url": e.url,
+            "string_object": e.string_object,
+            "hidden": e.hidden,
+        }
+    )
+    return state
+
+
+def _evidence_audit(
+    uow: UnitOfWork, c: Context, action: str, old: Evidence | None, new: Evidence | None
+) -> None:
+    item = new or old
+    assert item is not None
+    before = None if old is None else _evidence_state(old)
+    after = None if new is None else _evidence_state(new)
+    if before is not None and after is not None:
+        before, after = audit_changes(before, after)
+        before["evidence_item"] = after["evidence_item"] = item.id
+    now = c.ctx.clock.now()
+    cred_id = item.credential_id
+    audit_log.one(uow, now, c.org_id, action, "credential", cred_id, before, after)
 
 
 def add_evidence(c: Context, ref: str, raw: object) -> dict[str, Any]:
     e = read_evidence(raw)
 
     def action(uow: UnitOfWork) -> dict[str, Any]:
-        cred_id = _credential_id(uow, c.org_id, ref)
+        cred_id = _credential_id(uow, c.org_id, ref, c.department_id)
         return views.evidence(_add_evidence(uow, c, cred_id, e))
 
     return c.write(action)
 
 
 def _one_evidence(uow: UnitOfWork, c: Context, ref: str, item_ref: str) -> Evidence:
-    cred_id = _credential_id(uow, c.org_id, ref)
+    cred_id = _credential_id(uow, c.org_id, ref, c.department_id)
     found = (
         uow.accredible.one_evidence(c.org_id, cred_id, int(item_ref))
         if item_ref.isdigit() and len(item_ref) < 19
@@ -454,6 +517,7 @@ def update_evidence(c: Context, ref: str, item_ref: str, raw: object) -> dict[st
             checked["string_object"] = old.string_object
         item = replace(old, updated_at=c.ctx.clock.now(), **checked)
         uow.accredible.update_evidence(c.org_id, item)
+        _evidence_audit(uow, c, "credential.evidence_changed", old, item)
         return views.evidence(item)
 
     return c.write(action)
@@ -463,6 +527,7 @@ def delete_evidence(c: Context, ref: str, item_ref: str) -> dict[str, Any]:
     def action(uow: UnitOfWork) -> dict[str, Any]:
         item = _one_evidence(uow, c, ref, item_ref)
         uow.accredible.delete_evidence(c.org_id, item.id)
+        _evidence_audit(uow, c, "credential.evidence_deleted", item, None)
         return {"id": item.id, "description": item.description}
 
     return c.write(action)
@@ -514,6 +579,7 @@ def create_group_in(uow: UnitOfWork, c: Context, f: dict[str, Any]) -> dict[str,
         name=f["course_name"],
         description=f["course_description"],
         expires_after_months=f["auto_expiry"] * 12 if f["auto_expiry"] else None,
+        department_id=c.department_id,
     )
     # Accredible's default: no second credential to the same recipient in a group.
     if not f["allow_duplicates"]:
@@ -535,6 +601,8 @@ def _group(uow: UnitOfWork, c: Context, ref: str) -> Group:
     )
     group = uow.groups.get(c.org_id, found) if found else None
     if group is None or group.archived_at is not None:  # deleted through this API
+        raise NotFound("Group does not exist")
+    if c.department_id is not None and group.department_id != c.department_id:
         raise NotFound("Group does not exist")
     return group
 
@@ -564,6 +632,12 @@ def update_group(c: Context, ref: str, body: dict[str, Any]) -> dict[str, Any]:
         if f["name"]:
             given["internal_name"] = f["name"]
         uow.accredible.save_group_details(replace(old, **given))
+        before, after = audit_changes({k: getattr(old, k) for k in given}, given)
+        if after:
+            audit_log.one(
+                uow, c.ctx.clock.now(), c.org_id, "group.updated", "group", g.id,
+                brief(before), brief(after),
+            )  # fmt: skip
         return _group_view(uow, c, [g])[0]
 
     return c.write(action)
@@ -594,7 +668,12 @@ def list_groups(
                 if found:
                     wanted.append(found)
         rows, total = uow.accredible.groups(
-            c.org_id, name=name, group_ids=wanted, offset=paging.offset, limit=paging.size
+            c.org_id,
+            name=name,
+            group_ids=wanted,
+            offset=paging.offset,
+            limit=paging.size,
+            department_id=c.department_id,
         )
         return _group_view(uow, c, rows), paging.meta(total)
 
@@ -634,7 +713,9 @@ def sso_link(c: Context, body: dict[str, Any]) -> str | None:
         ref = body.get("credential_id")
         if ref not in (None, ""):
             try:
-                conditions.append(("id", "eq", _credential_id(uow, c.org_id, str(ref))))
+                conditions.append(
+                    ("id", "eq", _credential_id(uow, c.org_id, str(ref), c.department_id))
+                )
             except NotFound:
                 return None
         email = dialect.text(body.get("recipient_email"), "recipient_email", 400)
@@ -646,9 +727,20 @@ def sso_link(c: Context, body: dict[str, Any]) -> str | None:
         if len(conditions) == 1:
             raise Invalid("recipient_email", "or credential_id is needed")
         if body.get("group_id") not in (None, ""):
-            conditions.append(("group_id", "eq", group_id_of(uow, c.org_id, body["group_id"])))
+            conditions.append(
+                (
+                    "group_id",
+                    "eq",
+                    group_id_of(uow, c.org_id, body["group_id"], dept=c.department_id),
+                )
+            )
         rows, _ = uow.accredible.credentials(
-            c.org_id, conditions=conditions, order=[("id", True)], offset=0, limit=1
+            c.org_id,
+            conditions=conditions,
+            order=[("id", True)],
+            offset=0,
+            limit=1,
+            department_id=c.department_id,
         )
         return recipient_links.manage_url(c.ctx, rows[0].id) if rows else None
 

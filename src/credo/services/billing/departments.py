@@ -153,6 +153,12 @@ def delete(uow: UnitOfWork, clock: Clock, org_id: str, dept_id: str) -> None:
     """Only a department that holds no groups; its ledger lines keep naming it."""
     lock_org(uow, org_id)
     dept = get(uow, org_id, dept_id)
+    keys = [k for k in uow.api_keys.all(org_id) if k.department_id == dept.id and not k.revoked_at]
+    if keys:
+        raise Conflict(
+            f"{len(keys)} API key{'s' if len(keys) != 1 else ''} reach only this department: "
+            "revoke them first"
+        )
     held = uow.departments.group_count(org_id, dept.id)
     if held:
         raise Conflict(

@@ -81,6 +81,12 @@ def credential_change(action: str, before: Credential | None, after: Credential)
     return Change(after.organization_id, action, "credential", after.id, old, new)
 
 
+def credential_changes(action: str, before: Credential, after: Credential) -> list[Change]:
+    """The entry of an edit, or none when it changed nothing anyone reads."""
+    change = credential_change(action, before, after)
+    return [change] if change.after else []
+
+
 def group_state(g: Group) -> dict[str, Any]:
     state: dict[str, Any] = brief(
         {

@@ -475,7 +475,7 @@ def edit(
         )
     uow.credentials.update(updated)
     audit_log.record(
-        uow, ctx.clock.now(), [audited.credential_change("credential.edited", cred, updated)]
+        uow, ctx.clock.now(), audited.credential_changes("credential.edited", cred, updated)
     )
     if reason is not None:
         # A renewal tells the recipient; a credential moved to a new recipient is, for them,
@@ -528,9 +528,13 @@ def list_credentials(
     status: Status | None,
     after: str | None,
     limit: int,
+    department_id: str | None = None,
 ) -> list[Credential]:
+    """`department_id`: only the credentials of that department's groups."""
     key = None
     if recipient_email is not None:
         key = require_key(recipient_email, "recipient_email")[1].value
-    flt = CredentialFilter(group_id=group_id, recipient_key=key, status=status)
+    flt = CredentialFilter(
+        group_id=group_id, recipient_key=key, status=status, department_id=department_id
+    )
     return uow.credentials.page(org_id, flt, after, limit)

@@ -31,6 +31,7 @@ from datetime import date, datetime
 from typing import Any
 
 from credo.domain import spreadsheets as sheets
+from credo.domain.audit_log import SYSTEM, Actor, ActorKind
 from credo.domain.entities import DONE, FAILED, INVALID, READY, RUNNING, UPLOADED, ImportJob
 from credo.domain.errors import (
     Conflict,
@@ -429,6 +430,13 @@ def start(
     return job
 
 
+def _starter(uow: UnitOfWork, job: ImportJob) -> Actor:
+    user = uow.accounts.user(job.created_by) if job.created_by else None
+    if user is None:
+        return SYSTEM
+    return Actor(ActorKind.MEMBER, user.id, user.email)
+
+
 def run_chunk(
     uow: UnitOfWork, ctx: ServiceContext, org_id: str, job_id: str, rows: Sequence[Row]
 ) -> ImportJob:
@@ -442,15 +450,17 @@ def run_chunk(
     chunk = rows[job.done : job.done + CHUNK]
     charged = 0
     if chunk:
-        result = issuing.issue(
-            uow,
-            ctx,
-            org_id,
-            job.group_id,
-            [r.item() for r in chunk],
-            publish=job.publish,
-            dry_run=False,
-        )
+        # Written by a worker, in the name of whoever started the import.
+        with audit_log.acting(_starter(uow, job)):
+            result = issuing.issue(
+                uow,
+                ctx,
+                org_id,
+                job.group_id,
+                [r.item() for r in chunk],
+                publish=job.publish,
+                dry_run=False,
+            )
         assert isinstance(result, Issued)
         charged = result.credits_charged
     done = job.done + len(chunk)

@@ -304,14 +304,18 @@ def api_keys(uow: UnitOfWork, member: Member) -> list[ApiKey]:
     return uow.api_keys.all(member.organization.id)
 
 
-def create_api_key(uow: UnitOfWork, clock: Clock, member: Member, name: str) -> str:
-    """The new key itself: show it once, only its hash is kept. `name` is trimmed."""
+def create_api_key(
+    uow: UnitOfWork, clock: Clock, member: Member, name: str, department_id: str | None = None
+) -> str:
+    """The new key itself: show it once, only its hash is kept. `name` is trimmed;
+    `department_id`: the one department it reaches (None: the whole organization)."""
     member.require(Permission.API_KEYS)
     name = name.strip()
     problem = api_key_name_problem(name)
     if problem is not None:
         raise InvalidInput(f"the name {problem}", [{"field": "name", "message": problem}])
-    return organizations.issue_api_key(uow, member.organization.id, clock.now(), name)
+    org_id = member.organization.id
+    return organizations.issue_api_key(uow, org_id, clock.now(), name, department_id)
 
 
 def revoke_api_key(uow: UnitOfWork, clock: Clock, member: Member, key_id: str) -> None:
@@ -363,6 +367,10 @@ def add_login(
         password = new_password()
         uow.accounts.set_password(user.id, passwords.hash(password))
         uow.accounts.delete_sessions_of(user.id)
+        after = {"email": user.email}
+        audit_log.one(
+            uow, clock.now(), org_id, "member.password_reset", "member", user.id, None, after
+        )
     joined = uow.accounts.membership(org_id, user.id) is None
     if joined or not reset_password:
         accounts.add_member(uow, clock, org_id, user.id, role)

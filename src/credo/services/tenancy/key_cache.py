@@ -7,10 +7,19 @@ saves the separate reading transaction a lookup would cost, and never decides al
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from credo.domain.audit_log import Actor
 
-# The organization a key opens, and the key as the audit log names it.
-Holder = tuple[str, Actor]
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """The organization a key opens, the key as the audit log names it, and the one
+    department it is limited to (None: the whole organization)."""
+
+    org_id: str
+    actor: Actor
+    department_id: str | None = None
 
 
 class KeyCache:

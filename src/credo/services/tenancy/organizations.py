@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time
@@ -13,8 +14,8 @@ from credo.domain.audit_log import Actor, ActorKind, changes
 from credo.domain.billing import Subscription
 from credo.domain.dids import normalize_domain
 from credo.domain.entities import Organization, SigningKey
-from credo.domain.errors import NotFound, Unauthorized
-from credo.ids import new_id
+from credo.domain.errors import InvalidInput, NotFound, Unauthorized
+from credo.ids import ID_PATTERN, new_id
 from credo.services import audit_log
 from credo.services.context import ServiceContext
 from credo.services.credentials import documents
@@ -22,10 +23,14 @@ from credo.services.credentials.ports import Signer
 from credo.services.ports import UnitOfWork
 from credo.services.tenancy import dids
 from credo.services.tenancy.clocks import load_org, lock_org, org_now
+from credo.services.tenancy.key_cache import Holder
 
 API_KEY_PREFIX = "credo_sk_"
 # The name of the key every new organization starts with.
 FIRST_KEY_NAME = "Created with the organization"
+
+
+_ID = re.compile(ID_PATTERN)
 
 
 def hash_api_key(token: str) -> str:
@@ -80,13 +85,29 @@ def create_organization(
     return NewOrganization(org, sub, token)
 
 
-def issue_api_key(uow: UnitOfWork, org_id: str, now: datetime, name: str) -> str:
+def issue_api_key(
+    uow: UnitOfWork, org_id: str, now: datetime, name: str, department_id: str | None = None
+) -> str:
     """A new random key for the organization, named as given (see accounts.
-    api_key_name_problem). Only its hash is stored: show it once."""
+    api_key_name_problem), limited to `department_id` if given. Only its hash is stored:
+    show it once."""
+    if department_id is not None:
+        lock_org(uow, org_id)  # the department is not deleted under it
+        dept = uow.departments.get(org_id, department_id) if _ID.match(department_id) else None
+        if dept is None:
+            raise InvalidInput(
+                "department: no such department",
+                [
+                    {
+                        "field": "department",
+                        "message": "is not one of the organization's departments",
+                    }
+                ],
+            )
     token = API_KEY_PREFIX + secrets.token_urlsafe(32)
     key_id = new_id("key", now)
-    uow.api_keys.add(key_id, org_id, hash_api_key(token), token[:13], name, now)
-    after = {"name": name, "prefix": token[:13]}
+    uow.api_keys.add(key_id, org_id, hash_api_key(token), token[:13], name, now, department_id)
+    after = {"name": name, "prefix": token[:13], "department_id": department_id}
     audit_log.one(uow, now, org_id, "api_key.created", "api_key", key_id, None, after)
     return token
 
@@ -115,13 +136,13 @@ def authenticate_hash(uow: UnitOfWork, key_hash: str) -> str:
     return org_id
 
 
-def key_holder(uow: UnitOfWork, key_hash: str) -> tuple[str, Actor]:
-    """The organization the key opens, and the key as the audit log names it."""
+def key_holder(uow: UnitOfWork, key_hash: str) -> Holder:
+    """The organization the key opens, the key as the audit log names it, its department."""
     found = uow.api_keys.holder_of(key_hash)
     if found is None:
         raise Unauthorized("the API key is missing, malformed or revoked")
-    org_id, key_id, name = found
-    return org_id, Actor(ActorKind.API_KEY, key_id, f"API key “{name}”")
+    org_id, key_id, name, dept_id = found
+    return Holder(org_id, Actor(ActorKind.API_KEY, key_id, f"API key “{name}”"), dept_id)
 
 
 def confirm_key(uow: UnitOfWork, key_hash: str, org_id: str) -> None:
@@ -186,6 +207,23 @@ def rotate_signing_key(uow: UnitOfWork, ctx: ServiceContext, org_id: str) -> Sig
     return key
 
 
-def set_domain(uow: UnitOfWork, org_id: str, domain: str | None) -> Organization:
+def set_domain(uow: UnitOfWork, org_id: str, domain: str | None, now: datetime) -> Organization:
     """See dids.set_domain."""
-    return dids.set_domain(uow, org_id, domain)
+    before = load_org(uow, org_id).domain
+    org = dids.set_domain(uow, org_id, domain)
+    if org.domain != before:
+        audit_log.one(
+            uow, now, org_id, "organization.updated", "organization", org_id,
+            {"domain": before}, {"domain": org.domain},
+        )  # fmt: skip
+    return org
+
+
+def set_email_open_tracking(uow: UnitOfWork, org_id: str, on: bool, now: datetime) -> None:
+    before = load_org(uow, org_id).email_open_tracking
+    uow.organizations.set_email_open_tracking(org_id, on)
+    if before != on:
+        audit_log.one(
+            uow, now, org_id, "organization.updated", "organization", org_id,
+            {"email_open_tracking": before}, {"email_open_tracking": on},
+        )  # fmt: skip

@@ -34,11 +34,18 @@ class Organizations(Protocol):
 
 class ApiKeys(Protocol):
     def add(
-        self, key_id: str, org_id: str, key_hash: str, prefix: str, name: str, at: datetime
+        self,
+        key_id: str,
+        org_id: str,
+        key_hash: str,
+        prefix: str,
+        name: str,
+        at: datetime,
+        department_id: str | None = None,
     ) -> None: ...
     def organization_for(self, key_hash: str) -> str | None: ...
-    def holder_of(self, key_hash: str) -> tuple[str, str, str] | None:
-        """(organization id, key id, key name) of a key not revoked."""
+    def holder_of(self, key_hash: str) -> tuple[str, str, str, str | None] | None:
+        """(organization id, key id, key name, department id) of a key not revoked."""
 
     def label_of(self, key_hash: str) -> str | None:
         """How people know the key: its name and the prefix it shows (never the secret)."""

@@ -4,6 +4,7 @@ then), change, rotate the secret, delete, send a test event, and look at deliver
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -121,13 +122,15 @@ def create(
 
 
 def _shown(url: str) -> str:
-    """The URL as the audit log keeps it: a receiver's URL may carry a token in its user
-    part or query, so only where it points is kept."""
+    """The URL as the audit log keeps it: receivers often carry a token in its user part,
+    path (chat services' incoming hooks) or query, so only the host it points at is kept,
+    with a digest that tells two URLs apart without revealing either."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     if parts.port is not None:
         host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "…" if parts.query else "", ""))
+    digest = hashlib.sha256(url.encode()).hexdigest()[:12]
+    return urlunsplit((parts.scheme, host, "/…", "", "")) + f" (sha256 {digest}…)"
 
 
 def _state(h: Webhook) -> dict[str, object]:

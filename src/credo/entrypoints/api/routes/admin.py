@@ -53,7 +53,7 @@ def update_organization(
     object_id(org_id)
 
     def action(uow: UnitOfWork) -> Outcome:
-        org = orgs.set_domain(uow, org_id, body.domain)
+        org = orgs.set_domain(uow, org_id, body.domain, app.clock.now())
         return 200, {"organization": render.organization(org)}
 
     return m.run(action)

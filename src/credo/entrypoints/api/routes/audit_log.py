@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -22,6 +23,18 @@ LogCursor = Annotated[str | None, Field(pattern=r"^log_[0-9a-f]{32}$")]
 TargetId = Annotated[str | None, Field(min_length=1, max_length=200, pattern=r"^[!-~]+$")]
 
 
+def _utc(at: datetime | None, field: str) -> datetime | None:
+    """In UTC, as stored; a moment whose UTC falls outside years 1..9999 is refused."""
+    if at is None:
+        return None
+    try:
+        return at.astimezone(UTC)
+    except OverflowError:
+        raise InvalidInput(
+            f"{field}: out of range", [{"field": field, "message": "is out of range"}]
+        ) from None
+
+
 @router.get("/audit-log")
 def get_audit_log(
     org_id: OrgId,
@@ -39,7 +52,13 @@ def get_audit_log(
             "action: not an action the audit log records",
             [{"field": "action", "message": "must be one of: " + ", ".join(sorted(ACTIONS))}],
         )
-    q = LogQuery(action=action, actor_id=actor_id, target_id=target_id, since=since, until=until)
+    q = LogQuery(
+        action=action,
+        actor_id=actor_id,
+        target_id=target_id,
+        since=_utc(since, "since"),
+        until=_utc(until, "until"),
+    )
     entries, next_cursor = app.runner.read(
         lambda uow: audit_log.page(uow, org_id, q, limit=limit, cursor=cursor)
     )

@@ -9,13 +9,14 @@ from pydantic import StringConstraints
 
 from credo.bootstrap import App
 from credo.domain.credentials import Status
+from credo.domain.entities import Credential
 from credo.entrypoints.api import render
 from credo.entrypoints.api.context import (
     AppDep,
+    CallerDep,
     Mutation,
-    OrgId,
-    OrgMutation,
     Outcome,
+    ScopedMutation,
     object_id,
 )
 from credo.entrypoints.api.pages import Cursor, Limit, page
@@ -27,7 +28,7 @@ from credo.entrypoints.api.schemas import (
     RevokeIn,
 )
 from credo.ids import ID_PATTERN
-from credo.services.credentials import issuing, status
+from credo.services.credentials import issuing, key_scope, status
 from credo.services.credentials.issuing import Changes, Issued, NewCredential, Preview
 from credo.services.ports import UnitOfWork
 
@@ -49,7 +50,7 @@ def _group_id(value: str) -> str:
 
 
 @router.post("", status_code=201)
-async def create_credential(body: CredentialIn, m: OrgMutation, app: AppDep) -> Response:
+async def create_credential(body: CredentialIn, m: ScopedMutation, app: AppDep) -> Response:
     return await create(body, m, app)
 
 
@@ -66,8 +67,11 @@ async def create(body: CredentialIn, m: Mutation, app: App) -> Response:
         expires_given="expires_on" in body.model_fields_set,
     )
 
+    dept = m.department_id
     ahead = None
-    if body.publish and not body.dry_run:
+    # A department's key publishes alone: its group is checked in the publish's own
+    # transaction, never in a batch's.
+    if body.publish and not body.dry_run and dept is None:
         done, ready = await m.batched(
             group_id,
             lambda run: issuing.prepare(run, app.ctx, org_id, group_id, [item]),
@@ -81,6 +85,7 @@ async def create(body: CredentialIn, m: Mutation, app: App) -> Response:
         ahead = cast(issuing.Ahead | None, ready)
 
     def action(uow: UnitOfWork) -> Outcome:
+        key_scope.require_group(uow, org_id, dept, group_id)
         result = issuing.issue(
             uow,
             app.ctx,
@@ -97,7 +102,7 @@ async def create(body: CredentialIn, m: Mutation, app: App) -> Response:
 
 
 @router.post("/bulk", status_code=201)
-def bulk_create(body: BulkIn, m: OrgMutation, app: AppDep) -> Response:
+def bulk_create(body: BulkIn, m: ScopedMutation, app: AppDep) -> Response:
     org_id = m.scope
     group_id = _group_id(body.group_id)
     items = [
@@ -111,8 +116,9 @@ def bulk_create(body: BulkIn, m: OrgMutation, app: AppDep) -> Response:
         for c in body.credentials
     ]
 
+    dept = m.department_id
     ahead = None
-    if body.publish and not body.dry_run:
+    if body.publish and not body.dry_run and dept is None:
         ahead = m.ahead(
             lambda run: issuing.prepare(
                 run, app.ctx, org_id, group_id, items, field_prefix="credentials."
@@ -120,6 +126,7 @@ def bulk_create(body: BulkIn, m: OrgMutation, app: AppDep) -> Response:
         )
 
     def action(uow: UnitOfWork) -> Outcome:
+        key_scope.require_group(uow, org_id, dept, group_id)
         result = issuing.issue(
             uow,
             app.ctx,
@@ -142,15 +149,21 @@ def bulk_create(body: BulkIn, m: OrgMutation, app: AppDep) -> Response:
 
 
 @router.get("/{cred_id}")
-def get_credential(cred_id: str, org_id: OrgId, app: AppDep) -> dict[str, Any]:
+def get_credential(cred_id: str, caller: CallerDep, app: AppDep) -> dict[str, Any]:
     object_id(cred_id)
-    cred = app.runner.read(lambda uow: issuing.get(uow, org_id, cred_id))
+    org_id, dept = caller.org_id, caller.department_id
+
+    def read(uow: UnitOfWork) -> Credential:
+        key_scope.require_credential(uow, org_id, dept, cred_id)
+        return issuing.get(uow, org_id, cred_id)
+
+    cred = app.runner.read(read)
     return {"credential": render.credential(cred, app.ctx.base_url)}
 
 
 @router.get("")
 def list_credentials(
-    org_id: OrgId,
+    caller: CallerDep,
     app: AppDep,
     group_id: Annotated[str | None, Query(max_length=64, pattern=ID_PATTERN)] = None,
     recipient_email: Annotated[
@@ -160,10 +173,12 @@ def list_credentials(
     cursor: Annotated[Cursor, Query()] = None,
     limit: Annotated[Limit, Query()] = 100,
 ) -> dict[str, Any]:
+    org_id = caller.org_id
     rows = app.runner.read(
         lambda uow: issuing.list_credentials(
             uow,
             org_id,
+            department_id=caller.department_id,
             group_id=group_id,
             recipient_email=recipient_email,
             status=Status(status) if status else None,
@@ -175,7 +190,9 @@ def list_credentials(
 
 
 @router.patch("/{cred_id}")
-def patch_credential(cred_id: str, body: CredentialPatch, m: OrgMutation, app: AppDep) -> Response:
+def patch_credential(
+    cred_id: str, body: CredentialPatch, m: ScopedMutation, app: AppDep
+) -> Response:
     org_id = m.scope
     object_id(cred_id)
     given = body.model_fields_set
@@ -188,6 +205,7 @@ def patch_credential(cred_id: str, body: CredentialPatch, m: OrgMutation, app: A
     )
 
     def action(uow: UnitOfWork) -> Outcome:
+        key_scope.require_credential(uow, org_id, m.department_id, cred_id)
         return _one(
             issuing.edit(uow, app.ctx, org_id, cred_id, changes, dry_run=body.dry_run),
             app.ctx.base_url,
@@ -198,13 +216,14 @@ def patch_credential(cred_id: str, body: CredentialPatch, m: OrgMutation, app: A
 
 @router.post("/{cred_id}/publish")
 def publish_credential(
-    cred_id: str, m: OrgMutation, app: AppDep, body: PublishIn | None = None
+    cred_id: str, m: ScopedMutation, app: AppDep, body: PublishIn | None = None
 ) -> Response:
     org_id = m.scope
     object_id(cred_id)
     dry_run = body.dry_run if body else False
 
     def action(uow: UnitOfWork) -> Outcome:
+        key_scope.require_credential(uow, org_id, m.department_id, cred_id)
         return _one(
             issuing.publish(uow, app.ctx, org_id, cred_id, dry_run=dry_run), app.ctx.base_url
         )
@@ -213,11 +232,12 @@ def publish_credential(
 
 
 @router.delete("/{cred_id}", status_code=204)
-def delete_credential(cred_id: str, m: OrgMutation, app: AppDep) -> Response:
+def delete_credential(cred_id: str, m: ScopedMutation, app: AppDep) -> Response:
     org_id = m.scope
     object_id(cred_id)
 
     def action(uow: UnitOfWork) -> Outcome:
+        key_scope.require_credential(uow, org_id, m.department_id, cred_id)
         issuing.delete(uow, app.ctx, org_id, cred_id)
         return 204, None
 
@@ -226,7 +246,7 @@ def delete_credential(cred_id: str, m: OrgMutation, app: AppDep) -> Response:
 
 @router.post("/{cred_id}/revoke")
 def revoke_credential(
-    cred_id: str, m: OrgMutation, app: AppDep, body: RevokeIn | None = None
+    cred_id: str, m: ScopedMutation, app: AppDep, body: RevokeIn | None = None
 ) -> Response:
     """Revoke for good (no refund, R6): verifiers see it revoked from now on."""
     org_id = m.scope
@@ -234,6 +254,7 @@ def revoke_credential(
     reason = body.reason if body else None
 
     def action(uow: UnitOfWork) -> Outcome:
+        key_scope.require_credential(uow, org_id, m.department_id, cred_id)
         cred = status.revoke(uow, app.ctx, org_id, cred_id, reason)
         return 200, {"credential": render.credential(cred, app.ctx.base_url)}
 
@@ -241,12 +262,12 @@ def revoke_credential(
 
 
 @router.post("/{cred_id}/suspend")
-def suspend_credential(cred_id: str, m: OrgMutation, app: AppDep) -> Response:
+def suspend_credential(cred_id: str, m: ScopedMutation, app: AppDep) -> Response:
     return _suspension(cred_id, m, app, suspended=True)
 
 
 @router.post("/{cred_id}/unsuspend")
-def unsuspend_credential(cred_id: str, m: OrgMutation, app: AppDep) -> Response:
+def unsuspend_credential(cred_id: str, m: ScopedMutation, app: AppDep) -> Response:
     return _suspension(cred_id, m, app, suspended=False)
 
 
@@ -255,6 +276,7 @@ def _suspension(cred_id: str, m: Mutation, app: App, *, suspended: bool) -> Resp
     object_id(cred_id)
 
     def action(uow: UnitOfWork) -> Outcome:
+        key_scope.require_credential(uow, org_id, m.department_id, cred_id)
         cred = status.suspend(uow, app.ctx, org_id, cred_id, suspended=suspended)
         return 200, {"credential": render.credential(cred, app.ctx.base_url)}
 

@@ -6,8 +6,16 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
+from credo.domain.errors import NotFound
 from credo.entrypoints.api import render
-from credo.entrypoints.api.context import AppDep, Mutation, OrgId, OrgMutation, Outcome, object_id
+from credo.entrypoints.api.context import (
+    AppDep,
+    CallerDep,
+    Mutation,
+    OrgMutation,
+    Outcome,
+    object_id,
+)
 from credo.entrypoints.api.schemas import DepartmentIn, DepartmentPatch
 from credo.services.billing import departments
 from credo.services.ports import UnitOfWork
@@ -38,14 +46,20 @@ def create_department(body: DepartmentIn, m: OrgMutation, app: AppDep) -> Respon
 
 
 @router.get("/departments")
-def list_departments(org_id: OrgId, app: AppDep) -> dict[str, Any]:
-    rows = app.runner.read(lambda uow: departments.figures(uow, app.clock, org_id))
-    return {"departments": [render.department_figures(f) for f in rows]}
+def list_departments(caller: CallerDep, app: AppDep) -> dict[str, Any]:
+    """All the organization's departments; a department's key sees its own alone."""
+    rows = app.runner.read(lambda uow: departments.figures(uow, app.clock, caller.org_id))
+    dept = caller.department_id
+    shown = [f for f in rows if dept is None or f.department.id == dept]
+    return {"departments": [render.department_figures(f) for f in shown]}
 
 
 @router.get("/departments/{department_id}")
-def get_department(department_id: str, org_id: OrgId, app: AppDep) -> dict[str, Any]:
+def get_department(department_id: str, caller: CallerDep, app: AppDep) -> dict[str, Any]:
     object_id(department_id)
+    org_id = caller.org_id
+    if caller.department_id not in (None, department_id):
+        raise NotFound(f"no department {department_id}")
 
     def read(uow: UnitOfWork) -> dict[str, Any]:
         departments.get(uow, org_id, department_id)
