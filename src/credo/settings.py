@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     # (services/engagement). Off: nothing is counted (the dashboard shows issued and e-mail
     # figures only).
     engagement: bool = True
+    # Certificate authorities (a PEM file) trusted for HTTPS to organizations' OpenID
+    # Providers, instead of the system's: a provider behind a private CA.
+    sso_ca_bundle: Path | None = None
 
     @model_validator(mode="after")
     def _refuse_weak_secrets(self) -> Settings:

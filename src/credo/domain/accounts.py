@@ -20,6 +20,7 @@ class Permission(StrEnum):
     MEMBERS = "members"
     API_KEYS = "api_keys"
     WEBHOOKS = "webhooks"  # the endpoints Credo calls, and their deliveries
+    SINGLE_SIGN_ON = "single_sign_on"  # the identity provider, its domains, "SSO required"
 
 
 _GRANTS: dict[Role, frozenset[Permission]] = {

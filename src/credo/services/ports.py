@@ -37,6 +37,7 @@ from credo.services.engagement.ports import Engagement
 from credo.services.importing.ports import Imports
 from credo.services.mail.ports import Outbox
 from credo.services.people.ports import Accounts
+from credo.services.people.sso_ports import SsoStore
 from credo.services.recipients.ports import Reminders
 from credo.services.recipients.wallet_offer_ports import WalletOffers
 from credo.services.recipients.wallet_ports import Wallet
@@ -158,6 +159,8 @@ class UnitOfWork(Protocol):
     def wallet_offers(self) -> WalletOffers: ...
     @property
     def departments(self) -> Departments: ...
+    @property
+    def sso(self) -> SsoStore: ...
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None: ...
