@@ -139,7 +139,9 @@ class Pysaml2:
                 saml_response, BINDING_HTTP_POST, outstanding=outstanding
             )
         except UnsolicitedResponse as exc:
-            raise _refuse(Refusal.UNSOLICITED, f"unsolicited: {str(exc)[:200]}") from None
+            if request_id is None:
+                raise _refuse(Refusal.UNSOLICITED, f"unsolicited: {str(exc)[:200]}") from None
+            raise _refuse(Refusal.ASSERTION, "InResponseTo names another request") from None
         except Exception as exc:  # pysaml2's refusals share no base class
             raise _refuse(Refusal.ASSERTION, f"{type(exc).__name__}: {str(exc)[:300]}") from None
         if response is None or response.assertion is None:

@@ -8,6 +8,7 @@ and what exactly was wrong are logged at WARNING on `credo.sso`."""
 from __future__ import annotations
 
 import logging
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
@@ -19,6 +20,7 @@ from credo.domain.sso import Protocol, Refusal, SsoSettings
 from credo.entrypoints.api.context import AppDep
 from credo.entrypoints.dashboard.render import HEADERS, page, see_other
 from credo.entrypoints.dashboard.session import set_session_cookie
+from credo.ids import ID_PATTERN
 from credo.services.people import sso
 from credo.services.people.sso_ports import Identity, Sealer
 from credo.services.ports import UnitOfWork
@@ -155,6 +157,12 @@ def oidc_callback(
     return _signed_in(request, app, org_id, identity, pending.next_path)
 
 
+def _settings_of(app: App, org_id: str) -> SsoSettings | None:
+    if not re.fullmatch(ID_PATTERN, org_id):  # NUL and the like never reach the database
+        return None
+    return app.runner.read(lambda uow: uow.sso.settings(org_id))
+
+
 @router.post("/sso/saml/{org_id}/acs")
 def saml_acs(
     request: Request,
@@ -163,7 +171,7 @@ def saml_acs(
     saml_response: SamlResponse = "",
     relay_state: RelayState = "",
 ) -> Response:
-    s = app.runner.read(lambda uow: uow.sso.settings(org_id[:40]))
+    s = _settings_of(app, org_id)
     if s is None or s.protocol is not Protocol.SAML:
         return refused(
             request, app, SsoRefused(Refusal.NOT_CONFIGURED, "single sign-on by SAML is off")
@@ -195,7 +203,7 @@ def saml_acs(
 
 @router.get("/sso/saml/{org_id}/metadata")
 def saml_metadata(request: Request, app: AppDep, org_id: str) -> Response:
-    s = app.runner.read(lambda uow: uow.sso.settings(org_id[:40]))
+    s = _settings_of(app, org_id)
     if s is None or not s.saml_idp_metadata:
         return page(
             request,
