@@ -171,7 +171,7 @@ def bootstrap(
         webhooking=webhooking,
         passwords=Argon2Passwords(fast=settings.password_hashing == "fast"),
         engagement=Recorder(uow, clock, ctx.base_url, enabled=settings.engagement),
-        oidc=AuthlibOidc(settings.sso_ca_bundle),
+        oidc=AuthlibOidc(settings.sso_ca_bundle, allow_private=settings.sso_allow_private_networks),
         sso_sealer=KeyVault(master_key),
     )
 

@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     # Certificate authorities (a PEM file) trusted for HTTPS to organizations' OpenID
     # Providers, instead of the system's: a provider behind a private CA.
     sso_ca_bundle: Path | None = None
+    # OpenID Providers on loopback, private, link-local or reserved addresses are refused
+    # unless this is on (a provider on the same network as a self-hosted server).
+    sso_allow_private_networks: bool = False
 
     @model_validator(mode="after")
     def _refuse_weak_secrets(self) -> Settings:

@@ -41,7 +41,8 @@ def op(tmp_path: Path) -> Iterator[LocalProvider]:
 
 @pytest.fixture
 def world(credo: App, client: TestClient, op: LocalProvider) -> SsoOrg:
-    credo.oidc = AuthlibOidc(op.cert)  # as CREDO_SSO_CA_BUNDLE=<the test CA> makes it
+    # As CREDO_SSO_CA_BUNDLE=<the test CA> and CREDO_SSO_ALLOW_PRIVATE_NETWORKS=true make it.
+    credo.oidc = AuthlibOidc(op.cert, allow_private=True)
     org = sso_org(credo, client)
     r = org.owner.post(
         "/app/settings/sso/oidc",
@@ -241,13 +242,29 @@ def test_an_untrusted_certificate_is_refused(
 ) -> None:
     """Without the test CA (the system's store only), the provider is not reached."""
     caplog.set_level(logging.INFO, logger="credo.sso")
-    credo.oidc = AuthlibOidc()
+    credo.oidc = AuthlibOidc(allow_private=True)
     browser = TestClient(app_for(credo), raise_server_exceptions=False)
     r = browser.post(
         "/login", data={"email": f"alice@{world.domain}"}, headers=HTML, follow_redirects=False
     )
     refused_page(r)
     assert refusals(caplog) == ["provider_error"]
+
+
+def test_a_provider_on_a_private_address_is_refused_unless_allowed(
+    credo: App, world: SsoOrg, op: LocalProvider, caplog: pytest.LogCaptureFixture
+) -> None:
+    """An owner types the issuer: Credo does not fetch from its own network for them."""
+    caplog.set_level(logging.INFO, logger="credo.sso")
+    credo.oidc = AuthlibOidc(op.cert)
+    browser = TestClient(app_for(credo), raise_server_exceptions=False)
+    r = browser.post(
+        "/login", data={"email": f"alice@{world.domain}"}, headers=HTML, follow_redirects=False
+    )
+    refused_page(r)
+    assert refusals(caplog) == ["provider_error"]
+    why = caplog.records[-1].__dict__["why"]
+    assert "private or reserved" in why
 
 
 def test_unknown_states_and_provider_errors_are_refused(

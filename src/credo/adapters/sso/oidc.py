@@ -3,7 +3,11 @@ ID token's checks (signature by joserfc against the provider's published keys; i
 audience, times and nonce here, as OpenID Connect Core 1.0 section 3.1.3.7 lists them).
 
 Every call to the provider goes over HTTPS, verified against the system's certificate
-authorities or the bundle the settings name (CREDO_SSO_CA_BUNDLE)."""
+authorities or the bundle the settings name (CREDO_SSO_CA_BUNDLE). An owner types the
+issuer, so, as for webhooks, a host that resolves to a loopback, private or reserved address
+is refused unless CREDO_SSO_ALLOW_PRIVATE_NETWORKS is on (a provider on the same network as
+a self-hosted server). The check is made when resolving, before connecting: unlike the
+webhook sender, the connection is not pinned to the checked address."""
 
 from __future__ import annotations
 
@@ -19,8 +23,10 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from credo.adapters.webhook_sender import resolve
 from credo.domain.errors import SsoRefused
 from credo.domain.sso import Refusal
+from credo.domain.webhooks import address_allowed
 from credo.services.people.sso_ports import Identity, OidcClient
 
 # Asymmetric signatures only: "none" and the HMAC family (keyed with the client secret,
@@ -36,13 +42,30 @@ def _refuse(reason: Refusal, why: str) -> SsoRefused:
 
 
 class AuthlibOidc:
-    def __init__(self, ca_bundle: Path | None = None) -> None:
+    def __init__(self, ca_bundle: Path | None = None, *, allow_private: bool = False) -> None:
         self._tls = ssl.create_default_context(cafile=str(ca_bundle) if ca_bundle else None)
+        self._allow_private = allow_private
+
+    def _check(self, url: str) -> None:
+        """An https address whose host resolves to public addresses only (unless private
+        networks are allowed)."""
+        parts = httpx.URL(url) if url.startswith("https://") else None
+        if parts is None or not parts.host:
+            raise _refuse(Refusal.PROVIDER, f"not an https address: {url[:200]}")
+        if self._allow_private:
+            return
+        try:
+            addresses = resolve(parts.host, parts.port or 443)
+        except (OSError, ValueError, UnicodeError):
+            raise _refuse(Refusal.PROVIDER, f"{parts.host[:200]} does not resolve") from None
+        if not addresses or not all(address_allowed(a) for a in addresses):
+            raise _refuse(
+                Refusal.PROVIDER, f"{parts.host[:200]} resolves to a private or reserved address"
+            )
 
     # -- the provider's documents
     def _get_json(self, url: str) -> dict[str, Any]:
-        if not url.startswith("https://"):
-            raise _refuse(Refusal.PROVIDER, f"not an https address: {url[:200]}")
+        self._check(url)
         try:
             with httpx.Client(verify=self._tls, timeout=TIMEOUT) as http:
                 r = http.get(url, headers={"Accept": "application/json"})
@@ -100,6 +123,7 @@ class AuthlibOidc:
         self, client: OidcClient, *, code: str, code_verifier: str, nonce: str, now: datetime
     ) -> Identity:
         meta = self.discover(client.issuer)
+        self._check(meta["token_endpoint"])
         with self._oauth(client) as oauth:
             try:
                 token = oauth.fetch_token(
@@ -136,8 +160,7 @@ class AuthlibOidc:
     def _userinfo(
         self, oauth: OAuth2Client, endpoint: str, claims: dict[str, Any]
     ) -> dict[str, Any]:
-        if not endpoint.startswith("https://"):
-            raise _refuse(Refusal.PROVIDER, "the userinfo endpoint is not https")
+        self._check(endpoint)
         try:
             r = oauth.get(endpoint)
             info = r.json()
