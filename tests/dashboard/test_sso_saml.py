@@ -242,7 +242,12 @@ def test_an_unsolicited_response_is_refused_unless_allowed(
     first = post_acs(browser, world, saml, "")
     assert first.status_code == 303 and first.headers["location"] == "/app", first.text
     refused_page(post_acs(TestClient(app_for(credo)), world, saml, ""))
-    assert refusals(caplog) == ["unsolicited", "replayed"]
+    # A RelayState of the provider's own does not make it new again.
+    refused_page(post_acs(TestClient(app_for(credo)), world, saml, "/app/groups"))
+    # A fresh unsolicited response with the provider's RelayState is accepted.
+    again = idp.response(in_response_to=None, acs=acs(world), sp_entity_id=entity(world))
+    assert post_acs(browser, world, again, "/app/groups").status_code == 303
+    assert refusals(caplog) == ["unsolicited", "replayed", "replayed"]
 
 
 def test_an_email_outside_the_verified_domains_is_refused(

@@ -201,3 +201,44 @@ def test_the_dns_port_is_real_outside_tests(credo: App) -> None:
 
     assert isinstance(credo.dns, DnsTxt)
     assert not isinstance(credo.dns, FakeDns)
+
+
+def test_no_input_makes_an_open_sso_route_fail(credo: App, client: TestClient) -> None:
+    """The routes anyone may call (the callbacks, metadata, the break-glass) answer below
+    500 whatever they are sent."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from tests.hypothesis_profiles import examples
+
+    org = sso_org(credo, client)
+    browser = TestClient(app_for(credo), raise_server_exceptions=False)
+    text = st.one_of(
+        st.text(max_size=50),
+        st.sampled_from(["", "\x00", "%", "../", "PHg+", org.id, "A" * 3000]),
+    )
+    routes = [
+        ("GET", "/sso/oidc/callback"),
+        ("POST", f"/sso/saml/{org.id}/acs"),
+        ("GET", f"/sso/saml/{org.id}/metadata"),
+        ("POST", "/login/break-glass"),
+        ("POST", "/login"),
+    ]
+    fields = ["code", "state", "error", "SAMLResponse", "RelayState", "email", "password"]
+
+    @settings(
+        max_examples=examples(60),
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    @given(route=st.sampled_from(routes), form=st.dictionaries(st.sampled_from(fields), text))
+    def probe(route: tuple[str, str], form: dict[str, str]) -> None:
+        method, path = route
+        if method == "GET":
+            r = browser.get(path, params=form, headers=HTML, follow_redirects=False)
+        else:
+            r = browser.post(path, data=form, headers=HTML, follow_redirects=False)
+        assert r.status_code < 500, (route, form, r.status_code, r.text[:300])
+
+    probe()

@@ -145,7 +145,9 @@ class Pysaml2:
         except Exception as exc:  # pysaml2's refusals share no base class
             raise _refuse(Refusal.ASSERTION, f"{type(exc).__name__}: {str(exc)[:300]}") from None
         if response is None or response.assertion is None:
-            raise _refuse(Refusal.ASSERTION, "no assertion")
+            # pysaml2 answers None for a response it refused without raising (a Destination
+            # that is not our ACS, among others); it logs which.
+            raise _refuse(Refusal.ASSERTION, "response refused (Destination, or no assertion)")
         if request_id is None and response.in_response_to and not sp.allow_unsolicited:
             raise _refuse(Refusal.UNSOLICITED, "a response to no request of ours")
         if request_id is not None and response.in_response_to != request_id:

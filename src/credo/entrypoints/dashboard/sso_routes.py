@@ -179,10 +179,19 @@ def saml_acs(
     next_path = "/app"
     request_id = None
     try:
+        pending = None
         if relay_state or not s.allow_unsolicited:
-            pending = app.runner.write(
-                lambda uow: sso.take_pending(uow, app.clock, relay_state, Protocol.SAML)
-            )
+            try:
+                pending = app.runner.write(
+                    lambda uow: sso.take_pending(uow, app.clock, relay_state, Protocol.SAML)
+                )
+            except SsoRefused:
+                # Identity providers starting a sign-in often send a RelayState of their own:
+                # where unsolicited responses are allowed, it is one (its assertion ID still
+                # counts once only).
+                if not s.allow_unsolicited:
+                    raise
+        if pending is not None:
             if pending.organization_id != s.organization_id:
                 raise SsoRefused(Refusal.STATE, "this sign-in is not one of ours")
             next_path, request_id = pending.next_path, pending.request_id
