@@ -66,6 +66,8 @@ def to_provider(credo: App, email: str) -> tuple[TestClient, str]:
         follow_redirects=False,
     )
     assert r.status_code == 303, r.text
+    cookie = r.headers["set-cookie"].lower()
+    assert "credo_sso_state=" in cookie and "httponly" in cookie and "path=/sso/oidc" in cookie
     return browser, r.headers["location"]
 
 
@@ -174,13 +176,34 @@ def test_a_replayed_callback_is_refused_and_logged(
     caplog.set_level(logging.INFO, logger="credo.sso")
     op.user = "alice"
     browser, location = to_provider(credo, f"alice@{world.domain}")
+    state = dict(httpx.URL(location).params)["state"]
     callback = at_provider(op, location)
     first = browser.get(callback, headers=HTML, follow_redirects=False)
     assert first.status_code == 303
+    # Even with the state's cookie (a thief who has it all, in another process): the sign-in
+    # under way was spent, in the database.
     thief = TestClient(app_for(credo), raise_server_exceptions=False)
-    second = thief.get(callback, headers=HTML, follow_redirects=False)
-    refused_page(second)
+    thief.cookies.set("credo_sso_state", state, path="/sso/oidc")
+    refused_page(thief.get(callback, headers=HTML, follow_redirects=False))
     assert refusals(caplog) == ["unknown_or_used_state"]
+    assert "expired or was used" in caplog.records[-1].__dict__["why"]
+
+
+def test_a_callback_made_in_another_browser_is_refused(
+    credo: App, world: SsoOrg, op: LocalProvider, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Login CSRF: an attacker's own sign-in, its callback address sent to a victim, does
+    not sign the victim in as the attacker."""
+    caplog.set_level(logging.INFO, logger="credo.sso")
+    op.user = "alice"
+    _, location = to_provider(credo, f"alice@{world.domain}")
+    callback = at_provider(op, location)
+    victim = TestClient(app_for(credo), raise_server_exceptions=False)
+    r = victim.get(callback, headers=HTML, follow_redirects=False)
+    refused_page(r)
+    assert "credo_session" not in victim.cookies
+    assert refusals(caplog) == ["unknown_or_used_state"]
+    assert "not the one this browser left with" in caplog.records[-1].__dict__["why"]
 
 
 def test_a_replayed_code_under_a_fresh_state_is_refused(
@@ -274,7 +297,7 @@ def test_unknown_states_and_provider_errors_are_refused(
     browser = TestClient(app_for(credo), raise_server_exceptions=False)
     for params in ({}, {"code": "x", "state": "made-up"}, {"state": "x" * 500}):
         refused_page(browser.get("/sso/oidc/callback", params=params, headers=HTML))
-    _, location = to_provider(credo, f"alice@{world.domain}")
+    browser, location = to_provider(credo, f"alice@{world.domain}")
     state = dict(httpx.URL(location).params)["state"]
     denied = browser.get(
         "/sso/oidc/callback", params={"error": "access_denied", "state": state}, headers=HTML

@@ -7,6 +7,7 @@ and what exactly was wrong are logged at WARNING on `credo.sso`."""
 
 from __future__ import annotations
 
+import hmac
 import logging
 import re
 from typing import Annotated
@@ -70,8 +71,17 @@ def refused(request: Request, app: App, exc: SsoRefused, org_id: str | None = No
     )
 
 
+# The OpenID Connect state is also kept in a cookie of the browser that left for the
+# provider, and the callback must come back with both: a callback address made in another
+# browser (an attacker's own sign-in, sent to a victim: login CSRF) is refused. The cookie
+# is SameSite=Lax: the provider's redirect back is a top-level GET, which carries it.
+STATE_COOKIE = "credo_sso_state"
+STATE_COOKIE_PATH = "/sso/oidc"
+
+
 def go_to_provider(request: Request, app: App, s: SsoSettings, next_path: str) -> Response:
     """Sends the browser to the organization's identity provider."""
+    state = ""
     try:
         if s.protocol is Protocol.OIDC:
             state, nonce, verifier = app.runner.write(
@@ -93,7 +103,18 @@ def go_to_provider(request: Request, app: App, s: SsoSettings, next_path: str) -
     except SsoRefused as exc:
         return refused(request, app, exc, s.organization_id)
     log.info("single sign-on started", extra={"organization_id": s.organization_id})
-    return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
+    response = RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
+    if state:
+        response.set_cookie(
+            STATE_COOKIE,
+            state,
+            max_age=int(sso.REQUEST_LIFETIME.total_seconds()),
+            httponly=True,
+            secure=app.settings.base_url.startswith("https://"),
+            samesite="lax",
+            path=STATE_COOKIE_PATH,
+        )
+    return response
 
 
 def _signed_in(
@@ -111,6 +132,7 @@ def _signed_in(
     )
     response = see_other(next_path)
     set_session_cookie(response, app, token)
+    response.delete_cookie(STATE_COOKIE, path=STATE_COOKIE_PATH)
     return response
 
 
@@ -124,6 +146,14 @@ def oidc_callback(
 ) -> Response:
     if len(code) > 2000 or len(state) > 200 or len(error) > 200:
         return refused(request, app, SsoRefused(Refusal.STATE, "this sign-in is not one of ours"))
+    own = request.cookies.get(STATE_COOKIE, "")
+    if not state or not hmac.compare_digest(own.encode(), state.encode()):
+        exc = SsoRefused(
+            Refusal.STATE,
+            "this sign-in did not start in this browser; start again",
+            why="the state is not the one this browser left with",
+        )
+        return refused(request, app, exc)
     try:
         pending = app.runner.write(
             lambda uow: sso.take_pending(uow, app.clock, state, Protocol.OIDC)
