@@ -260,6 +260,19 @@ def test_a_provider_claiming_another_issuer_is_refused(
     assert refusals(caplog) == ["invalid_token"]
 
 
+@pytest.mark.parametrize(
+    "jwks", [{"keys": [{"kty": "RSA", "n": "!"}]}, {"keys": "no"}, [], {"keys": []}]
+)
+def test_unusable_published_keys_are_refused(
+    credo: App, world: SsoOrg, op: LocalProvider, jwks: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="credo.sso")
+    op.jwks = jwks
+    _, r = sign_in_via(credo, op, "alice", f"alice@{world.domain}")
+    refused_page(r)
+    assert refusals(caplog) in (["provider_error"], ["invalid_token"])
+
+
 def test_an_untrusted_certificate_is_refused(
     credo: App, world: SsoOrg, caplog: pytest.LogCaptureFixture
 ) -> None:

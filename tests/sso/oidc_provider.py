@@ -54,6 +54,7 @@ class LocalProvider:
     tamper: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     sign_with: RSAKey | str | None = None  # another key, "hs256" or "none" (no signature)
     codes_issued: list[str] = field(default_factory=list)
+    jwks: Any = None  # served instead of the provider's keys, when set
 
     def tls(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=str(self.cert))
@@ -97,7 +98,7 @@ def _handler(op: LocalProvider) -> type[BaseHTTPRequestHandler]:
             if url.path == "/.well-known/openid-configuration":
                 self._send(200, p.provider_configuration.to_dict())
             elif url.path == "/jwks":
-                self._send(200, p.jwks)
+                self._send(200, op.jwks if op.jwks is not None else p.jwks)
             elif url.path == "/authorize":
                 try:
                     request = p.parse_authentication_request(url.query)

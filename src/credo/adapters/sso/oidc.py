@@ -182,7 +182,11 @@ class AuthlibOidc:
         now: datetime,
     ) -> dict[str, Any]:
         """The ID token's claims, once every check of Core 1.0 section 3.1.3.7 passed."""
-        keys = KeySet.import_key_set(self._get_json(meta["jwks_uri"]))  # type: ignore[arg-type]
+        published = self._get_json(meta["jwks_uri"])
+        try:
+            keys = KeySet.import_key_set(published)  # type: ignore[arg-type]
+        except (JoseError, ValueError, TypeError, KeyError) as exc:
+            raise _refuse(Refusal.PROVIDER, f"JWKS not usable: {type(exc).__name__}") from None
         try:
             claims: dict[str, Any] = jwt.decode(id_token, keys, algorithms=ALGORITHMS).claims
         except (JoseError, ValueError, TypeError, KeyError) as exc:

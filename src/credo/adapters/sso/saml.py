@@ -115,11 +115,14 @@ class Pysaml2:
         return str(entity_descriptor(_config(sp, sp.idp_metadata)))
 
     def authn_request(self, sp: SamlServiceProvider, *, relay_state: str) -> tuple[str, str]:
-        client = Saml2Client(config=_config(sp, sp.idp_metadata))
-        request_id, info = client.prepare_for_authenticate(
-            entityid=sp.idp_entity_id, relay_state=relay_state, binding=BINDING_HTTP_REDIRECT
-        )
-        location = dict(info["headers"])["Location"]
+        try:
+            client = Saml2Client(config=_config(sp, sp.idp_metadata))
+            request_id, info = client.prepare_for_authenticate(
+                entityid=sp.idp_entity_id, relay_state=relay_state, binding=BINDING_HTTP_REDIRECT
+            )
+            location = dict(info["headers"])["Location"]
+        except Exception as exc:  # stored metadata pysaml2 no longer takes, xmlsec1 missing
+            raise _refuse(Refusal.PROVIDER, f"AuthnRequest: {type(exc).__name__}") from None
         return str(request_id), str(location)
 
     def identity(
