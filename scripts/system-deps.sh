@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Debian packages the PDF certificates and the browser tests need: fonts for every script a
+# Debian packages Credo and its tests need: xmlsec1 (SAML signatures, pysaml2), fonts for every script a
 # recipient's name may use, poppler (PDF to PNG), tesseract (reads names back off the PNG),
 # zbar (decodes QR codes independently), Chromium, and pgbouncer and iproute2 for the test
 # that runs API and worker hosts in network namespaces. Installs what is missing when it
@@ -7,7 +7,7 @@
 # tests need them.
 set -euo pipefail
 
-packages=(chromium poppler-utils tesseract-ocr zbar-tools fonts-noto-core fonts-noto-cjk fonts-dejavu-core pgbouncer iproute2)
+packages=(xmlsec1 chromium poppler-utils tesseract-ocr zbar-tools fonts-noto-core fonts-noto-cjk fonts-dejavu-core pgbouncer iproute2)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

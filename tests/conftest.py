@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from credo.adapters.db import tables
 from credo.adapters.db.engine import make_engine
 from credo.adapters.db.migrate import upgrade
 from credo.bootstrap import App, bootstrap
@@ -91,6 +92,11 @@ def credo(engine: Engine, database_url: str, clock: FixedClock) -> App:
         master_key=MASTER_KEY,
         password_hashing="fast",  # tests/unit/test_password_hashing.py: production's are strong
     )
+    # Failed sign-ins are counted per e-mail and per client address ("testclient" for
+    # every TestClient), across organizations, under a clock that stands still: one test's
+    # failures would count toward the next one's limit.
+    with engine.begin() as conn:
+        conn.execute(tables.login_failures.delete())
     return bootstrap(settings, clock=clock, engine=engine)
 
 

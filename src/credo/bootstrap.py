@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from credo.adapters.db.engine import make_engine
 from credo.adapters.db.uow import SqlUnitOfWorkFactory
+from credo.adapters.dns import DnsTxt
 from credo.adapters.images.render import BadgeImages
 from credo.adapters.keystore import KeyVault, development_master_key, parse_master_key
 from credo.adapters.mail.mailbox import FileMailbox
@@ -21,6 +22,8 @@ from credo.adapters.signing.holder_proofs import JwtHolderProofs
 from credo.adapters.signing.issuer import DataIntegritySigner
 from credo.adapters.signing.parallel import shared_pool
 from credo.adapters.signing.verifier import DataIntegrityVerifier
+from credo.adapters.sso.oidc import AuthlibOidc
+from credo.adapters.sso.saml import Pysaml2
 from credo.clock import Clock, SystemClock
 from credo.services.context import ServiceContext
 from credo.services.credentials.group_commit import PublishQueue
@@ -32,6 +35,7 @@ from credo.services.mail.badge_art import BadgeArt
 from credo.services.mail.mailing import MailWorker
 from credo.services.mail.ports import MailSender
 from credo.services.people.ports import PasswordHasher
+from credo.services.people.sso_ports import DnsResolver, OidcProtocol, SamlProtocol, Sealer
 from credo.services.recipients import recipient_links
 from credo.services.recipients.wallet_offer_ports import HolderProofs
 from credo.services.rendering.badges import BadgeRenderer
@@ -66,6 +70,12 @@ class App:
     webhook_sender: Sender | None = None  # default: HTTP, as the settings allow
     engagement: Recorder | None = None  # built by bootstrap; None only in hand-made Apps
     holder_proofs: HolderProofs = field(default_factory=JwtHolderProofs)  # wallet apps' keys
+    # Single sign-on for staff: the protocols, DNS for domain proofs, and the sealer of
+    # OpenID Connect client secrets (the master key's KeyVault; None only in hand-made Apps).
+    oidc: OidcProtocol = field(default_factory=AuthlibOidc)
+    saml: SamlProtocol = field(default_factory=Pysaml2)
+    dns: DnsResolver = field(default_factory=DnsTxt)
+    sso_sealer: Sealer | None = None
 
     def webhook_worker(self, name: str) -> WebhookWorker:
         if self.webhooking is None:
@@ -161,6 +171,8 @@ def bootstrap(
         webhooking=webhooking,
         passwords=Argon2Passwords(fast=settings.password_hashing == "fast"),
         engagement=Recorder(uow, clock, ctx.base_url, enabled=settings.engagement),
+        oidc=AuthlibOidc(settings.sso_ca_bundle, allow_private=settings.sso_allow_private_networks),
+        sso_sealer=KeyVault(master_key),
     )
 
 

@@ -76,6 +76,12 @@ class Settings(BaseSettings):
     # (services/engagement). Off: nothing is counted (the dashboard shows issued and e-mail
     # figures only).
     engagement: bool = True
+    # Certificate authorities (a PEM file) trusted for HTTPS to organizations' OpenID
+    # Providers, instead of the system's: a provider behind a private CA.
+    sso_ca_bundle: Path | None = None
+    # OpenID Providers on loopback, private, link-local or reserved addresses are refused
+    # unless this is on (a provider on the same network as a self-hosted server).
+    sso_allow_private_networks: bool = False
 
     @model_validator(mode="after")
     def _refuse_weak_secrets(self) -> Settings:

@@ -101,6 +101,13 @@ ROUTES = [
     Route("POST", "/app/webhooks/{webhook_id}/delete", "owner"),
     Route("GET", "/app/webhooks/{webhook_id}/deliveries/{delivery_id}", "owner"),
     Route("POST", "/app/webhooks/{webhook_id}/deliveries/{delivery_id}/resend", "owner"),
+    Route("GET", "/app/settings/sso", "owner"),
+    Route("POST", "/app/settings/sso/oidc", "owner"),
+    Route("POST", "/app/settings/sso/saml", "owner"),
+    Route("POST", "/app/settings/sso/policy", "owner"),
+    Route("POST", "/app/settings/sso/domains", "owner"),
+    Route("POST", "/app/settings/sso/domains/verify", "owner"),
+    Route("POST", "/app/settings/sso/domains/remove", "owner"),
 ]
 OPEN = {("GET", "/login"), ("POST", "/login"), ("POST", "/logout")}
 RANK = {"view": 0, "issue": 1, "owner": 2}
@@ -202,6 +209,12 @@ def form_for(route: Route, w: World) -> dict[str, Any]:
         return {"name": "Their key"}
     if route.path.startswith("/app/departments"):
         return {"name": "Renamed", "cap": "1"}
+    if route.path == "/app/settings/sso/oidc":
+        return {"issuer": "https://idp.a.example", "client_id": "credo", "client_secret": "s3cret"}
+    if route.path.startswith("/app/settings/sso/domains"):
+        return {"domain": "a.example"}
+    if route.path == "/app/settings/sso/policy":
+        return {"default_role": "owner", "enabled": "on"}
     if route.path == "/app/switch":
         return {"organization_id": w.a.id}
     if route.path == "/app/credentials/new":

@@ -35,7 +35,8 @@ FIELDS = [
     "dates", "skip_invalid", "year", "recipient", "since", "to", "before", "q", "status",
     "page", "archived", "expiring", "fmt", "cost", "url", "events", "enabled", "cursor",
     "expected_credits", "done", "charged", "cap", "department", "department_id", "actor",
-    "target", "from",
+    "target", "from", "issuer", "client_id", "client_secret", "metadata_xml", "domain",
+    "default_role", "required", "allow_unsolicited",
 ]  # fmt: skip
 VALUES = st.one_of(
     st.text(max_size=30),

@@ -21,6 +21,7 @@ class Permission(StrEnum):
     API_KEYS = "api_keys"
     WEBHOOKS = "webhooks"  # the endpoints Credo calls, and their deliveries
     AUDIT_LOG = "audit_log"  # the log of every staff action, with its CSV export
+    SINGLE_SIGN_ON = "single_sign_on"  # the identity provider, its domains, "SSO required"
 
 
 _GRANTS: dict[Role, frozenset[Permission]] = {

@@ -84,6 +84,10 @@ ACTIONS: dict[str, str] = {
     "subscription.changed": "Changed the subscription",
     "subscription.cancelled": "Cancelled the subscription",
     "sso.updated": "Changed single sign-on",
+    "sso.domain_added": "Added a single sign-on domain",
+    "sso.domain_verified": "Verified a single sign-on domain",
+    "sso.domain_removed": "Removed a single sign-on domain",
+    "sso.break_glass": "Signed in with a password although single sign-on is required",
 }
 
 # Names no entry may hold a value for, whatever a caller hands in: the log is read by

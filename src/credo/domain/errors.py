@@ -161,6 +161,32 @@ class KeyLimitedToDepartment(Forbidden):
     code = "api_key_limited_to_department"
 
 
+class SsoRefused(DomainError):
+    """A sign-in through an organization's identity provider was refused. `reason` (a
+    domain.sso.Refusal value) and `why` (what exactly was wrong) are logged, not shown: the
+    person sees the detail only."""
+
+    code = "sso_refused"
+    status = 403
+    title = "Single sign-on refused"
+
+    def __init__(
+        self, reason: str, detail: str, *, why: str = "", organization_id: str | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.why = why or detail
+        self.organization_id = organization_id
+
+
+class SsoRequired(DomainError):
+    """Password sign-in for a member of an organization that requires single sign-on."""
+
+    code = "sso_required"
+    status = 403
+    title = "Single sign-on required"
+
+
 class ResetLinkInvalid(DomainError):
     code = "reset_link_invalid"
     status = 410

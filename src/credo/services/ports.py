@@ -38,6 +38,7 @@ from credo.services.engagement.ports import Engagement
 from credo.services.importing.ports import Imports
 from credo.services.mail.ports import Outbox
 from credo.services.people.ports import Accounts
+from credo.services.people.sso_ports import SsoStore
 from credo.services.recipients.ports import Reminders
 from credo.services.recipients.wallet_offer_ports import WalletOffers
 from credo.services.recipients.wallet_ports import Wallet
@@ -161,6 +162,8 @@ class UnitOfWork(Protocol):
     def departments(self) -> Departments: ...
     @property
     def audit_log(self) -> AuditLog: ...
+    @property
+    def sso(self) -> SsoStore: ...
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(self, *exc: object) -> None: ...

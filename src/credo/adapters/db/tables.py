@@ -837,3 +837,70 @@ wallet_offers = Table(
     UniqueConstraint("token_hash", name="uq_wallet_offers_token"),
     Index("ix_wallet_offers_credential", "credential_id"),
 )
+
+# Single sign-on for staff (domain/sso.py), one row per organization that set it up. The
+# OpenID Connect client secret is sealed under the master key (adapters/keystore) like
+# signing keys, bound to the organization.
+sso_settings = Table(
+    "sso_settings",
+    metadata,
+    Column("organization_id", _id(), ForeignKey("organizations.id"), primary_key=True),
+    Column("protocol", String(8), nullable=True),  # oidc, saml; None: off
+    Column("oidc_issuer", String(500), nullable=True),
+    Column("oidc_client_id", String(300), nullable=True),
+    Column("oidc_client_secret", LargeBinary, nullable=True),
+    Column("saml_idp_entity_id", String(500), nullable=True),
+    Column("saml_idp_metadata", Text, nullable=True),
+    Column("default_role", String(12), nullable=False),
+    Column("required", Boolean, nullable=False),
+    Column("allow_unsolicited", Boolean, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# E-mail domains an organization's identity provider may sign in, each proven by a DNS TXT
+# record. A verified domain belongs to one organization only (sign-in finds it by domain).
+sso_domains = Table(
+    "sso_domains",
+    metadata,
+    Column("organization_id", _id(), ForeignKey("organizations.id"), primary_key=True),
+    Column("domain", String(253), primary_key=True),
+    Column("token", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("verified_at", UTCDateTime, nullable=True),
+    Index(
+        "uq_sso_domains_verified",
+        "domain",
+        unique=True,
+        sqlite_where=text("verified_at IS NOT NULL"),
+        postgresql_where=text("verified_at IS NOT NULL"),
+    ),
+)
+
+# Sign-ins sent to an identity provider and not yet back: the `state` (OIDC) or RelayState
+# (SAML) is kept hashed, with the OIDC nonce and PKCE verifier or the SAML request's id.
+# Each is spent once (`used_at`), so a callback replayed in any process is refused.
+sso_requests = Table(
+    "sso_requests",
+    metadata,
+    Column("state_hash", String(64), primary_key=True),
+    Column("organization_id", _id(), ForeignKey("organizations.id"), nullable=False),
+    Column("protocol", String(8), nullable=False),
+    Column("nonce", String(100), nullable=True),
+    Column("code_verifier", String(200), nullable=True),
+    Column("request_id", String(200), nullable=True),
+    Column("next_path", String(2000), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime, nullable=True),
+)
+
+# Authorization codes (hashed) and SAML assertion ids already accepted, until they could no
+# longer be accepted anyway: a second use is refused whichever process sees it.
+sso_seen = Table(
+    "sso_seen",
+    metadata,
+    Column("organization_id", _id(), ForeignKey("organizations.id"), primary_key=True),
+    Column("kind", String(16), primary_key=True),  # code, assertion
+    Column("value", String(200), primary_key=True),
+    Column("expires_at", UTCDateTime, nullable=False),
+)

@@ -33,6 +33,7 @@ from credo.adapters.db.jobs import SqlJobs
 from credo.adapters.db.outbox import SqlOutbox
 from credo.adapters.db.publishing import SqlPublishing
 from credo.adapters.db.reminders import SqlReminders
+from credo.adapters.db.sso import SqlSso
 from credo.adapters.db.tenancy import SqlApiKeys, SqlOrganizations
 from credo.adapters.db.wallet import SqlWallet
 from credo.adapters.db.wallet_offers import SqlWalletOffers
@@ -72,6 +73,7 @@ _REPOSITORIES: dict[str, type[Any]] = {
     "wallet_offers": SqlWalletOffers,
     "departments": SqlDepartments,
     "audit_log": SqlAuditLog,
+    "sso": SqlSso,
 }
 _KNOW_SQLITE = {"organizations", "publishing"}  # take `sqlite=` as well
 
@@ -107,6 +109,7 @@ class SqlUnitOfWork:
     wallet_offers: SqlWalletOffers
     departments: SqlDepartments
     audit_log: SqlAuditLog
+    sso: SqlSso
 
     def __init__(
         self,

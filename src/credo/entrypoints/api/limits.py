@@ -73,8 +73,9 @@ class BodyGate:
 
 # Where browsers post HTML forms (no JavaScript needed): the recipient's manage page, and
 # the issuer's dashboard with its sign-in pages. Bodies are still capped below.
-# Pages with HTML forms: the dashboard, and the recipient's wallet.
-_DASHBOARD_PREFIXES = ("/app/", "/login", "/logout", "/password-reset", "/wallet")
+# Pages with HTML forms: the dashboard, and the recipient's wallet. Identity providers post
+# SAML responses as forms too (the HTTP-POST binding), to /sso/saml/<organization>/acs.
+_DASHBOARD_PREFIXES = ("/app/", "/login", "/logout", "/password-reset", "/wallet", "/sso/")
 
 
 def _html_form(scope: Scope, ctype: bytes) -> bool:

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request, Response
 
 from credo.domain.entities import WebSession
-from credo.domain.errors import TooManyAttempts
+from credo.domain.errors import SsoRequired, TooManyAttempts
 from credo.entrypoints.api.context import AppDep
 from credo.entrypoints.dashboard.render import page, see_other
 from credo.entrypoints.dashboard.session import (
@@ -17,7 +17,8 @@ from credo.entrypoints.dashboard.session import (
     clear_session_cookie,
     set_session_cookie,
 )
-from credo.services.people import accounts
+from credo.entrypoints.dashboard.sso_routes import go_to_provider
+from credo.services.people import accounts, sso
 from credo.services.ports import UnitOfWork
 
 router = APIRouter(include_in_schema=False)
@@ -48,6 +49,12 @@ def login(
 ) -> Response:
     client = request.client.host if request.client else "unknown"
     target = safe_next(next)
+    # An e-mail in a domain an organization verified for single sign-on goes to its
+    # identity provider: always when it requires single sign-on, else when no password
+    # was typed.
+    provider = app.runner.read(lambda uow: sso.provider_for_email(uow, email)) if email else None
+    if provider is not None and (provider.required or not password):
+        return go_to_provider(request, app, provider, target)
 
     def attempt(uow: UnitOfWork) -> tuple[str, WebSession] | None:
         return accounts.sign_in(
@@ -59,6 +66,10 @@ def login(
     except TooManyAttempts as exc:
         return page(
             request, app, None, "app/login.html", 429, next=target, error=exc.detail, email=email
+        )
+    except SsoRequired as exc:
+        return page(
+            request, app, None, "app/login.html", 403, next=target, error=exc.detail, email=email
         )
     if signed is None:
         return page(

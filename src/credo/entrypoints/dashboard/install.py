@@ -23,6 +23,8 @@ from credo.entrypoints.dashboard import (
     imports_routes,
     members_routes,
     password_reset_routes,
+    sso_routes,
+    sso_settings_routes,
     webhooks_routes,
 )
 from credo.entrypoints.dashboard.render import page, see_other
@@ -42,6 +44,8 @@ ROUTERS = (
     engagement_routes,
     members_routes,
     password_reset_routes,
+    sso_routes,
+    sso_settings_routes,
     webhooks_routes,
 )
 DASHBOARD_PATHS = ("/app", "/login", "/logout", "/password-reset")

@@ -20,6 +20,7 @@ import orjson
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from credo.domain.entities import Credential, Group, Organization, OutboxMessage
+from credo.domain.sso import BREAK_GLASS_MAIL
 from credo.domain.webhooks import DISABLED_MAIL
 from credo.ids import new_ids
 from credo.services.billing import credit_alerts
@@ -90,6 +91,8 @@ def compose(
         return _compose_credits_alert(row, ctx, sender_address, now)
     if row.kind == DISABLED_MAIL:
         return _compose_webhook_disabled(row, ctx, sender_address, now)
+    if row.kind == BREAK_GLASS_MAIL:
+        return _compose_break_glass(row, ctx, sender_address, now)
     if row.kind not in KINDS or row.credential_id is None:
         raise ValueError(f"outbox row {row.id}: no template for {row.kind!r}")
     data: dict[str, Any] = orjson.loads(row.payload)
@@ -232,6 +235,20 @@ def _compose_webhook_disabled(
     subject = f"{org}: a webhook endpoint was disabled after failing for days"
     return _message(
         row, sender_address, now, "Credo", data["owner_name"], subject, "webhook_disabled", fields
+    )
+
+
+def _compose_break_glass(
+    row: OutboxMessage, ctx: ServiceContext, sender_address: str, now: datetime
+) -> EmailMessage:
+    """To every owner: someone signed in with a password although the organization
+    requires single sign-on (services.people.sso.break_glass)."""
+    data: dict[str, Any] = orjson.loads(row.payload)
+    org = _one_line(data["organization"])
+    fields = {**data, "organization": org, "settings_url": f"{ctx.base_url}/app/settings/sso"}
+    subject = f"{org}: break-glass sign-in by {_one_line(data['who'])}"
+    return _message(
+        row, sender_address, now, "Credo", data["owner_name"], subject, "sso_break_glass", fields
     )
 
 

@@ -9,12 +9,19 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from credo.clock import Clock
 from credo.domain.accounts import Permission, Role, allowed, password_problem
 from credo.domain.entities import Membership, Organization, User, WebSession
-from credo.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyAttempts
+from credo.domain.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    SsoRequired,
+    TooManyAttempts,
+)
 from credo.ids import new_id
 from credo.services.people.ports import PasswordHasher
 from credo.services.ports import UnitOfWork
@@ -74,10 +81,12 @@ def sign_in(
     email: str,
     password: str,
     client: str,
+    break_glass: bool = False,
 ) -> tuple[str, WebSession] | None:
     """A new session (its cookie token, and the row) for a correct e-mail and password;
     None for a wrong one (wrong e-mail and wrong password alike), with the failure recorded:
-    the caller commits either way."""
+    the caller commits either way. SsoRequired for a member of an organization that
+    requires single sign-on, unless `break_glass` (services.people.sso.break_glass)."""
     now = clock.now()
     by_email, by_client = _subjects(email, client)
     since = now - FAILURE_WINDOW
@@ -95,11 +104,23 @@ def sign_in(
         return None
     uow.accounts.clear_failures(by_email)
     orgs = uow.accounts.organizations_of(user.id)
+    if not break_glass and uow.sso.requiring_organizations([o[0] for o in orgs]):
+        raise SsoRequired(
+            "your organization signs you in through its identity provider: enter your e-mail "
+            "address and leave the password empty"
+        )
+    return new_session(uow, now, user.id, orgs[0][0] if orgs else None)
+
+
+def new_session(
+    uow: UnitOfWork, now: datetime, user_id: str, org_id: str | None
+) -> tuple[str, WebSession]:
+    """A browser session for a person who proved who they are: (cookie token, row)."""
     token = secrets.token_urlsafe(32)
     session = WebSession(
         token_hash=token_hash(token),
-        user_id=user.id,
-        organization_id=orgs[0][0] if orgs else None,
+        user_id=user_id,
+        organization_id=org_id,
         csrf_token=secrets.token_urlsafe(32),
         created_at=now,
         expires_at=now + SESSION_LIFETIME,
