@@ -20,6 +20,7 @@ from credo.adapters.db import tables as t
 from credo.adapters.keystore import KeyVault, parse_master_key
 from credo.bootstrap import App
 from credo.domain.accounts import Role
+from credo.services.people import accounts
 from tests.conftest import MASTER_KEY, app_for, create_org
 from tests.dashboard.helpers import PASSWORD, make_person, sign_in
 from tests.sso.helpers import HTML, FakeDns, SsoOrg, sso_org
@@ -258,3 +259,35 @@ def test_no_input_makes_an_open_sso_route_fail(credo: App, client: TestClient) -
         assert r.status_code < 500, (route, form, r.status_code, r.text[:300])
 
     probe()
+
+
+def test_sso_required_shuts_password_sessions_out_of_the_organization(
+    credo: App, client: TestClient, idp: LocalIdp
+) -> None:
+    """A member's password session reaches an organization that requires single sign-on
+    neither by switching to it nor by having been in it when the requirement came."""
+    org = _saml_org(credo, client, idp)
+    other = create_org(client, name="Elsewhere", sandbox=True)
+    email = f"both-{uuid.uuid4().hex[:8]}@elsewhere.example"
+    person = sign_in(credo, email, org.id, Role.VIEWER)
+    credo.runner.write(
+        lambda uow: accounts.add_member(uow, credo.clock, other.id, person.user_id, Role.ISSUER)
+    )
+    assert f'value="{org.id}"' in person.get("/app").text  # both in the switcher
+    r = org.owner.post(
+        "/app/settings/sso/policy", {"enabled": "on", "default_role": "viewer", "required": "on"}
+    )
+    assert r.status_code == 303, r.text
+    # The owner who required it keeps working; the member's session falls back elsewhere.
+    assert "required for every member" in org.owner.get("/app/settings/sso").text
+    home = person.get("/app")
+    assert home.status_code == 200 and f'value="{org.id}"' not in home.text
+    switched = person.post("/app/switch", {"organization_id": org.id})
+    assert switched.status_code == 404
+    # A NUL in `next` is no server error on the way to the identity provider.
+    r = client.post(
+        "/login",
+        data={"email": f"x@{org.domain}", "next": "/app\x00x"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"].startswith(idp.base), r.text

@@ -121,7 +121,8 @@ class World:
         return {"Authorization": f"Bearer {self.key}"}
 
     def call(self, method: str, path: str, body: Any = None, **kw: Any) -> Any:
-        return self.org.client.request(method, path, json=body, headers=self.auth, **kw)
+        headers = {**self.auth, **kw.pop("headers", {})}
+        return self.org.client.request(method, path, json=body, headers=headers, **kw)
 
 
 def _department(org: Org, name: str) -> str:
@@ -346,6 +347,20 @@ def test_the_accredible_api_maps_its_department_scoped_keys(world: World, org: O
         "POST", "/v2/credentials/search", {"query": {"group.id[eq]": numbers["B course"]}}
     )
     assert r.status_code in (400, 422) or r.json()["credentials"] == []
+    # Named, not numbered (Accredible's legacy form): another department's group is not
+    # found, so the credential goes to a new group of its own department.
+    by_name = {"group_name": "B course", "recipient": {"name": "Bo", "email": "bo@x.org"}}
+    named = mine.ok("POST", "/v1/credentials", {"credential": by_name})["credential"]
+    assert named["group_id"] != numbers["B course"]
+    b_creds = org.get("/v1/credentials", params={"group_id": ids["group_b"]}).json()
+    assert "bo@x.org" not in str(b_creds)
+    # Idempotency-Keys are not shared with the organization's keys either.
+    org_retry, dept_retry = Client(org.client, org.key), Client(org.client, world.key)
+    for c in (org_retry, dept_retry):
+        c.headers["Idempotency-Key"] = "acc-1"
+    assert org_retry.call("POST", "/v1/credentials", {"credential": body}).status_code == 200
+    r = dept_retry.call("POST", "/v1/credentials", {"credential": body})
+    assert r.status_code == 409, r.text
     # A group it makes is its department's.
     g = mine.ok(
         "POST",
@@ -353,7 +368,7 @@ def test_the_accredible_api_maps_its_department_scoped_keys(world: World, org: O
         {"group": {"name": "A2", "course_name": "A2", "course_description": "d"}},
     )["group"]
     credo_groups = world.call("GET", "/v1/groups").json()["groups"]
-    assert {x["name"] for x in credo_groups} == {"A course", "A2"}
+    assert {x["name"] for x in credo_groups} == {"A course", "A2", "B course"}  # its own B
     assert all(x["department_id"] == ids["dept_a"] for x in credo_groups)
     assert g["course_name"] == "A2"
 
@@ -385,3 +400,22 @@ def test_owners_make_department_keys_in_the_dashboard(
     assert r.status_code == 403
     r = owner.post("/app/api-keys", {"name": "Nowhere", "department": "dep_" + "0" * 32})
     assert r.status_code == 422 and "department" in r.text
+
+
+def test_an_idempotency_key_answers_no_other_key_kind(world: World, org: Org) -> None:
+    """Idempotency-Keys are the organization's: a department's key reusing the one an
+    organization-wide key used is refused, never handed that key's answer (another
+    department's credential)."""
+    body = {"group_id": world.ids["group_b"], "recipient": {"name": "I", "email": "i@x.org"}}
+    first = org.post("/v1/credentials", body, headers={"Idempotency-Key": "shared-1"})
+    assert first.status_code == 201, first.text
+    again = world.call("POST", "/v1/credentials", body, headers={"Idempotency-Key": "shared-1"})
+    assert again.status_code == 409 and again.json()["code"] == "idempotency_key_reused"
+    assert first.json()["credential"]["id"] not in again.text
+    mine = {"group_id": world.ids["group_a"], "recipient": {"name": "J", "email": "j@x.org"}}
+    made = world.call("POST", "/v1/credentials", mine, headers={"Idempotency-Key": "shared-2"})
+    assert made.status_code == 201, made.text
+    replayed = world.call("POST", "/v1/credentials", mine, headers={"Idempotency-Key": "shared-2"})
+    assert replayed.json() == made.json()  # its own retries still replay
+    other = org.post("/v1/credentials", mine, headers={"Idempotency-Key": "shared-2"})
+    assert other.status_code == 409

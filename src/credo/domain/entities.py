@@ -278,6 +278,9 @@ class WebSession:
     csrf_token: str
     created_at: datetime
     expires_at: datetime
+    # The organization whose identity provider (or break-glass) signed it in: of those that
+    # require single sign-on, the only one it may work in.
+    sso_organization_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -110,6 +110,7 @@ class SqlAccounts:
                 csrf_token=s.csrf_token,
                 created_at=s.created_at,
                 expires_at=s.expires_at,
+                sso_organization_id=s.sso_organization_id,
             )
         )
 
@@ -117,10 +118,11 @@ class SqlAccounts:
         row = self._c.execute(select(t.web_sessions).where(_s.token_hash == token_hash)).first()
         return WebSession(**row._mapping) if row else None
 
-    def set_session_organization(self, token_hash: str, org_id: str) -> None:
-        self._c.execute(
-            update(t.web_sessions).where(_s.token_hash == token_hash).values(organization_id=org_id)
-        )
+    def set_session_organization(self, token_hash: str, org_id: str, *, sso: bool = False) -> None:
+        values: dict[str, str] = {"organization_id": org_id}
+        if sso:
+            values["sso_organization_id"] = org_id
+        self._c.execute(update(t.web_sessions).where(_s.token_hash == token_hash).values(values))
 
     def delete_session(self, token_hash: str) -> None:
         self._c.execute(delete(t.web_sessions).where(_s.token_hash == token_hash))

@@ -207,22 +207,21 @@ class SqlAccredible:
         self._c.execute(delete(t.group_details).where(_gd.group_id == d.group_id))
         self._c.execute(insert(t.group_details).values(**values))
 
-    def group_named(self, org_id: str, name: str) -> str | None:
-        """An unarchived group whose internal name, or else whose name, is `name`."""
+    def group_named(self, org_id: str, name: str, department_id: str | None = None) -> str | None:
+        """An unarchived group whose internal name, or else whose name, is `name`; of
+        `department_id` only, if given."""
+        live = [_g.organization_id == org_id, _g.archived_at.is_(None)]
+        if department_id is not None:
+            live.append(_g.department_id == department_id)
         by_internal = (
             select(_g.id)
             .join(t.group_details, _gd.group_id == _g.id)
-            .where(
-                _g.organization_id == org_id, _gd.internal_name == name, _g.archived_at.is_(None)
-            )
+            .where(*live, _gd.internal_name == name)
         )
         found: str | None = self._c.scalar(by_internal.order_by(_g.id).limit(1))
         if found is None:
             found = self._c.scalar(
-                select(_g.id)
-                .where(_g.organization_id == org_id, _g.name == name, _g.archived_at.is_(None))
-                .order_by(_g.id)
-                .limit(1)
+                select(_g.id).where(*live, _g.name == name).order_by(_g.id).limit(1)
             )
         return found
 

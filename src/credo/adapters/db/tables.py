@@ -490,6 +490,8 @@ web_sessions = Table(
     Column("csrf_token", String(64), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
+    # Whose identity provider (or break-glass) signed it in (migration 0024).
+    Column("sso_organization_id", _id(), nullable=True),
     Index(None, "user_id"),
 )
 

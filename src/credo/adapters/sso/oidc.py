@@ -146,10 +146,15 @@ class AuthlibOidc:
         email = info.get("email")
         if not isinstance(email, str) or not email:
             raise _refuse(Refusal.EMAIL, "no e-mail claim")
-        if info.get("email_verified") is False:
+        # False, or "false" as some providers' userinfo writes it. A provider that sends no
+        # claim at all (Microsoft Entra ID) vouches for its directory's addresses.
+        if str(info.get("email_verified", "true")).lower() == "false":
             raise _refuse(Refusal.EMAIL, "the provider says the e-mail is not verified")
         name = info.get("name")
-        exp = datetime.fromtimestamp(float(claims["exp"]), tz=now.tzinfo)
+        try:
+            exp = datetime.fromtimestamp(float(claims["exp"]), tz=now.tzinfo)
+        except (OverflowError, ValueError, OSError):  # checked already; far past any use
+            exp = now
         return Identity(
             email=email,
             name=name if isinstance(name, str) else "",

@@ -210,6 +210,8 @@ def _once(c: Context, request: Request, make: Callable[[Any], dict[str, Any]]) -
     if not 1 <= len(key) <= 255:
         raise Invalid("Idempotency-Key", "must have 1 to 255 characters")
     fp = fingerprint(request.method, request.url.path, request.state.raw_body)
+    if c.department_id is not None:  # as api.context.scoped_mutation: never another key's
+        fp = fingerprint("KEY", c.department_id, fp.encode())
 
     def stored_refusal(exc: DomainError) -> tuple[int, str]:
         answer = _refused(exc)

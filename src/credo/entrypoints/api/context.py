@@ -277,6 +277,10 @@ async def scoped_mutation(
     m = await _mutation(request, org_id, idempotency_key)
     m.api_key_hash = key_hash
     m.department_id = holder.department_id
+    if holder.department_id is not None:
+        # Idempotency-Keys are the organization's: a department's key reusing another
+        # key's is refused (409), never answered with what that key was answered.
+        m.fp = fingerprint("KEY", holder.department_id, m.fp.encode())
     return m
 
 

@@ -29,7 +29,12 @@ Password = Annotated[str, Form(max_length=400)]
 
 def safe_next(next_path: str | None) -> str:
     """Only a path of the dashboard: never another site (no open redirect)."""
-    if next_path and next_path.startswith("/app") and "//" not in next_path:
+    if (
+        next_path
+        and next_path.startswith("/app")
+        and "//" not in next_path
+        and next_path.isprintable()  # no NUL, no line breaks: it is stored and sent back
+    ):
         return next_path
     return "/app"
 

@@ -80,9 +80,16 @@ def upgrade() -> None:
         _org_fk("sso_seen"),
         sa.PrimaryKeyConstraint("organization_id", "kind", "value", name="pk_sso_seen"),
     )
+    # The organization whose identity provider (or break-glass) signed a session in: the one
+    # requiring single sign-on that the session may work in.
+    op.add_column(
+        "web_sessions", sa.Column("sso_organization_id", sa.String(length=40), nullable=True)
+    )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("web_sessions") as batch:
+        batch.drop_column("sso_organization_id")
     op.drop_table("sso_seen")
     op.drop_table("sso_requests")
     op.drop_index("uq_sso_domains_verified", table_name="sso_domains")

@@ -231,7 +231,7 @@ def _resolve_group(uow: UnitOfWork, c: Context, item: Item) -> str:
     if item.group_ref not in (None, ""):
         return group_id_of(uow, c.org_id, item.group_ref, dept=c.department_id)
     assert item.group_name is not None
-    found = uow.accredible.group_named(c.org_id, item.group_name)
+    found = uow.accredible.group_named(c.org_id, item.group_name, c.department_id)
     if found is not None:
         return found
     # Accredible's legacy form: a group named on the fly, its course from the credential.
@@ -242,6 +242,7 @@ def _resolve_group(uow: UnitOfWork, c: Context, item: Item) -> str:
         name=item.name or item.group_name,
         description=item.description,
         expires_after_months=None,
+        department_id=c.department_id,
     )
     uow.accredible.save_group_details(GroupDetails(made.id, c.org_id, item.group_name))
     return made.id

@@ -113,9 +113,10 @@ def sign_in(
 
 
 def new_session(
-    uow: UnitOfWork, now: datetime, user_id: str, org_id: str | None
+    uow: UnitOfWork, now: datetime, user_id: str, org_id: str | None, *, sso: bool = False
 ) -> tuple[str, WebSession]:
-    """A browser session for a person who proved who they are: (cookie token, row)."""
+    """A browser session for a person who proved who they are: (cookie token, row).
+    `sso`: proved by `org_id`'s identity provider."""
     token = secrets.token_urlsafe(32)
     session = WebSession(
         token_hash=token_hash(token),
@@ -124,6 +125,7 @@ def new_session(
         csrf_token=secrets.token_urlsafe(32),
         created_at=now,
         expires_at=now + SESSION_LIFETIME,
+        sso_organization_id=org_id if sso else None,
     )
     uow.accounts.add_session(session)
     return token, session
@@ -171,7 +173,7 @@ def resolve(uow: UnitOfWork, clock: Clock, token: str) -> Member | None:
     user = uow.accounts.user(session.user_id)
     if user is None:
         return None
-    orgs = uow.accounts.organizations_of(user.id)
+    orgs = usable(uow, session, uow.accounts.organizations_of(user.id))
     current = next((o for o in orgs if o[0] == session.organization_id), None)
     if current is None:
         if not orgs:
@@ -181,6 +183,18 @@ def resolve(uow: UnitOfWork, clock: Clock, token: str) -> Member | None:
     if org is None:
         return None
     return Member(user, org, Role(current[2]), session, orgs)
+
+
+def usable(
+    uow: UnitOfWork, session: WebSession, orgs: list[tuple[str, str, str]]
+) -> list[tuple[str, str, str]]:
+    """The organizations a session may work in: of those requiring single sign-on, only
+    the one whose identity provider (or break-glass) signed it in. Read on every request,
+    so requiring single sign-on shuts password sessions out at once."""
+    requiring = set(uow.sso.requiring_organizations([o[0] for o in orgs]))
+    if not requiring:
+        return orgs
+    return [o for o in orgs if o[0] not in requiring or o[0] == session.sso_organization_id]
 
 
 def switch_organization(uow: UnitOfWork, member: Member, org_id: str) -> None:

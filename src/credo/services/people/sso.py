@@ -141,7 +141,7 @@ def configure_oidc(
     new = replace(
         current,
         protocol=Protocol.OIDC,
-        oidc_issuer=issuer.rstrip("/") if issuer.count("/") > 2 else issuer,
+        oidc_issuer=issuer,  # exactly as the provider names itself (Auth0 ends in "/")
         oidc_client_id=client_id,
         oidc_secret_set=True,
         updated_at=clock.now(),
@@ -217,6 +217,10 @@ def set_policy(
     )
     uow.sso.save_settings(new, None, keep_secret=True)
     _audit(uow, clock, current, new)
+    if new.required:
+        # Every other password session is shut out of the organization at once
+        # (accounts.usable); the owner requiring it keeps theirs, as the break-glass would.
+        uow.accounts.set_session_organization(member.session.token_hash, org_id, sso=True)
     log.info(
         "single sign-on policy changed",
         extra={"organization_id": org_id, "required": new.required, "role": role.value},
@@ -446,7 +450,7 @@ def complete(
             ],
             actor=Actor(ActorKind.MEMBER, user.id, user.email, audit_log.current_actor().source),
         )  # fmt: skip
-    token, session = accounts.new_session(uow, now, user.id, org_id)
+    token, session = accounts.new_session(uow, now, user.id, org_id, sso=True)
     return token, session, joined
 
 
@@ -499,5 +503,5 @@ def break_glass(
             [audit_log.Change(org_id, "sso.break_glass", "member", session.user_id)],
             actor=who,
         )
-    uow.accounts.set_session_organization(session.token_hash, owned[0][0])
-    return token, replace(session, organization_id=owned[0][0])
+    uow.accounts.set_session_organization(session.token_hash, owned[0][0], sso=True)
+    return token, replace(session, organization_id=owned[0][0], sso_organization_id=owned[0][0])
