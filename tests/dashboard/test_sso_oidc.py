@@ -20,7 +20,7 @@ from credo.adapters.sso.oidc import AuthlibOidc
 from credo.bootstrap import App
 from credo.clock import SystemClock
 from tests.conftest import app_for
-from tests.sso.helpers import HTML, SsoOrg, refusals, refused_page, sso_org
+from tests.sso.helpers import HTML, SsoOrg, last_refusal, refusals, refused_page, sso_org
 from tests.sso.oidc_provider import CLIENT_ID, CLIENT_SECRET, LocalProvider, running_provider
 
 REDIRECT_URI = "http://127.0.0.1:8000/sso/oidc/callback"  # the settings' default base_url
@@ -186,7 +186,7 @@ def test_a_replayed_callback_is_refused_and_logged(
     thief.cookies.set("credo_sso_state", state, path="/sso/oidc")
     refused_page(thief.get(callback, headers=HTML, follow_redirects=False))
     assert refusals(caplog) == ["unknown_or_used_state"]
-    assert "expired or was used" in caplog.records[-1].__dict__["why"]
+    assert "expired or was used" in last_refusal(caplog)["why"]
 
 
 def test_a_callback_made_in_another_browser_is_refused(
@@ -203,7 +203,7 @@ def test_a_callback_made_in_another_browser_is_refused(
     refused_page(r)
     assert "credo_session" not in victim.cookies
     assert refusals(caplog) == ["unknown_or_used_state"]
-    assert "not the one this browser left with" in caplog.records[-1].__dict__["why"]
+    assert "not the one this browser left with" in last_refusal(caplog)["why"]
 
 
 def test_a_replayed_code_under_a_fresh_state_is_refused(
@@ -299,7 +299,7 @@ def test_a_provider_on_a_private_address_is_refused_unless_allowed(
     )
     refused_page(r)
     assert refusals(caplog) == ["provider_error"]
-    why = caplog.records[-1].__dict__["why"]
+    why = last_refusal(caplog)["why"]
     assert "private or reserved" in why
 
 

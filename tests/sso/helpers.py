@@ -7,6 +7,7 @@ import logging
 import re
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -63,6 +64,14 @@ def refusals(caplog: pytest.LogCaptureFixture) -> list[str]:
         for r in caplog.records
         if r.name == "credo.sso" and r.levelno == logging.WARNING
     ]
+
+
+def last_refusal(caplog: pytest.LogCaptureFixture) -> dict[str, Any]:
+    """The last refusal logged (credo.sso, WARNING), its fields: libraries may log after
+    it, so it is not always the last record."""
+    found = [r for r in caplog.records if r.name == "credo.sso" and r.levelno == logging.WARNING]
+    assert found, "no refusal was logged"
+    return found[-1].__dict__
 
 
 def refused_page(r: object) -> None:
