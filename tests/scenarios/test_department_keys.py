@@ -15,26 +15,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from credo.bootstrap import App
-from credo.entrypoints.api.routes import (
-    admin,
-    analytics,
-    audit_log,
-    badges,
-    certificates,
-    credentials,
-    credits,
-    departments,
-    engagement,
-    front,
-    groups,
-    oid4vci,
-    pages,
-    public,
-    vcapi,
-    wallet,
-    wallet_offer_pages,
-    webhooks,
-)
+from credo.entrypoints.api.app import ROUTE_MODULES
 from credo.services.tenancy import organizations
 from tests.conftest import Org
 from tests.integration.test_accredible import Client
@@ -86,26 +67,6 @@ SCOPED = {
     ("GET", "/v1/credits"),
     ("GET", "/v1/credits/ledger"),
 }
-MODULES = (
-    admin,
-    analytics,
-    audit_log,
-    badges,
-    certificates,
-    credentials,
-    credits,
-    departments,
-    engagement,
-    front,
-    groups,
-    oid4vci,
-    pages,
-    public,
-    vcapi,
-    wallet,
-    wallet_offer_pages,
-    webhooks,
-)
 # Authenticated otherwise than by an organization's API key, or not at all.
 NOT_KEYED_PREFIXES = ("/v1/admin", "/v1/wallet", "/v1/oid4vci", "/compat/")
 
@@ -158,7 +119,7 @@ def world(credo: App, org: Org) -> World:
 
 def _api_routes() -> set[tuple[str, str]]:
     found = set()
-    for route in (r for module in MODULES for r in module.router.routes):
+    for route in (r for module in ROUTE_MODULES for r in module.router.routes):
         if not isinstance(route, APIRoute):
             continue
         if not (route.path.startswith("/v1/") or route.path.startswith("/credentials/")):

@@ -15,7 +15,7 @@ import orjson
 from credo.domain.audit_log import ACTIONS, AuditEntry
 from credo.ids import ID_PATTERN
 from credo.services.audit_ports import LogQuery
-from credo.services.billing.credit_reports import csv_cell
+from credo.services.billing.credit_reports import csv_cell, drain, parse_date
 from credo.services.runner import Runner
 
 _ID = re.compile(ID_PATTERN)
@@ -74,18 +74,11 @@ def _midnight(d: date) -> datetime:
 
 
 def _date(raw: str, field: str, errors: list[dict[str, str]]) -> date | None:
-    if not raw:
-        return None
-    try:
-        if len(raw) != 10:
-            raise ValueError(raw)
-        day = date.fromisoformat(raw)
-        if day == date.max:  # its end, the next midnight, is past the calendar
-            raise ValueError(raw)
-        return day
-    except ValueError:
+    day = parse_date(raw, field, errors)
+    if day == date.max:  # its end, the next midnight, is past the calendar
         errors.append({"field": field, "message": "must be a date like 2026-03-31"})
         return None
+    return day
 
 
 def parse_filter(
@@ -145,7 +138,7 @@ def export_csv(runner: Runner, org_id: str, q: LogQuery) -> Iterator[str]:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
-    yield _drain(buf)
+    yield drain(buf)
     cursor: str | None = None
     while True:
         chunk = runner.read(
@@ -154,14 +147,7 @@ def export_csv(runner: Runner, org_id: str, q: LogQuery) -> Iterator[str]:
             )
         )
         writer.writerows(csv_row(e) for e in chunk)
-        yield _drain(buf)
+        yield drain(buf)
         if len(chunk) < CSV_CHUNK:
             return
         cursor = chunk[-1].id
-
-
-def _drain(buf: io.StringIO) -> str:
-    text = buf.getvalue()
-    buf.seek(0)
-    buf.truncate()
-    return text

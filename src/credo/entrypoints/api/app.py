@@ -39,6 +39,29 @@ from credo.entrypoints.api.routes import wallet_offer_pages as offer_pages
 from credo.entrypoints.dashboard import install as dashboard
 from credo.settings import Settings
 
+# Every router of the API, in the order they are matched.
+ROUTE_MODULES = (
+    admin,
+    groups,
+    departments,
+    credentials,
+    credits,
+    audit_log,
+    public,
+    vcapi,
+    badges,
+    certificates,
+    pages,
+    webhooks,
+    accredible,
+    front,
+    engagement,
+    analytics,
+    wallet,
+    oid4vci,
+    offer_pages,
+)
+
 
 def create_app(app: App | None = None) -> FastAPI:
     # A bulk publish allocates hundreds of thousands of short-lived objects; CPython's default
@@ -66,20 +89,7 @@ def create_app(app: App | None = None) -> FastAPI:
     )
     api.state.credo = credo
     problems.install(api)
-    routers = (admin, groups, departments, credentials, credits, audit_log, public, vcapi, badges)
-    extras = (
-        certificates,
-        pages,
-        webhooks,
-        accredible,
-        front,
-        engagement,
-        analytics,
-        wallet,
-        oid4vci,
-        offer_pages,
-    )
-    for module in (*routers, *extras):
+    for module in ROUTE_MODULES:
         api.include_router(module.router)
     docs.install(api)
     dashboard.install(api)

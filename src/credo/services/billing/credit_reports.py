@@ -266,7 +266,7 @@ def _day_after(day: date) -> datetime | None:
     return datetime.combine(day + timedelta(days=1), time(), UTC)
 
 
-def _parse_date(raw: str | None, field: str, errors: list[dict[str, str]]) -> date | None:
+def parse_date(raw: str | None, field: str, errors: list[dict[str, str]]) -> date | None:
     text = (raw or "").strip()
     if not text:
         return None
@@ -308,8 +308,8 @@ def parse_filter(
     who = (recipient or "").strip()
     if len(who) > MAX_SEARCH:
         errors.append({"field": "recipient", "message": f"at most {MAX_SEARCH} characters"})
-    start = _parse_date(since, "from", errors)
-    end = _parse_date(until, "to", errors)
+    start = parse_date(since, "from", errors)
+    end = parse_date(until, "to", errors)
     if start and end and end < start:
         errors.append({"field": "to", "message": "must not be before the start date"})
     dept = (department or "").strip() or None
@@ -383,7 +383,7 @@ def export_csv(runner: Runner, org_id: str, flt: LedgerFilter) -> Iterator[str]:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(CSV_HEADER)
-    yield _drain(buf)
+    yield drain(buf)
     if upto is None:
         return
     after: int | None = None
@@ -396,13 +396,13 @@ def export_csv(runner: Runner, org_id: str, flt: LedgerFilter) -> Iterator[str]:
         if not chunk:
             return
         writer.writerows(csv_row(e) for e in chunk)
-        yield _drain(buf)
+        yield drain(buf)
         if len(chunk) < CSV_CHUNK:
             return
         after = chunk[-1].id
 
 
-def _drain(buf: io.StringIO) -> str:
+def drain(buf: io.StringIO) -> str:
     text = buf.getvalue()
     buf.seek(0)
     buf.truncate()
